@@ -1,0 +1,90 @@
+# Amethyst: one build for everything.
+#   make          libamethyst.a and the tools (build/)
+#   make test     every cmocka test, plain and under ASan + UBSan
+#   make tsan     the concurrency tests under ThreadSanitizer
+#   make run      the main job
+# Dependencies (Debian packages) are checked, and installed when possible, by
+# scripts/install-deps.sh before anything is compiled.
+
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wshadow \
+               -Wno-missing-field-initializers -pthread -Iengine/include -Iengine
+LDLIBS  := -lxxhash -lpthread
+TEST_LDLIBS := -lcmocka $(LDLIBS)
+
+ENGINE_SRC := $(sort $(wildcard engine/util/*.c engine/mem/*.c engine/wal/*.c engine/sst/*.c \
+                    engine/version/*.c engine/compact/*.c engine/*.c))
+TEST_SRC   := $(sort $(wildcard engine/tests/test_*.c))
+TESTUTIL   := $(wildcard engine/tests/testutil.c)
+TOOL_SRC   := $(sort $(wildcard engine/tools/*.c))
+TESTS      := $(patsubst engine/tests/%.c,%,$(TEST_SRC))
+TOOLS      := $(patsubst engine/tools/%.c,%,$(TOOL_SRC))
+# Tests that exercise threads; `make tsan` runs these.
+TSAN_TESTS := $(filter test_concurrency test_cache test_skiplist test_db,$(TESTS))
+
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+# flavor name, extra cflags
+FLAVORS := rel asan tsan
+FLAGS_rel  :=
+FLAGS_asan := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FLAGS_tsan := -fsanitize=thread -O1
+
+.PHONY: all test tsan run clean deps check-tests
+all: $(BUILD)/rel/libamethyst.a $(addprefix $(BUILD)/rel/,$(TOOLS))
+
+$(DEPS_STAMP): scripts/install-deps.sh
+	@mkdir -p $(BUILD)
+	@bash scripts/install-deps.sh
+	@touch $@
+
+deps: $(DEPS_STAMP)
+
+define FLAVOR_RULES
+$(BUILD)/$(1)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(CFLAGS) -MMD -MP -c $$< -o $$@
+
+$(BUILD)/$(1)/libamethyst.a: $(patsubst %.c,$(BUILD)/$(1)/%.o,$(ENGINE_SRC))
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+$(BUILD)/$(1)/test_%: $(BUILD)/$(1)/engine/tests/test_%.o $(patsubst %.c,$(BUILD)/$(1)/%.o,$(TESTUTIL)) $(BUILD)/$(1)/libamethyst.a
+	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(TEST_LDLIBS)
+
+$(BUILD)/$(1)/%: $(BUILD)/$(1)/engine/tools/%.o $(BUILD)/$(1)/libamethyst.a
+	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach f,$(FLAVORS),$(eval $(call FLAVOR_RULES,$(f))))
+
+# Runs each test binary in $(1) (a flavor) and stops at the first failure.
+define RUN_TESTS
+	@set -e; for t in $(2); do \
+	  echo "== $(1)/$$t"; \
+	  AM_TEST_FLAVOR=$(1) $(BUILD)/$(1)/$$t; \
+	done
+endef
+
+test: $(addprefix $(BUILD)/rel/,$(TESTS)) $(addprefix $(BUILD)/asan/,$(TESTS))
+	$(call RUN_TESTS,rel,$(TESTS))
+	$(call RUN_TESTS,asan,$(TESTS))
+	@echo "all tests passed (plain and ASan+UBSan)"
+
+# One test, both flavors: make check-one T=test_skiplist
+check-one: $(BUILD)/rel/$(T) $(BUILD)/asan/$(T)
+	$(BUILD)/rel/$(T)
+	AM_TEST_FLAVOR=asan $(BUILD)/asan/$(T)
+
+tsan: $(addprefix $(BUILD)/tsan/,$(TSAN_TESTS))
+	$(call RUN_TESTS,tsan,$(TSAN_TESTS))
+	@echo "ThreadSanitizer clean"
+
+run: $(BUILD)/rel/amethyst_demo
+	$(BUILD)/rel/amethyst_demo
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,187 @@
+/* amethyst.h: the one public header of libamethyst, an LSM-tree key-value store whose
+ * compaction policy is a plug-in.
+ *
+ * Thread safety: an am_db may be used from any number of threads at once; concurrent
+ * writers are grouped into one WAL append (group commit). An am_batch or am_iter belongs
+ * to one thread at a time. Keys compare bytewise (memcmp, shorter first on a tie).
+ *
+ * Errors: every call returns an int status. AM_OK is 0, AM_NOT_FOUND is 1, errors are
+ * negative. am_strerror() names any status; am_errmsg() gives the detail (path, OS error,
+ * file offset) of the most recent error seen by a database handle.
+ *
+ * Limits: keys are 1 .. AM_MAX_KEY_BYTES bytes, values 0 .. AM_MAX_VALUE_BYTES bytes; a
+ * larger one is refused with AM_ERR_INVALID and nothing is written.
+ *
+ * On-disk formats are described in docs/format.md. */
+#ifndef AMETHYST_H
+#define AMETHYST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Statuses: one list, so the enum and am_strerror() cannot disagree. */
+#define AM_STATUS_LIST(X)                                                              \
+    X(AM_OK, 0, "ok")                                                                   \
+    X(AM_NOT_FOUND, 1, "not found")                                                     \
+    X(AM_ERR_INVALID, -1, "invalid argument")                                           \
+    X(AM_ERR_IO, -2, "I/O error")                                                       \
+    X(AM_ERR_CORRUPT, -3, "corruption")                                                 \
+    X(AM_ERR_NOMEM, -4, "out of memory")                                                \
+    X(AM_ERR_READONLY, -5, "database is read-only after a background error")          \
+    X(AM_ERR_BUSY, -6, "database is locked by another process")                        \
+    X(AM_ERR_EXISTS, -7, "database already exists")                                    \
+    X(AM_ERR_NOSPACE, -8, "no space left on device")
+
+enum {
+#define AM_STATUS_ENUM(name, value, text) name = (value),
+    AM_STATUS_LIST(AM_STATUS_ENUM)
+#undef AM_STATUS_ENUM
+};
+
+/* Words for a status; never NULL (unknown values give "unknown status"). */
+const char *am_strerror(int status);
+
+#define AM_MAX_KEY_BYTES   (64u * 1024u)          /* 64 KiB */
+#define AM_MAX_VALUE_BYTES (64u * 1024u * 1024u)  /* 64 MiB */
+
+typedef struct am_db am_db;
+typedef struct am_batch am_batch;
+typedef struct am_iter am_iter;
+typedef struct am_snapshot am_snapshot;
+
+typedef struct am_options {
+    int create_if_missing;       /* default 1 */
+    int error_if_exists;         /* default 0 */
+    const char *strategy;        /* "leveled" (default) | later: "tiered" | "adaptive" |
+                                    "triangular" | "lazy-leveled"; borrowed during am_open */
+    size_t memtable_bytes;       /* flush threshold; default 4 MiB, 64 KiB .. 1 GiB */
+    size_t block_bytes;          /* data block size; default 4 KiB, 256 B .. 1 MiB */
+    size_t block_cache_bytes;    /* LRU block cache; default 8 MiB, 0 disables it */
+    size_t target_file_bytes;    /* compaction output split size; default 2 MiB */
+    int index_stride;            /* keys per restart point (sparse index); default 16 */
+    int bloom_bits_per_key;      /* 0: no bloom filters; default 10, at most 64 */
+    int sync_wal;                /* fsync the WAL before every write returns; default 0 */
+    int background_threads;      /* 0: flush and compact inline, deterministically;
+                                    default 1, at most 16 */
+    int max_frozen_memtables;    /* writers stop when this many wait to flush; default 2 */
+    int l0_slowdown_files;       /* writers are slowed 1 ms per write from here; default 8 */
+    int l0_stop_files;           /* writers wait from here; default 12 */
+    int level_fanout;            /* size ratio between levels; default 10 */
+    size_t l1_target_bytes;      /* leveled: size of L1; default 10 * memtable_bytes */
+    int l0_compaction_trigger;   /* leveled: L0 files that start a merge; default 4 */
+    int paranoid_checks;         /* verify every block checksum even from the OS cache;
+                                    default 1 (checksums are always verified on read) */
+    const struct am_env *env;    /* file system; NULL: POSIX. Borrowed, must outlive the db */
+} am_options;
+
+/* Fills every field with its default. */
+void am_options_init(am_options *o);
+
+/* Opens (and, with create_if_missing, creates) the database in dir, recovering from the
+ * WAL whatever a crash left unflushed. On failure *out is NULL and am_open_msg() writes
+ * a one-line reason naming the path and OS error into msg (if msg is not NULL). */
+int am_open(const char *dir, const am_options *o, am_db **out);
+int am_open_msg(const char *dir, const am_options *o, am_db **out, char *msg, size_t msgcap);
+/* Waits for background work, flushes nothing (the WAL keeps unflushed writes), frees db.
+ * Accepts NULL. Returns the first background error, if any. */
+int am_close(am_db *db);
+/* Detail of the most recent error on this handle; "" when none. Valid until the next call
+ * on db from any thread that fails. */
+const char *am_errmsg(am_db *db);
+
+int am_put(am_db *db, const void *k, size_t kn, const void *v, size_t vn);
+int am_delete(am_db *db, const void *k, size_t kn);
+/* Reads k as of snapshot s (NULL: latest). On AM_OK, *v is a malloc'd copy of the value
+ * (free it with am_free) and *vn its length; on any other status *v is NULL. */
+int am_get(am_db *db, const am_snapshot *s, const void *k, size_t kn, void **v, size_t *vn);
+/* Like am_get but copies at most cap bytes into buf and needs no allocation; *vn is the
+ * full length of the value, which may exceed cap. */
+int am_get_into(am_db *db, const am_snapshot *s, const void *k, size_t kn, void *buf,
+                size_t cap, size_t *vn);
+void am_free(void *p);                       /* frees what am_get returned; accepts NULL */
+
+/* A batch applies atomically, also across a crash. On allocation failure am_batch_new
+ * returns NULL; batch functions return AM_ERR_NOMEM and leave the batch as it was. */
+am_batch *am_batch_new(void);
+int  am_batch_put(am_batch *b, const void *k, size_t kn, const void *v, size_t vn);
+int  am_batch_delete(am_batch *b, const void *k, size_t kn);
+void am_batch_clear(am_batch *b);
+void am_batch_free(am_batch *b);             /* accepts NULL */
+size_t am_batch_count(const am_batch *b);
+/* Writes b atomically; sync forces an fsync of the WAL for this write even without
+ * sync_wal. The batch is not consumed. */
+int  am_write(am_db *db, am_batch *b, int sync);
+
+/* A snapshot pins a sequence number: reads through it see the database as it was. NULL
+ * on allocation failure. Release every snapshot before am_close. */
+const am_snapshot *am_snapshot_new(am_db *db);
+void am_snapshot_release(am_db *db, const am_snapshot *s);
+
+/* Forward iterator over the live keys as of s (NULL: now). The iterator pins the files it
+ * reads; free it before am_close. NULL on allocation failure. */
+am_iter *am_iter_new(am_db *db, const am_snapshot *s);
+void am_iter_seek_first(am_iter *it);
+void am_iter_seek(am_iter *it, const void *k, size_t kn); /* first key >= k */
+int  am_iter_valid(const am_iter *it);
+void am_iter_next(am_iter *it);               /* REQUIRES: am_iter_valid(it) */
+/* Borrowed: valid until the iterator next moves or is freed. REQUIRES: valid. */
+const void *am_iter_key(const am_iter *it, size_t *kn);
+const void *am_iter_value(const am_iter *it, size_t *vn);
+int  am_iter_status(const am_iter *it);       /* AM_OK, or the error that ended it */
+void am_iter_free(am_iter *it);               /* accepts NULL */
+
+int am_flush(am_db *db);     /* memtable to an SSTable; returns when durable */
+int am_compact(am_db *db);   /* run the strategy until it picks nothing; returns when done */
+/* Non-zero while a flush or compaction is running or waiting to run. */
+int am_busy(am_db *db);
+
+typedef struct am_stats {
+    uint64_t user_bytes_written;     /* keys + values of puts, keys of deletes */
+    uint64_t user_puts, user_deletes, user_batches;
+    uint64_t wal_bytes, wal_syncs, wal_appends;
+    uint64_t flushes, flush_bytes_written;
+    uint64_t compactions, compaction_bytes_read, compaction_bytes_written;
+    uint64_t point_lookups, lookups_found;
+    uint64_t segments_probed;        /* segments whose data a lookup really searched */
+    uint64_t blocks_read_cache;      /* data blocks served by the block cache */
+    uint64_t blocks_read_disk;       /* data blocks read from a file */
+    uint64_t bloom_checks, bloom_negatives;
+    uint64_t cache_hits, cache_misses;
+    uint64_t strategy_switches, switches_to_leveled, switches_to_tiered;
+    uint64_t stall_count, stall_micros, slowdown_count, slowdown_micros;
+    uint64_t live_sst_bytes, live_sst_files;
+    uint64_t live_entries;           /* entries in live SSTables (incl. shadowed) */
+    uint64_t memtable_bytes;         /* active + frozen */
+    uint64_t frozen_memtables;
+    uint64_t pending_compaction_bytes; /* strategy's estimate of work not yet done */
+    uint64_t last_sequence;
+    uint64_t level_bytes[8];         /* live bytes per level */
+    uint64_t level_files[8];
+} am_stats;
+int am_stats_get(am_db *db, am_stats *out);
+/* Name from ../shared/DESIGN.md: same as am_stats_get. */
+#define am_stats(db, out) am_stats_get((db), (out))
+
+enum { AM_TAG_LEVELED = 0, AM_TAG_TIERED = 1 };
+
+typedef struct am_segment_info {
+    uint64_t id;                     /* file number: <id>.sst */
+    int level;
+    uint64_t run;                    /* run id inside the level */
+    int tag;                         /* AM_TAG_LEVELED | AM_TAG_TIERED */
+    const void *smallest; size_t smallest_len;   /* user keys, borrowed for the call */
+    const void *largest;  size_t largest_len;
+    uint64_t bytes, entries, deletions;
+    uint64_t reads, writes;          /* lookups that probed it; user writes charged to it */
+} am_segment_info;
+/* Calls fn once per live segment, level by level, newest run first. */
+int am_segments(am_db *db, void (*fn)(void *arg, const am_segment_info *seg), void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AMETHYST_H */

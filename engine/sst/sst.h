@@ -1,0 +1,75 @@
+/* sst.h: SSTables, the immutable sorted files of the tree. The format (data blocks with
+ * prefix-compressed keys and restart points, one bloom filter per file, index block,
+ * properties block, footer with magic number, a crc32c trailer on every block) is
+ * described byte by byte in docs/format.md and at the top of sst_builder.c.
+ *
+ * Thread safety: a builder is used by one thread. A reader is immutable once open: any
+ * number of threads may call sst_reader_get and iterate it at once. */
+#ifndef AM_SST_SST_H
+#define AM_SST_SST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../util/env.h"
+#include "../util/iter.h"
+#include "cache.h"
+
+typedef struct sst_options {
+    size_t block_bytes;       /* a data block is cut once it reaches this size */
+    int index_stride;         /* keys per restart point inside a block */
+    int bloom_bits_per_key;   /* 0: no filter block */
+} sst_options;
+
+/* What a finished file holds; keys are internal keys, copied into owned memory. */
+typedef struct sst_file_info {
+    uint64_t file_bytes, entries, deletions;
+    uint64_t min_seq, max_seq;
+    char *smallest; size_t smallest_len;   /* owned (malloc) */
+    char *largest;  size_t largest_len;    /* owned (malloc) */
+} sst_file_info;
+void sst_file_info_clear(sst_file_info *fi);   /* frees the keys */
+
+typedef struct sst_builder sst_builder;
+/* Creates path. *out NULL on failure. */
+int sst_builder_new(am_env *env, const char *path, const sst_options *o, sst_builder **out);
+/* Adds an entry. REQUIRES: ikey greater than every key added before. Errors are sticky:
+ * once an add fails, later adds do nothing and finish returns the first error. */
+int sst_builder_add(sst_builder *b, const char *ikey, size_t n, const char *v, size_t vn);
+uint64_t sst_builder_entries(const sst_builder *b);
+uint64_t sst_builder_file_bytes(const sst_builder *b);   /* estimate of the size so far */
+/* Writes the remaining blocks and footer, syncs and closes the file, fills *info and frees
+ * b. On error the file is left for the caller to remove. */
+int sst_builder_finish(sst_builder *b, sst_file_info *info);
+/* Closes and frees without finishing; the caller removes the file. Accepts NULL. */
+void sst_builder_abandon(sst_builder *b);
+
+/* Counters of one lookup, added by the caller to the engine's statistics. */
+typedef struct sst_probe {
+    uint32_t bloom_checks, bloom_negatives;
+    uint32_t blocks_cache, blocks_disk;   /* data blocks from the cache / from the file */
+    uint32_t searched;                    /* 1 when a data block was searched */
+} sst_probe;
+
+typedef struct sst_reader sst_reader;
+/* Opens and validates footer, index, filter and properties (kept in memory while open).
+ * AM_ERR_CORRUPT with a message naming the file for a bad magic number or checksum. */
+int sst_reader_open(am_env *env, const char *path, uint64_t file_id, blk_cache *cache,
+                    sst_reader **out);
+void sst_reader_free(sst_reader *r);           /* accepts NULL */
+uint64_t sst_reader_file_bytes(const sst_reader *r);
+
+/* Point lookup of user key k as of seq. found() is called at most once, with the newest
+ * entry of k whose sequence <= seq, while its block is pinned (v borrowed for the call);
+ * its return value is returned. Returns AM_NOT_FOUND if no such entry, AM_ERR_CORRUPT /
+ * AM_ERR_IO on a bad or unreadable block. Consults the bloom filter first. */
+typedef int (*sst_found_fn)(void *arg, int kind, const char *v, size_t vn);
+int sst_reader_get(sst_reader *r, const void *k, size_t kn, uint64_t seq, sst_probe *probe,
+                   sst_found_fn found, void *arg);
+/* 1 if the bloom filter says k may be present (or there is no filter). */
+int sst_reader_may_match(sst_reader *r, const void *k, size_t kn);
+
+/* Iterator over every entry. fill_cache = 0 reads blocks around the cache (compactions use
+ * it) with large sequential reads. The reader must outlive the iterator. */
+am_iiter *sst_iter_new(sst_reader *r, int fill_cache);
+
+#endif

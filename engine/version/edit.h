@@ -1,0 +1,45 @@
+/* edit.h: a version edit, the one kind of MANIFEST record: files added and removed, and
+ * the counters (log number, next file number, last sequence) that recovery needs.
+ * Encoded as tagged fields (docs/format.md, "MANIFEST"); tags are on disk: never renumber.
+ * An edit holds values only (no open files), so picker tests and recovery share it. */
+#ifndef AM_VERSION_EDIT_H
+#define AM_VERSION_EDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../util/coding.h"
+
+/* A segment as the MANIFEST records it. */
+typedef struct seg_desc {
+    uint64_t id;                       /* file number: <id>.sst */
+    int level;
+    uint64_t run;                      /* run id in the level */
+    int tag;                           /* AM_TAG_LEVELED | AM_TAG_TIERED */
+    uint64_t bytes, entries, deletions;
+    uint64_t min_seq, max_seq;
+    uint64_t reads, writes;            /* counters as of the edit (inherited history) */
+    char *smallest; size_t smallest_len;   /* internal keys, owned */
+    char *largest;  size_t largest_len;
+} seg_desc;
+
+typedef struct seg_ref { int level; uint64_t id; } seg_ref;
+
+typedef struct version_edit {
+    int has_log_number;   uint64_t log_number;    /* WALs below this are obsolete */
+    int has_next_file;    uint64_t next_file;
+    int has_last_seq;     uint64_t last_seq;
+    int has_strategy;     char strategy[32];      /* strategy that shaped the tree */
+    size_t ndeleted, cap_deleted; seg_ref *deleted;   /* owned */
+    size_t nadded, cap_added;     seg_desc *added;    /* owned, with their keys */
+} version_edit;
+
+void edit_init(version_edit *e);
+void edit_clear(version_edit *e);      /* frees everything, leaves e empty */
+int edit_delete_segment(version_edit *e, int level, uint64_t id);
+/* Copies d (and its keys) into e. */
+int edit_add_segment(version_edit *e, const seg_desc *d);
+int edit_encode(const version_edit *e, am_buf *out);
+/* Parses an untrusted record into e (which must be empty); AM_ERR_CORRUPT if malformed. */
+int edit_decode(version_edit *e, const char *p, size_t n);
+
+#endif
