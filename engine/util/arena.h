@@ -19,7 +19,7 @@ typedef struct arena {
 
 void arena_init(arena *a);
 void arena_destroy(arena *a);
-/* Memory aligned to 8 bytes (alignof max_align_t for arena_alloc_aligned); NULL on
+/* Memory aligned to 8 bytes; NULL on
  * allocation failure. */
 void *arena_alloc(arena *a, size_t n);
 size_t arena_memory_usage(const arena *a);

@@ -1,7 +1,7 @@
 /* crc32c.h: CRC-32C (Castagnoli), the checksum of every WAL record, MANIFEST record and
  * SSTable block. Debian ships no C library for it (only a Python one), so it is written
  * here: SSE4.2's crc32 instruction when the CPU has it (checked once, at first use, with
- * a thread-safe constructor-free probe), a slicing-by-8 table otherwise. */
+ * the runtime CPU test), a slicing-by-8 table otherwise. */
 #ifndef AM_UTIL_CRC32C_H
 #define AM_UTIL_CRC32C_H
 
@@ -10,6 +10,8 @@
 
 /* CRC of data appended to a stream whose CRC so far is crc (0 to start). */
 uint32_t crc32c_extend(uint32_t crc, const void *data, size_t n);
+/* The table-driven path alone, so tests can compare it with the hardware one. */
+uint32_t crc32c_extend_portable(uint32_t crc, const void *data, size_t n);
 static inline uint32_t crc32c_value(const void *data, size_t n) { return crc32c_extend(0, data, n); }
 
 /* Stored CRCs are masked (as leveldb does) so that a CRC of data that itself holds CRCs is

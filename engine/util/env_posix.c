@@ -1,0 +1,242 @@
+/* env_posix.c: the real env, over POSIX file descriptors. Appends are one write(2) each
+ * (looping only on a short write); reads are pread(2); sync is fdatasync(2); locks are
+ * fcntl(F_SETLK) write locks on the LOCK file, held by the process. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "env.h"
+
+struct am_file {
+    int fd;
+    am_env *env;
+    char path[];      /* for messages */
+};
+
+struct am_lock {
+    int fd;
+};
+
+static int os_error(am_env *env, const char *op, const char *path)
+{
+    int err = errno;
+    return am_env_error(env, am_status_from_errno(err), "%s %s: %s", op, path, strerror(err));
+}
+
+static int new_file(am_env *env, const char *path, int fd, am_file **out)
+{
+    size_t n = strlen(path) + 1;
+    am_file *f = malloc(sizeof *f + n);
+    if (!f) {
+        close(fd);
+        return AM_ERR_NOMEM;
+    }
+    f->fd = fd;
+    f->env = env;
+    memcpy(f->path, path, n);
+    *out = f;
+    return AM_OK;
+}
+
+static int posix_open_writable(am_env *env, const char *path, am_file **out)
+{
+    *out = NULL;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return os_error(env, "create", path);
+    return new_file(env, path, fd, out);
+}
+
+static int posix_open_readable(am_env *env, const char *path, am_file **out)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return os_error(env, "open", path);
+    return new_file(env, path, fd, out);
+}
+
+static int posix_append(am_file *f, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(f->fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return os_error(f->env, "write", f->path);
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return AM_OK;
+}
+
+static int posix_pread(am_file *f, uint64_t off, size_t n, void *buf, size_t *got)
+{
+    char *p = buf;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(f->fd, p + done, n - done, (off_t)(off + done));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            *got = done;
+            return os_error(f->env, "read", f->path);
+        }
+        if (r == 0) break;
+        done += (size_t)r;
+    }
+    *got = done;
+    return AM_OK;
+}
+
+static int posix_sync(am_file *f)
+{
+    if (fdatasync(f->fd) != 0) return os_error(f->env, "sync", f->path);
+    return AM_OK;
+}
+
+static int posix_size(am_file *f, uint64_t *out)
+{
+    struct stat st;
+    if (fstat(f->fd, &st) != 0) return os_error(f->env, "stat", f->path);
+    *out = (uint64_t)st.st_size;
+    return AM_OK;
+}
+
+static int posix_close(am_file *f)
+{
+    if (!f) return AM_OK;
+    int rc = AM_OK;
+    if (close(f->fd) != 0) rc = os_error(f->env, "close", f->path);
+    free(f);
+    return rc;
+}
+
+static int posix_remove(am_env *env, const char *path)
+{
+    if (unlink(path) != 0) return os_error(env, "remove", path);
+    return AM_OK;
+}
+
+static int posix_rename(am_env *env, const char *from, const char *to)
+{
+    if (rename(from, to) != 0) return os_error(env, "rename", from);
+    return AM_OK;
+}
+
+static int posix_mkdir(am_env *env, const char *path)
+{
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) return os_error(env, "mkdir", path);
+    struct stat st;
+    if (stat(path, &st) != 0) return os_error(env, "stat", path);
+    if (!S_ISDIR(st.st_mode))
+        return am_env_error(env, AM_ERR_IO, "mkdir %s: exists and is not a directory", path);
+    return AM_OK;
+}
+
+static int posix_sync_dir(am_env *env, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return os_error(env, "open directory", path);
+    int rc = AM_OK;
+    if (fsync(fd) != 0) rc = os_error(env, "sync directory", path);
+    close(fd);
+    return rc;
+}
+
+static int posix_exists(am_env *env, const char *path)
+{
+    (void)env;
+    return access(path, F_OK) == 0;
+}
+
+static int posix_file_size(am_env *env, const char *path, uint64_t *out)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) return os_error(env, "stat", path);
+    *out = (uint64_t)st.st_size;
+    return AM_OK;
+}
+
+static int posix_list_dir(am_env *env, const char *dir, int (*fn)(void *, const char *),
+                          void *arg)
+{
+    DIR *d = opendir(dir);
+    if (!d) return os_error(env, "list", dir);
+    int rc = AM_OK;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        if ((rc = fn(arg, de->d_name)) != 0) break;
+    }
+    closedir(d);
+    return rc;
+}
+
+static int posix_lock(am_env *env, const char *path, am_lock **out)
+{
+    *out = NULL;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return os_error(env, "create", path);
+    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+        int err = errno;
+        close(fd);
+        if (err == EACCES || err == EAGAIN)
+            return am_env_error(env, AM_ERR_BUSY, "lock %s: held by another process", path);
+        errno = err;
+        return os_error(env, "lock", path);
+    }
+    am_lock *l = malloc(sizeof *l);
+    if (!l) {
+        close(fd);
+        return AM_ERR_NOMEM;
+    }
+    l->fd = fd;
+    *out = l;
+    return AM_OK;
+}
+
+static int posix_unlock(am_env *env, am_lock *l)
+{
+    (void)env;
+    if (!l) return AM_OK;
+    close(l->fd);      /* closing releases the fcntl lock */
+    free(l);
+    return AM_OK;
+}
+
+static const am_env_ops posix_ops = {
+    .open_writable = posix_open_writable,
+    .open_readable = posix_open_readable,
+    .append = posix_append,
+    .pread = posix_pread,
+    .sync = posix_sync,
+    .size = posix_size,
+    .close = posix_close,
+    .remove = posix_remove,
+    .rename = posix_rename,
+    .mkdir = posix_mkdir,
+    .sync_dir = posix_sync_dir,
+    .exists = posix_exists,
+    .file_size = posix_file_size,
+    .list_dir = posix_list_dir,
+    .lock = posix_lock,
+    .unlock = posix_unlock,
+};
+
+am_env *am_env_posix_new(void)
+{
+    am_env *env = malloc(sizeof *env);
+    if (env) am_env_init_base(env, &posix_ops, NULL);
+    return env;
+}
+
+void am_env_posix_free(am_env *env)
+{
+    if (!env) return;
+    am_env_destroy_base(env);
+    free(env);
+}
