@@ -1,0 +1,144 @@
+/* merging_iter.c: one iterator over many sorted children (merge.h), ordered by internal
+ * key. A binary min-heap holds the valid children; the top is the current entry. Equal
+ * internal keys (which a correct tree never has) come out child-index first, so a child
+ * listed earlier wins a tie. Forward only, like every internal iterator.
+ *
+ * Ownership: takes the children and their array; frees both. Status: the first error of
+ * any child; once a child fails, the merging iterator stops being valid (an entry missing
+ * from a broken child must not be passed over silently). */
+#include <stdlib.h>
+
+#include "amethyst.h"
+#include "compact/merge.h"
+#include "util/ikey.h"
+
+typedef struct merging_iter {
+    am_iiter base;
+    am_iiter **child;          /* owned, with the array */
+    size_t n;
+    size_t *heap;              /* indices of valid children; heap[0] is the smallest */
+    size_t nheap;
+    int status;                /* first child error */
+} merging_iter;
+
+/* Child a sorts before child b. */
+static int less(const merging_iter *m, size_t a, size_t b)
+{
+    size_t an, bn;
+    const char *ak = iter_key(m->child[a], &an), *bk = iter_key(m->child[b], &bn);
+    int c = ikey_cmp(ak, an, bk, bn);
+    return c < 0 || (c == 0 && a < b);
+}
+
+static void sift_down(merging_iter *m, size_t i)
+{
+    size_t *h = m->heap, n = m->nheap, x = h[i];
+    for (;;) {
+        size_t l = 2 * i + 1;
+        if (l >= n) break;
+        size_t c = l + 1 < n && less(m, h[l + 1], h[l]) ? l + 1 : l;
+        if (!less(m, h[c], x)) break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = x;
+}
+
+/* Checks every child's status; the first error stops the iterator. */
+static void note_status(merging_iter *m, size_t c)
+{
+    int st = iter_status(m->child[c]);
+    if (st != AM_OK && m->status == AM_OK) m->status = st;
+}
+
+static void rebuild(merging_iter *m)
+{
+    m->nheap = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        if (iter_valid(m->child[i])) m->heap[m->nheap++] = i;
+        else note_status(m, i);
+    }
+    for (size_t i = m->nheap / 2; i-- > 0;) sift_down(m, i);
+}
+
+static void mi_seek_first(am_iiter *it)
+{
+    merging_iter *m = (merging_iter *)it;
+    for (size_t i = 0; i < m->n; i++) iter_seek_first(m->child[i]);
+    rebuild(m);
+}
+
+static void mi_seek(am_iiter *it, const char *k, size_t n)
+{
+    merging_iter *m = (merging_iter *)it;
+    for (size_t i = 0; i < m->n; i++) iter_seek(m->child[i], k, n);
+    rebuild(m);
+}
+
+static void mi_next(am_iiter *it)
+{
+    merging_iter *m = (merging_iter *)it;
+    size_t top = m->heap[0];
+    iter_next(m->child[top]);
+    if (!iter_valid(m->child[top])) {
+        note_status(m, top);
+        m->heap[0] = m->heap[--m->nheap];
+    }
+    if (m->nheap) sift_down(m, 0);
+}
+
+static int mi_valid(const am_iiter *it)
+{
+    const merging_iter *m = (const merging_iter *)it;
+    return m->status == AM_OK && m->nheap > 0;
+}
+
+static const char *mi_key(const am_iiter *it, size_t *n)
+{
+    const merging_iter *m = (const merging_iter *)it;
+    return iter_key(m->child[m->heap[0]], n);
+}
+
+static const char *mi_value(const am_iiter *it, size_t *n)
+{
+    const merging_iter *m = (const merging_iter *)it;
+    return iter_value(m->child[m->heap[0]], n);
+}
+
+static int mi_status(const am_iiter *it)
+{
+    return ((const merging_iter *)it)->status;
+}
+
+static void mi_destroy(am_iiter *it)
+{
+    merging_iter *m = (merging_iter *)it;
+    for (size_t i = 0; i < m->n; i++) iter_free(m->child[i]);
+    free(m->child);
+    free(m->heap);
+    free(m);
+}
+
+static const am_iiter_ops merging_ops = {
+    .seek_first = mi_seek_first, .seek = mi_seek, .next = mi_next, .valid = mi_valid,
+    .key = mi_key, .value = mi_value, .status = mi_status, .destroy = mi_destroy,
+};
+
+am_iiter *merging_iter_new(am_iiter **children, size_t n)
+{
+    merging_iter *m = calloc(1, sizeof(*m));
+    size_t *heap = malloc((n ? n : 1) * sizeof(*heap));
+    if (!m || !heap) {
+        free(m);
+        free(heap);
+        for (size_t i = 0; i < n; i++) iter_free(children[i]);
+        free(children);
+        return NULL;
+    }
+    m->base.ops = &merging_ops;
+    m->child = children;
+    m->n = n;
+    m->heap = heap;
+    m->status = AM_OK;
+    return &m->base;
+}
