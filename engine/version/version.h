@@ -42,7 +42,8 @@ typedef struct am_segment {
     vset *owner;                       /* borrowed: deletes the file when obsolete */
 } am_segment;
 
-void seg_ref(am_segment *s);
+/* (Named seg_incref, not seg_ref: edit.h's seg_ref type takes that identifier.) */
+void seg_incref(am_segment *s);
 void seg_unref(am_segment *s);         /* frees at zero (deleting the file if obsolete) */
 /* A segment without a file, for picker tests and tools. NULL on OOM. */
 am_segment *seg_new_detached(const seg_desc *d);
@@ -105,6 +106,7 @@ void vset_set_last_seq(vset *vs, uint64_t seq);
 const char *vset_dir(const vset *vs);
 am_env *vset_env(const vset *vs);
 const char *vset_strategy(const vset *vs);
+blk_cache *vset_cache(const vset *vs);    /* borrowed; NULL when there is no cache */
 
 /* Opens the file of d and makes a live segment (one reference, owner vs). */
 int vset_open_segment(vset *vs, const seg_desc *d, am_segment **out);
