@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "amethyst.h"
 #include "util/coding.h"
 
@@ -25,11 +26,23 @@ struct am_batch {
 
 /* In-place initialisation for a batch on the stack (am_put uses one). */
 void batch_init(am_batch *b);
+/* The same on caller memory (mem, cap >= BATCH_HEADER): no allocation until the batch
+ * outgrows it. batch_destroy is still required. */
+static inline void batch_init_inline(am_batch *b, char *mem, size_t cap)
+{
+    buf_init_borrowed(&b->rep, mem, cap);
+    memset(mem, 0, BATCH_HEADER);
+    b->rep.len = BATCH_HEADER;
+    b->user_bytes = 0;
+    b->deletes = 0;
+}
 void batch_destroy(am_batch *b);
 
 static inline uint32_t batch_count(const char *rep) { return dec_fixed32(rep + 8); }
 static inline uint64_t batch_seq(const char *rep) { return dec_fixed64(rep); }
 static inline void batch_set_seq(char *rep, uint64_t seq) { enc_fixed64(rep, seq); }
+
+/* batch_init leaves rep holding a zeroed header (BATCH_HEADER bytes), as here. */
 
 /* Appends src's records to dst (group commit); AM_OK or AM_ERR_NOMEM. */
 int batch_append(am_batch *dst, const am_batch *src);

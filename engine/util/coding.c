@@ -56,9 +56,21 @@ const char *dec_lenprefixed(const char *p, const char *limit, const char **data,
     return p + *n;
 }
 
-void buf_init(am_buf *b) { b->data = NULL; b->len = b->cap = 0; }
+void buf_init(am_buf *b) { b->data = NULL; b->len = b->cap = 0; b->borrowed = 0; }
 
-void buf_free(am_buf *b) { free(b->data); buf_init(b); }
+void buf_init_borrowed(am_buf *b, char *mem, size_t cap)
+{
+    b->data = mem;
+    b->len = 0;
+    b->cap = cap;
+    b->borrowed = 1;
+}
+
+void buf_free(am_buf *b)
+{
+    if (!b->borrowed) free(b->data);
+    buf_init(b);
+}
 
 int buf_reserve(am_buf *b, size_t extra)
 {
@@ -67,8 +79,14 @@ int buf_reserve(am_buf *b, size_t extra)
     if (need < b->len) return AM_ERR_NOMEM;          /* overflow */
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need) cap = cap * 2 > cap ? cap * 2 : need;
-    char *d = realloc(b->data, cap);
+    char *d;
+    if (b->borrowed) {
+        if ((d = malloc(cap)) && b->len) memcpy(d, b->data, b->len);
+    } else {
+        d = realloc(b->data, cap);
+    }
     if (!d) return AM_ERR_NOMEM;
+    b->borrowed = 0;
     b->data = d;
     b->cap = cap;
     return AM_OK;

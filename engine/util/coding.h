@@ -25,9 +25,13 @@ const char *dec_lenprefixed(const char *p, const char *limit, const char **data,
 
 /* A growable buffer. Functions return 0 or AM_ERR_NOMEM (and then leave buf as it was). */
 typedef struct am_buf {
-    char *data;       /* owned */
+    char *data;       /* owned, unless borrowed */
     size_t len, cap;
+    int borrowed;     /* data is the caller's (e.g. on the stack): copied out on growth,
+                         never freed */
 } am_buf;
+/* Starts b on caller memory (no allocation until it outgrows cap). */
+void buf_init_borrowed(am_buf *b, char *mem, size_t cap);
 void buf_init(am_buf *b);
 void buf_free(am_buf *b);              /* frees data, leaves b empty and reusable */
 static inline void buf_clear(am_buf *b) { b->len = 0; }
