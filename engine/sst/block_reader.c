@@ -1,0 +1,186 @@
+/* block_reader.c: decodes and searches one block (format at the top of block_builder.c).
+ *
+ * Nothing in a block is trusted: blk_init checks the restart array once, and every entry
+ * is decoded against the end of the entries, so a corrupt block (whose checksum happened
+ * to match) ends the iterator with AM_ERR_CORRUPT instead of reading out of bounds. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "amethyst.h"
+#include "block.h"
+#include "../util/ikey.h"
+
+int blk_init(blk *b, const char *data, size_t size)
+{
+    memset(b, 0, sizeof *b);
+    if (size < 8 || size > UINT32_MAX) return AM_ERR_CORRUPT;
+    uint32_t n = dec_fixed32(data + size - 4);
+    if (n == 0 || n > (size - 4) / 4) return AM_ERR_CORRUPT;
+    uint32_t roff = (uint32_t)(size - 4 - 4 * (size_t)n);
+    const char *r = data + roff;
+    /* restart[0] is 0; the rest ascend strictly and lie inside the entries. An empty block
+       has exactly one restart point, 0. */
+    if (dec_fixed32(r) != 0) return AM_ERR_CORRUPT;
+    if (roff == 0 && n != 1) return AM_ERR_CORRUPT;
+    uint32_t prev = 0;
+    for (uint32_t i = 1; i < n; i++) {
+        uint32_t off = dec_fixed32(r + 4 * (size_t)i);
+        if (off <= prev || off >= roff) return AM_ERR_CORRUPT;
+        prev = off;
+    }
+    b->data = data;
+    b->size = size;
+    b->restart_off = roff;
+    b->nrestarts = n;
+    return AM_OK;
+}
+
+static inline uint32_t restart_at(const blk *b, uint32_t i)
+{
+    return dec_fixed32(b->data + b->restart_off + 4 * (size_t)i);
+}
+
+/* Decodes the three lengths of the entry at p; returns where the key delta starts, or
+ * NULL if the header or the delta + value run past limit. */
+static inline const char *decode_entry(const char *p, const char *limit, uint32_t *shared,
+                                       uint32_t *nonshared, uint32_t *vlen)
+{
+    if (limit - p < 3) return NULL;
+    uint32_t a = (uint8_t)p[0], b = (uint8_t)p[1], c = (uint8_t)p[2];
+    if ((a | b | c) < 128) {
+        *shared = a; *nonshared = b; *vlen = c;
+        p += 3;
+    } else {
+        if (!(p = dec_varint32(p, limit, shared))) return NULL;
+        if (!(p = dec_varint32(p, limit, nonshared))) return NULL;
+        if (!(p = dec_varint32(p, limit, vlen))) return NULL;
+    }
+    if ((uint64_t)(limit - p) < (uint64_t)*nonshared + *vlen) return NULL;
+    return p;
+}
+
+static void corrupt(blk_iter *it, int status)
+{
+    it->status = status;
+    it->cur = it->next = it->b->restart_off;
+    it->klen = 0;
+    it->val = NULL;
+    it->vlen = 0;
+}
+
+void blk_iter_init(blk_iter *it, const blk *b)
+{
+    it->b = b;
+    it->cur = it->next = b->restart_off;
+    it->status = AM_OK;
+    it->val = NULL;
+    it->vlen = 0;
+    it->key = it->keybuf;
+    it->klen = 0;
+    it->kcap = sizeof it->keybuf;
+}
+
+void blk_iter_fini(blk_iter *it)
+{
+    if (it->key != it->keybuf) free(it->key);
+    it->key = it->keybuf;
+    it->kcap = sizeof it->keybuf;
+    it->klen = 0;
+}
+
+/* Grows the key buffer to hold need bytes, keeping the first klen. */
+static int key_reserve(blk_iter *it, size_t need)
+{
+    if (need <= it->kcap) return AM_OK;
+    size_t cap = it->kcap * 2;
+    while (cap < need) cap *= 2;
+    char *p;
+    if (it->key == it->keybuf) {
+        p = malloc(cap);
+        if (p) memcpy(p, it->keybuf, it->klen);
+    } else {
+        p = realloc(it->key, cap);
+    }
+    if (!p) return AM_ERR_NOMEM;
+    it->key = p;
+    it->kcap = cap;
+    return AM_OK;
+}
+
+/* Decodes the entry at it->next into the current position (or leaves the iterator
+ * invalid at the end of the block). */
+static void parse_next(blk_iter *it)
+{
+    const blk *b = it->b;
+    uint32_t off = it->next;
+    if (off >= b->restart_off) {
+        it->cur = it->next = b->restart_off;
+        return;
+    }
+    const char *limit = b->data + b->restart_off;
+    uint32_t shared, nonshared, vlen;
+    const char *p = decode_entry(b->data + off, limit, &shared, &nonshared, &vlen);
+    if (!p || shared > it->klen || (uint64_t)shared + nonshared < IKEY_TRAILER) {
+        corrupt(it, AM_ERR_CORRUPT);
+        return;
+    }
+    size_t klen = (size_t)shared + nonshared;
+    if (key_reserve(it, klen)) {
+        corrupt(it, AM_ERR_NOMEM);
+        return;
+    }
+    memcpy(it->key + shared, p, nonshared);
+    it->klen = klen;
+    it->val = p + nonshared;
+    it->vlen = vlen;
+    it->cur = off;
+    it->next = (uint32_t)(it->val + vlen - b->data);
+}
+
+static void seek_restart(blk_iter *it, uint32_t i)
+{
+    it->klen = 0;   /* a restart entry must have shared == 0 */
+    it->next = restart_at(it->b, i);
+    parse_next(it);
+}
+
+void blk_iter_seek_first(blk_iter *it)
+{
+    if (it->status) return;
+    seek_restart(it, 0);
+}
+
+void blk_iter_next(blk_iter *it)
+{
+    if (!blk_iter_valid(it)) return;
+    parse_next(it);
+}
+
+void blk_iter_seek(blk_iter *it, const char *target, size_t n)
+{
+    if (it->status) return;
+    const blk *b = it->b;
+    const char *limit = b->data + b->restart_off;
+    if (b->restart_off == 0) {      /* empty block */
+        it->cur = it->next = 0;
+        return;
+    }
+    /* Binary search for the last restart point whose key is < target; restart keys are
+       whole (shared == 0), so they are compared in place. */
+    uint32_t lo = 0, hi = b->nrestarts - 1;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo + 1) / 2;
+        uint32_t shared, nonshared, vlen;
+        const char *p = decode_entry(b->data + restart_at(b, mid), limit, &shared,
+                                     &nonshared, &vlen);
+        if (!p || shared != 0 || nonshared < IKEY_TRAILER) {
+            corrupt(it, AM_ERR_CORRUPT);
+            return;
+        }
+        if (ikey_cmp(p, nonshared, target, n) < 0) lo = mid;
+        else hi = mid - 1;
+    }
+    seek_restart(it, lo);
+    while (blk_iter_valid(it) && ikey_cmp(it->key, it->klen, target, n) < 0)
+        parse_next(it);
+}
