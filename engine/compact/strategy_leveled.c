@@ -1,0 +1,300 @@
+/* strategy_leveled.c: the leveled strategy (LevelDB-like), am_strategy_leveled. It only
+ * decides; docs/strategies-leveled.md describes the policy in words.
+ *
+ * Shape: L0 holds each flush as its own run (run id = file id, set by the flush). Every
+ * level n >= 1 is one run whose id is n (the fixed run id, so merge outputs join the
+ * level's run). The last level, AM_MAX_LEVELS - 1, has no size target.
+ *
+ * Scores: L0 = L0 files / l0_compaction_trigger; Ln = bytes(Ln) / target(n) with
+ * target(n) = l1_target_bytes * level_fanout^(n-1). Levels whose score is >= 1 are tried
+ * from the highest score down (ties: the lower level first); the first that yields a job
+ * whose segments are all free (no being_compacted) wins.
+ *
+ *   L0 job: every L0 segment plus the overlapping L1 segments -> L1.
+ *   Ln job: one Ln segment, chosen round-robin by key: the first whose largest user key is
+ *           past the level's compact pointer (wrapping to the start), plus the overlapping
+ *           Ln+1 segments -> Ln+1. The pointer then moves to the largest user key of the
+ *           Ln inputs. If Ln holds several runs (a tree shaped by another strategy), the
+ *           Ln inputs are widened to every Ln segment overlapping them, transitively, so
+ *           no older Ln data is left above newer data in Ln+1.
+ *   trivial move: a job of exactly one segment and nothing in Ln+1 overlapping it.
+ *   bottommost: no segment of a level below out_level overlaps the job's key range.
+ *
+ * State: one compact pointer (a user key) per level, changed only by pick. Thread safety:
+ * pick is called under the engine mutex; the state has no lock of its own. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "amethyst.h"
+#include "compact/strategy.h"
+#include "util/ikey.h"
+
+#define DEF_FANOUT 10
+#define DEF_L0_TRIGGER 4
+#define DEF_L1_BYTES (10u * 4u * 1024u * 1024u)
+#define DEF_TARGET_FILE (2u * 1024u * 1024u)
+
+typedef struct leveled {
+    uint64_t fanout, l1_bytes, target_file;
+    int l0_trigger;
+    /* Round-robin position per level: largest user key of the last pick (owned). */
+    char *ptr[AM_MAX_LEVELS];
+    size_t ptr_len[AM_MAX_LEVELS];
+    int has_ptr[AM_MAX_LEVELS];
+} leveled;
+
+/* A user-key range, borrowed from segments. */
+typedef struct krange {
+    const char *lo, *hi;
+    size_t lon, hin;
+    int set;
+} krange;
+
+static void *leveled_create(const am_options *o)
+{
+    leveled *s = calloc(1, sizeof(*s));
+    if (!s) return NULL;
+    s->fanout = o && o->level_fanout > 1 ? (uint64_t)o->level_fanout : DEF_FANOUT;
+    s->l0_trigger = o && o->l0_compaction_trigger > 0 ? o->l0_compaction_trigger
+                                                      : DEF_L0_TRIGGER;
+    if (o && o->l1_target_bytes) s->l1_bytes = o->l1_target_bytes;
+    else if (o && o->memtable_bytes) s->l1_bytes = 10 * (uint64_t)o->memtable_bytes;
+    else s->l1_bytes = DEF_L1_BYTES;
+    s->target_file = o && o->target_file_bytes ? o->target_file_bytes : DEF_TARGET_FILE;
+    return s;
+}
+
+static void leveled_destroy(void *self)
+{
+    leveled *s = self;
+    if (!s) return;
+    for (int i = 0; i < AM_MAX_LEVELS; i++) free(s->ptr[i]);
+    free(s);
+}
+
+/* Size target of level n >= 1, saturating instead of overflowing. */
+static uint64_t level_target(const leveled *s, int n)
+{
+    uint64_t t = s->l1_bytes;
+    for (int i = 1; i < n; i++) {
+        if (t > UINT64_MAX / s->fanout) return UINT64_MAX;
+        t *= s->fanout;
+    }
+    return t;
+}
+
+static double level_score(const leveled *s, const am_version *v, int n)
+{
+    if (n == 0) return (double)v->levels[0].nsegs / (double)s->l0_trigger;
+    if (n >= AM_MAX_LEVELS - 1) return 0;          /* the last level has no target */
+    return (double)v->levels[n].bytes / (double)level_target(s, n);
+}
+
+static int seg_overlaps(const am_segment *g, const krange *r)
+{
+    size_t sn, ln;
+    const char *sk = seg_smallest_ukey(g, &sn), *lk = seg_largest_ukey(g, &ln);
+    return ukey_cmp(sk, sn, r->hi, r->hin) <= 0 && ukey_cmp(lk, ln, r->lo, r->lon) >= 0;
+}
+
+static void range_add(krange *r, const am_segment *g)
+{
+    size_t sn, ln;
+    const char *sk = seg_smallest_ukey(g, &sn), *lk = seg_largest_ukey(g, &ln);
+    if (!r->set || ukey_cmp(sk, sn, r->lo, r->lon) < 0) { r->lo = sk; r->lon = sn; }
+    if (!r->set || ukey_cmp(lk, ln, r->hi, r->hin) > 0) { r->hi = lk; r->hin = ln; }
+    r->set = 1;
+}
+
+/* Every segment of level n, in a fresh array sorted by smallest user key (then id). NULL
+   when the level is empty or on OOM. */
+static int cmp_seg(const void *a, const void *b)
+{
+    const am_segment *x = *(am_segment *const *)a, *y = *(am_segment *const *)b;
+    size_t xn, yn;
+    const char *xk = seg_smallest_ukey(x, &xn), *yk = seg_smallest_ukey(y, &yn);
+    int c = ukey_cmp(xk, xn, yk, yn);
+    if (c) return c;
+    return x->d.id < y->d.id ? -1 : x->d.id > y->d.id;
+}
+
+static am_segment **level_segs(const am_level *L, size_t *n)
+{
+    size_t total = 0, k = 0;
+    for (size_t r = 0; r < L->nruns; r++) total += L->runs[r].nsegs;
+    *n = total;
+    if (!total) return NULL;
+    am_segment **a = malloc(total * sizeof(*a));
+    if (!a) return NULL;
+    for (size_t r = 0; r < L->nruns; r++)
+        for (size_t i = 0; i < L->runs[r].nsegs; i++) a[k++] = L->runs[r].segs[i];
+    if (L->nruns > 1) qsort(a, total, sizeof(*a), cmp_seg);
+    return a;
+}
+
+/* Adds every segment of level n overlapping r to the job; 0 if one is being compacted
+   (or on OOM), else 1. Widens r by what it adds when widen is set. */
+static int add_overlapping(const am_version *v, int n, krange *r, am_job *job, int widen)
+{
+    const am_level *L = &v->levels[n];
+    krange orig = *r;
+    for (size_t ri = 0; ri < L->nruns; ri++) {
+        const am_run *run = &L->runs[ri];
+        for (size_t i = 0; i < run->nsegs; i++) {
+            am_segment *g = run->segs[i];
+            if (!seg_overlaps(g, &orig)) continue;
+            if (g->being_compacted) return 0;
+            if (job_add_input(job, n, g->d.id) != AM_OK) return 0;
+            if (widen) range_add(r, g);
+        }
+    }
+    return 1;
+}
+
+/* 1 when no segment of a level below out overlaps r. */
+static int nothing_below(const am_version *v, int out, const krange *r)
+{
+    for (int n = out + 1; n < AM_MAX_LEVELS; n++) {
+        const am_level *L = &v->levels[n];
+        for (size_t ri = 0; ri < L->nruns; ri++)
+            for (size_t i = 0; i < L->runs[ri].nsegs; i++)
+                if (seg_overlaps(L->runs[ri].segs[i], r)) return 0;
+    }
+    return 1;
+}
+
+static void job_finish(const leveled *s, const am_version *v, am_job *job, int out,
+                       const krange *r)
+{
+    job->out_level = out;
+    job->out_run = (uint64_t)out;
+    job->out_tag = AM_TAG_LEVELED;
+    job->target_file_bytes = s->target_file;
+    job->bottommost = nothing_below(v, out, r);
+}
+
+/* L0 job: every L0 segment and the L1 segments overlapping them. 0 if any is busy. */
+static int pick_l0(leveled *s, const am_version *v, am_job *job)
+{
+    const am_level *L0 = &v->levels[0];
+    krange r = {0};
+    for (size_t ri = 0; ri < L0->nruns; ri++)
+        for (size_t i = 0; i < L0->runs[ri].nsegs; i++) {
+            am_segment *g = L0->runs[ri].segs[i];
+            if (g->being_compacted) return 0;
+            if (job_add_input(job, 0, g->d.id) != AM_OK) return 0;
+            range_add(&r, g);
+        }
+    if (!r.set) return 0;
+    size_t n0 = job->ninputs;
+    if (!add_overlapping(v, 1, &r, job, 1)) return 0;
+    job->reason = JOB_L0;
+    job->trivial_move = n0 == 1 && job->ninputs == 1;
+    job_finish(s, v, job, 1, &r);
+    return 1;
+}
+
+/* Ln job starting from segment c (n >= 1). 0 if a segment it needs is busy. */
+static int pick_from(leveled *s, const am_version *v, int n, am_segment *c, am_job *job)
+{
+    krange r = {0};
+    range_add(&r, c);
+    if (c->being_compacted) return 0;
+    if (v->levels[n].nruns <= 1) {
+        if (job_add_input(job, n, c->d.id) != AM_OK) return 0;
+    } else {
+        /* Several runs: widen to a fixpoint over every overlapping Ln segment. */
+        for (;;) {
+            krange before = r;
+            job->ninputs = 0;
+            if (!add_overlapping(v, n, &r, job, 1)) return 0;
+            if (ukey_cmp(before.lo, before.lon, r.lo, r.lon) == 0 &&
+                ukey_cmp(before.hi, before.hin, r.hi, r.hin) == 0) break;
+        }
+    }
+    krange in = r;                      /* the Ln inputs' range, for the pointer */
+    size_t nin = job->ninputs;
+    if (!add_overlapping(v, n + 1, &r, job, 1)) return 0;
+    job->reason = JOB_LEVEL_SIZE;
+    job->trivial_move = nin == 1 && job->ninputs == 1;
+    job_finish(s, v, job, n + 1, &r);
+
+    /* Advance the round-robin pointer past the Ln inputs. On OOM it stays put. */
+    char *p = malloc(in.hin ? in.hin : 1);
+    if (p) {
+        memcpy(p, in.hi, in.hin);
+        free(s->ptr[n]);
+        s->ptr[n] = p;
+        s->ptr_len[n] = in.hin;
+        s->has_ptr[n] = 1;
+    }
+    return 1;
+}
+
+static int pick_level(leveled *s, const am_version *v, int n, am_job *job)
+{
+    size_t ns;
+    am_segment **segs = level_segs(&v->levels[n], &ns);
+    if (!segs) return 0;
+    size_t start = 0;
+    if (s->has_ptr[n]) {
+        while (start < ns) {
+            size_t ln;
+            const char *lk = seg_largest_ukey(segs[start], &ln);
+            if (ukey_cmp(lk, ln, s->ptr[n], s->ptr_len[n]) > 0) break;
+            start++;
+        }
+        if (start == ns) start = 0;   /* past the end: wrap around */
+    }
+    int ok = 0;
+    for (size_t k = 0; k < ns && !ok; k++) {
+        job->ninputs = 0;
+        ok = pick_from(s, v, n, segs[(start + k) % ns], job);
+    }
+    free(segs);
+    return ok;
+}
+
+static int leveled_pick(void *self, const am_version *v, am_job *job)
+{
+    leveled *s = self;
+    double score[AM_MAX_LEVELS];
+    int order[AM_MAX_LEVELS], norder = 0;
+    for (int n = 0; n < AM_MAX_LEVELS - 1; n++) {
+        score[n] = level_score(s, v, n);
+        if (score[n] < 1.0) continue;
+        int k = norder++;               /* insertion sort: score desc, level asc */
+        while (k > 0 && score[order[k - 1]] < score[n]) { order[k] = order[k - 1]; k--; }
+        order[k] = n;
+    }
+    for (int k = 0; k < norder; k++) {
+        int n = order[k];
+        int ok = n == 0 ? pick_l0(s, v, job) : pick_level(s, v, n, job);
+        if (ok) return 1;
+        job_clear(job);
+    }
+    return 0;
+}
+
+/* Bytes above the targets: all of L0 once it reaches its trigger, and for each level
+   n >= 1 with a target, bytes(Ln) - target(n) when positive. */
+static uint64_t leveled_pending_bytes(void *self, const am_version *v)
+{
+    leveled *s = self;
+    uint64_t sum = 0;
+    if (v->levels[0].nsegs >= (uint64_t)s->l0_trigger) sum += v->levels[0].bytes;
+    for (int n = 1; n < AM_MAX_LEVELS - 1; n++) {
+        uint64_t t = level_target(s, n);
+        if (v->levels[n].bytes > t) sum += v->levels[n].bytes - t;
+    }
+    return sum;
+}
+
+const am_strategy am_strategy_leveled = {
+    .name = "leveled",
+    .create = leveled_create,
+    .destroy = leveled_destroy,
+    .pick = leveled_pick,
+    .observe = NULL,
+    .pending_bytes = leveled_pending_bytes,
+};
