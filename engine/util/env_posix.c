@@ -1,6 +1,8 @@
 /* env_posix.c: the real env, over POSIX file descriptors. Appends are one write(2) each
  * (looping only on a short write); reads are pread(2); sync is fdatasync(2); locks are
- * fcntl(F_SETLK) write locks on the LOCK file, held by the process. */
+ * open-file-description fcntl(F_OFD_SETLK) write locks on the LOCK file: unlike F_SETLK
+ * locks (per process, dropped by closing any descriptor of the file), a second lock from
+ * the same process is refused with AM_ERR_BUSY. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -181,7 +183,7 @@ static int posix_lock(am_env *env, const char *path, am_lock **out)
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return os_error(env, "create", path);
     struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-    if (fcntl(fd, F_SETLK, &fl) != 0) {
+    if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
         int err = errno;
         close(fd);
         if (err == EACCES || err == EAGAIN)
