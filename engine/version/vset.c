@@ -1,0 +1,567 @@
+/* vset.c: the version set: the current version, the file-number and sequence counters, and
+ * the MANIFEST / CURRENT files that make them durable; recovery; engine file names.
+ *
+ * On disk (docs/format/manifest.md):
+ *   MANIFEST-<n>  a log in the WAL record format (engine/wal/wal.h: fixed32 masked crc32c |
+ *                 fixed32 length | type byte 1 | payload), one record per version edit; the
+ *                 payload is edit_encode()'s tagged fields (engine/version/edit.c). The
+ *                 first record is a snapshot: log number, next file, last sequence,
+ *                 strategy, and every live segment. Each later record is one installed
+ *                 edit, with next file and last sequence filled in. Replaying all records
+ *                 in order gives the state.
+ *   CURRENT       the name of the live MANIFEST followed by "\n" (e.g. "MANIFEST-000001\n"),
+ *                 replaced atomically (temp file, sync, rename, directory sync).
+ * File names: <n>.sst, <n>.log, MANIFEST-<n> with n zero-padded to 6 digits (more when
+ * needed), CURRENT, LOCK, and <name>.tmp for files being replaced.
+ *
+ * Durability order: an edit is appended and synced before the version it makes is
+ * installed, and only then are the segments it removes marked obsolete (their files go
+ * when the last reference does: version.c). A fresh MANIFEST is complete and synced before
+ * CURRENT names it; the old one is removed only after CURRENT is switched.
+ *
+ * Failure: if appending or syncing an edit fails, the current version stays, the error is
+ * stored, and every later vset_log_and_apply returns it without writing (the engine goes
+ * read-only; reopening recovers from what the MANIFEST durably holds). */
+#include "version.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../wal/wal.h"
+#include "../sst/cache.h"
+
+/* A MANIFEST larger than this is replaced by a fresh snapshot after the next edit. */
+#define VSET_MANIFEST_ROLL_BYTES (64u << 20)
+#define PATH_CAP 4096
+
+struct vset {
+    am_env *env;                   /* borrowed */
+    char *dir;                     /* owned */
+    blk_cache *cache;              /* borrowed; may be NULL */
+    char strategy[32];
+    uint64_t log_number, next_file, last_seq;
+    uint64_t manifest_number;      /* of the MANIFEST being appended to */
+    wal_writer *manifest;          /* owned */
+    am_version *current;           /* one reference */
+    int err;                       /* sticky: a MANIFEST write failed */
+};
+
+/* ---- file names ---- */
+
+void fname_sst(char *out, size_t cap, const char *dir, uint64_t id)
+{
+    snprintf(out, cap, "%s/%06" PRIu64 ".sst", dir, id);
+}
+
+void fname_wal(char *out, size_t cap, const char *dir, uint64_t id)
+{
+    snprintf(out, cap, "%s/%06" PRIu64 ".log", dir, id);
+}
+
+void fname_manifest(char *out, size_t cap, const char *dir, uint64_t id)
+{
+    snprintf(out, cap, "%s/MANIFEST-%06" PRIu64, dir, id);
+}
+
+/* Parses the decimal number in [p, end): at least one digit, no overflow. */
+static int parse_number(const char *p, const char *end, uint64_t *id)
+{
+    uint64_t v = 0;
+    if (p >= end) return 0;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9') return 0;
+        uint64_t d = (uint64_t)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10) return 0;
+        v = v * 10 + d;
+    }
+    *id = v;
+    return 1;
+}
+
+static int has_suffix(const char *s, size_t n, const char *suf)
+{
+    size_t m = strlen(suf);
+    return n > m && memcmp(s + n - m, suf, m) == 0;
+}
+
+int fname_parse(const char *name, int *kind, uint64_t *id)
+{
+    size_t n = strlen(name);
+    *id = 0;
+    if (strcmp(name, "CURRENT") == 0) { *kind = FILE_CURRENT; return 1; }
+    if (strcmp(name, "LOCK") == 0) { *kind = FILE_LOCK; return 1; }
+    if (has_suffix(name, n, ".tmp")) { *kind = FILE_TEMP; return 1; }
+    if (n > 9 && memcmp(name, "MANIFEST-", 9) == 0) {
+        if (!parse_number(name + 9, name + n, id)) return 0;
+        *kind = FILE_MANIFEST;
+        return 1;
+    }
+    if (has_suffix(name, n, ".sst") && parse_number(name, name + n - 4, id)) {
+        *kind = FILE_SST;
+        return 1;
+    }
+    if (has_suffix(name, n, ".log") && parse_number(name, name + n - 4, id)) {
+        *kind = FILE_WAL;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- accessors ---- */
+
+am_version *vset_current(vset *vs) { return vs->current; }
+
+vset_state vset_get_state(const vset *vs)
+{
+    vset_state st = {.log_number = vs->log_number, .next_file = vs->next_file,
+                     .last_seq = vs->last_seq};
+    return st;
+}
+
+uint64_t vset_new_file_number(vset *vs) { return vs->next_file++; }
+void vset_set_last_seq(vset *vs, uint64_t seq) { vs->last_seq = seq; }
+const char *vset_dir(const vset *vs) { return vs->dir; }
+am_env *vset_env(const vset *vs) { return vs->env; }
+const char *vset_strategy(const vset *vs) { return vs->strategy; }
+blk_cache *vset_cache(const vset *vs) { return vs->cache; }
+
+/* ---- construction ---- */
+
+static int vset_alloc(am_env *env, const char *dir, blk_cache *cache, vset **out)
+{
+    vset *vs = calloc(1, sizeof(*vs));
+    if (!vs || !(vs->dir = strdup(dir))) {
+        free(vs);
+        return AM_ERR_NOMEM;
+    }
+    vs->env = env;
+    vs->cache = cache;
+    *out = vs;
+    return AM_OK;
+}
+
+void vset_free(vset *vs)
+{
+    if (!vs) return;
+    version_unref(vs->current);
+    wal_writer_close(vs->manifest);
+    free(vs->dir);
+    free(vs);
+}
+
+int vset_open_segment(vset *vs, const seg_desc *d, am_segment **out)
+{
+    char path[PATH_CAP];
+    *out = NULL;
+    fname_sst(path, sizeof(path), vs->dir, d->id);
+    if (!env_exists(vs->env, path))
+        return am_env_error(vs->env, AM_ERR_CORRUPT,
+                            "%s: segment file (level %d) listed in the MANIFEST is missing",
+                            path, d->level);
+    am_segment *s = seg_new_detached(d);
+    if (!s) return AM_ERR_NOMEM;
+    int rc = sst_reader_open(vs->env, path, d->id, vs->cache, &s->reader);
+    if (rc != AM_OK) {
+        s->reader = NULL;
+        seg_unref(s);      /* not obsolete, no owner: removes nothing */
+        return rc;
+    }
+    s->owner = vs;
+    *out = s;
+    return AM_OK;
+}
+
+struct snap_arg { version_edit *e; int rc; };
+
+static void snap_add(void *arg, am_segment *s)
+{
+    struct snap_arg *a = arg;
+    if (a->rc) return;
+    seg_desc d = s->d;
+    d.reads = atomic_load_explicit(&s->reads, memory_order_relaxed);
+    d.writes = atomic_load_explicit(&s->writes, memory_order_relaxed);
+    a->rc = edit_add_segment(a->e, &d);
+}
+
+/* Writes MANIFEST-<number> holding one snapshot edit of vs's counters and of version v,
+ * and syncs it. On success *out is the open writer; on failure the file is removed. */
+static int write_snapshot(vset *vs, uint64_t number, const am_version *v, wal_writer **out)
+{
+    char path[PATH_CAP];
+    version_edit e;
+    am_buf buf;
+    wal_writer *w = NULL;
+    edit_init(&e);
+    buf_init(&buf);
+    *out = NULL;
+    fname_manifest(path, sizeof(path), vs->dir, number);
+
+    e.has_log_number = 1; e.log_number = vs->log_number;
+    e.has_next_file = 1;  e.next_file = vs->next_file;
+    e.has_last_seq = 1;   e.last_seq = vs->last_seq;
+    e.has_strategy = 1;   memcpy(e.strategy, vs->strategy, sizeof(e.strategy));
+    struct snap_arg a = {.e = &e, .rc = AM_OK};
+    if (v) version_foreach(v, snap_add, &a);
+    int rc = a.rc;
+    if (rc == AM_OK) rc = edit_encode(&e, &buf);
+    if (rc == AM_OK) rc = wal_writer_open(vs->env, path, &w);
+    if (rc == AM_OK) rc = wal_writer_add(w, buf.data, buf.len);
+    if (rc == AM_OK) rc = wal_writer_sync(w);
+    if (rc == AM_OK) {
+        *out = w;
+    } else if (w) {
+        wal_writer_close(w);
+        (void)env_remove(vs->env, path);
+    }
+    edit_clear(&e);
+    buf_free(&buf);
+    return rc;
+}
+
+/* Points CURRENT at MANIFEST-<number> (whose writer is w), then drops the old MANIFEST.
+ * On failure w is closed and its file removed if CURRENT certainly still names the old
+ * one; the error is returned. */
+static int switch_current(vset *vs, uint64_t number, wal_writer *w)
+{
+    char name[64], path[PATH_CAP];
+    int len = snprintf(name, sizeof(name), "MANIFEST-%06" PRIu64 "\n", number);
+    int rc = env_write_atomic(vs->env, vs->dir, "CURRENT", name, (size_t)len);
+    if (rc != AM_OK) {
+        /* The rename may have happened before a failed directory sync, so CURRENT may
+         * name either file: keep both on disk and stop using this vset for edits. */
+        wal_writer_close(w);
+        return rc;
+    }
+    uint64_t old = vs->manifest_number;
+    wal_writer_close(vs->manifest);
+    vs->manifest = w;
+    vs->manifest_number = number;
+    if (old && old != number) {
+        fname_manifest(path, sizeof(path), vs->dir, old);
+        (void)env_remove(vs->env, path);   /* an orphan if this fails; nothing refers to it */
+    }
+    return AM_OK;
+}
+
+int vset_create(am_env *env, const char *dir, blk_cache *cache, const char *strategy,
+                vset **out)
+{
+    vset *vs = NULL;
+    wal_writer *w = NULL;
+    *out = NULL;
+    if (!strategy || !*strategy || strlen(strategy) >= sizeof(vs->strategy))
+        return am_env_error(env, AM_ERR_INVALID, "%s: strategy name '%s' is empty or too long",
+                            dir, strategy ? strategy : "(null)");
+    int rc = vset_alloc(env, dir, cache, &vs);
+    if (rc) return rc;
+    strcpy(vs->strategy, strategy);
+    vs->log_number = 0;
+    vs->next_file = 2;
+    vs->last_seq = 0;
+    if (!(vs->current = version_build(NULL, 0))) { rc = AM_ERR_NOMEM; goto fail; }
+    rc = write_snapshot(vs, 1, NULL, &w);
+    if (rc == AM_OK) rc = switch_current(vs, 1, w);
+    if (rc != AM_OK) goto fail;
+    *out = vs;
+    return AM_OK;
+fail:
+    vset_free(vs);
+    return rc;
+}
+
+/* ---- recovery ---- */
+
+/* The live segments while replaying: descs (keys owned) and a hash of id -> index. */
+typedef struct live_set {
+    seg_desc *d;
+    size_t n, cap;
+    uint32_t *slot;                /* index + 1, or 0 for empty; open addressing */
+    size_t mask;                   /* slots - 1 */
+} live_set;
+
+static size_t home(const live_set *ls, uint64_t id)
+{
+    return (size_t)((id * UINT64_C(0x9E3779B97F4A7C15)) >> 17) & ls->mask;
+}
+
+/* Slot of id, or of the empty slot where it would go. */
+static size_t live_slot(const live_set *ls, uint64_t id)
+{
+    size_t i = home(ls, id);
+    while (ls->slot[i] && ls->d[ls->slot[i] - 1].id != id) i = (i + 1) & ls->mask;
+    return i;
+}
+
+static int live_rehash(live_set *ls, size_t nslots)
+{
+    uint32_t *s = calloc(nslots, sizeof(*s));
+    if (!s) return AM_ERR_NOMEM;
+    free(ls->slot);
+    ls->slot = s;
+    ls->mask = nslots - 1;
+    for (size_t k = 0; k < ls->n; k++) ls->slot[live_slot(ls, ls->d[k].id)] = (uint32_t)(k + 1);
+    return AM_OK;
+}
+
+/* Takes d (and its keys); AM_ERR_CORRUPT if the id is already live. */
+static int live_add(live_set *ls, seg_desc *d)
+{
+    if (ls->n >= UINT32_MAX - 1) return AM_ERR_CORRUPT;
+    if (!ls->slot || (ls->n + 1) * 2 > ls->mask + 1) {
+        int rc = live_rehash(ls, ls->slot ? (ls->mask + 1) * 2 : 64);
+        if (rc) return rc;
+    }
+    if (ls->n == ls->cap) {
+        size_t ncap = ls->cap ? ls->cap * 2 : 64;
+        seg_desc *nd = realloc(ls->d, ncap * sizeof(*nd));
+        if (!nd) return AM_ERR_NOMEM;
+        ls->d = nd;
+        ls->cap = ncap;
+    }
+    size_t i = live_slot(ls, d->id);
+    if (ls->slot[i]) return AM_ERR_CORRUPT;
+    ls->d[ls->n] = *d;
+    ls->slot[i] = (uint32_t)(++ls->n);
+    d->smallest = d->largest = NULL;
+    return AM_OK;
+}
+
+/* Removes (level, id); AM_ERR_CORRUPT if it is not live at that level. */
+static int live_delete(live_set *ls, int level, uint64_t id)
+{
+    if (!ls->slot) return AM_ERR_CORRUPT;
+    size_t i = live_slot(ls, id);
+    if (!ls->slot[i]) return AM_ERR_CORRUPT;
+    size_t k = ls->slot[i] - 1;
+    if (ls->d[k].level != level) return AM_ERR_CORRUPT;
+    free(ls->d[k].smallest);
+    free(ls->d[k].largest);
+    /* Backward-shift deletion keeps every probe chain unbroken. */
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & ls->mask;
+        if (!ls->slot[j]) break;
+        size_t h = home(ls, ls->d[ls->slot[j] - 1].id);
+        /* Move slot j into the hole at i unless its home lies cyclically in (i, j]. */
+        int stays = (i <= j) ? (h > i && h <= j) : (h > i || h <= j);
+        if (!stays) {
+            ls->slot[i] = ls->slot[j];
+            i = j;
+        }
+    }
+    ls->slot[i] = 0;
+    /* Fill index k with the last desc. */
+    size_t last = ls->n - 1;
+    if (k != last) {
+        ls->d[k] = ls->d[last];
+        ls->slot[live_slot(ls, ls->d[k].id)] = (uint32_t)(k + 1);
+    }
+    ls->n--;
+    return AM_OK;
+}
+
+static void live_free(live_set *ls)
+{
+    for (size_t k = 0; k < ls->n; k++) {
+        free(ls->d[k].smallest);
+        free(ls->d[k].largest);
+    }
+    free(ls->d);
+    free(ls->slot);
+}
+
+/* Reads CURRENT into name (the MANIFEST file name without the newline). */
+static int read_current(am_env *env, const char *dir, char *name, size_t cap, uint64_t *number)
+{
+    char path[PATH_CAP];
+    char *data = NULL;
+    size_t n = 0;
+    int kind;
+    snprintf(path, sizeof(path), "%s/CURRENT", dir);
+    if (!env_exists(env, path))
+        return am_env_error(env, AM_ERR_CORRUPT, "%s: missing (no MANIFEST is named)", path);
+    int rc = env_read_all(env, path, &data, &n);
+    if (rc != AM_OK) return rc;
+    if (n < 2 || n >= cap || data[n - 1] != '\n' || memchr(data, 0, n)) {
+        rc = am_env_error(env, AM_ERR_CORRUPT,
+                          "%s: garbled (%zu bytes; want \"MANIFEST-<number>\\n\")", path, n);
+        goto out;
+    }
+    memcpy(name, data, n - 1);
+    name[n - 1] = 0;
+    if (!fname_parse(name, &kind, number) || kind != FILE_MANIFEST) {
+        rc = am_env_error(env, AM_ERR_CORRUPT,
+                          "%s: garbled (names '%.64s', not a MANIFEST file)", path, name);
+        goto out;
+    }
+out:
+    free(data);
+    return rc;
+}
+
+/* Applies one decoded edit to the replay state. */
+static int replay_edit(vset *vs, live_set *ls, version_edit *e, int *seen_next, int *seen_strategy)
+{
+    int rc = AM_OK;
+    if (e->has_log_number) vs->log_number = e->log_number;
+    if (e->has_next_file) { vs->next_file = e->next_file; *seen_next = 1; }
+    if (e->has_last_seq) vs->last_seq = e->last_seq;
+    if (e->has_strategy) { memcpy(vs->strategy, e->strategy, sizeof(vs->strategy)); *seen_strategy = 1; }
+    for (size_t i = 0; i < e->ndeleted && rc == AM_OK; i++)
+        rc = live_delete(ls, e->deleted[i].level, e->deleted[i].id);
+    for (size_t i = 0; i < e->nadded && rc == AM_OK; i++)
+        rc = live_add(ls, &e->added[i]);
+    return rc;
+}
+
+int vset_recover(am_env *env, const char *dir, blk_cache *cache, vset **out)
+{
+    char name[64], path[PATH_CAP];
+    vset *vs = NULL;
+    wal_reader *r = NULL;
+    wal_writer *w = NULL;
+    live_set ls = {0};
+    am_segment **segs = NULL;
+    size_t nsegs = 0;
+    version_edit e;
+    uint64_t old_number = 0;
+    int seen_next = 0, seen_strategy = 0;
+    size_t nrec = 0;
+    edit_init(&e);
+    *out = NULL;
+
+    int rc = read_current(env, dir, name, sizeof(name), &old_number);
+    if (rc == AM_OK) rc = vset_alloc(env, dir, cache, &vs);
+    if (rc != AM_OK) goto done;
+    fname_manifest(path, sizeof(path), dir, old_number);
+    if (!env_exists(env, path)) {
+        rc = am_env_error(env, AM_ERR_CORRUPT, "%s: named by CURRENT but missing", path);
+        goto done;
+    }
+    if ((rc = wal_reader_open(env, path, &r))) goto done;
+    for (;;) {
+        const char *rec;
+        size_t n;
+        rc = wal_reader_next(r, &rec, &n);
+        if (rc == AM_NOT_FOUND) { rc = AM_OK; break; }   /* the end, or a torn tail */
+        if (rc != AM_OK) goto done;                      /* reader named file and offset */
+        rc = edit_decode(&e, rec, n);
+        if (rc == AM_ERR_CORRUPT)
+            rc = am_env_error(env, rc, "%s: record %zu is not a valid version edit", path, nrec);
+        if (rc == AM_OK) {
+            rc = replay_edit(vs, &ls, &e, &seen_next, &seen_strategy);
+            if (rc == AM_ERR_CORRUPT)
+                rc = am_env_error(env, rc, "%s: record %zu deletes a segment that is not live "
+                                  "or adds one that already is", path, nrec);
+        }
+        edit_clear(&e);
+        if (rc != AM_OK) goto done;
+        nrec++;
+    }
+    if (!seen_next || !seen_strategy) {
+        rc = am_env_error(env, AM_ERR_CORRUPT, "%s: %zu records and no %s", path, nrec,
+                          nrec == 0 ? "edit" : !seen_next ? "next file number" : "strategy name");
+        goto done;
+    }
+    /* Never hand out a number already in use, whatever the log said. */
+    if (vs->next_file <= old_number) vs->next_file = old_number + 1;
+    for (size_t k = 0; k < ls.n; k++)
+        if (vs->next_file <= ls.d[k].id) vs->next_file = ls.d[k].id + 1;
+
+    if (ls.n && !(segs = calloc(ls.n, sizeof(*segs)))) { rc = AM_ERR_NOMEM; goto done; }
+    for (; nsegs < ls.n; nsegs++)
+        if ((rc = vset_open_segment(vs, &ls.d[nsegs], &segs[nsegs]))) goto done;
+    if (!(vs->current = version_build(segs, nsegs))) { rc = AM_ERR_NOMEM; goto done; }
+
+    /* A fresh MANIFEST with one snapshot edit, then CURRENT, then the old one goes. */
+    vs->manifest_number = old_number;
+    uint64_t number = vs->next_file++;
+    rc = write_snapshot(vs, number, vs->current, &w);
+    if (rc == AM_OK) rc = switch_current(vs, number, w);
+    if (rc != AM_OK) goto done;
+    *out = vs;
+    vs = NULL;
+done:
+    for (size_t k = 0; k < nsegs; k++) seg_unref(segs[k]);   /* the version holds its own */
+    free(segs);
+    live_free(&ls);
+    wal_reader_close(r);
+    edit_clear(&e);
+    vset_free(vs);
+    return rc;
+}
+
+/* ---- edits ---- */
+
+/* The segment (level, id) of v, or NULL. */
+static am_segment *find_segment(const am_version *v, int level, uint64_t id)
+{
+    const am_level *lv = &v->levels[level];
+    for (size_t r = 0; r < lv->nruns; r++)
+        for (size_t i = 0; i < lv->runs[r].nsegs; i++)
+            if (lv->runs[r].segs[i]->d.id == id) return lv->runs[r].segs[i];
+    return NULL;
+}
+
+/* Replaces a large MANIFEST with a snapshot. A failure before CURRENT is switched leaves
+ * the old MANIFEST in use (nothing lost); a failure switching CURRENT makes the vset
+ * refuse later edits (CURRENT may name either file). */
+static void maybe_roll(vset *vs)
+{
+    if (wal_writer_size(vs->manifest) < VSET_MANIFEST_ROLL_BYTES) return;
+    wal_writer *w = NULL;
+    uint64_t number = vs->next_file++;
+    if (write_snapshot(vs, number, vs->current, &w) != AM_OK) return;
+    int rc = switch_current(vs, number, w);
+    if (rc != AM_OK) vs->err = rc;
+}
+
+int vset_log_and_apply(vset *vs, version_edit *e, am_segment *const *addseg)
+{
+    if (vs->err) return vs->err;
+    e->has_next_file = 1;
+    e->next_file = vs->next_file;
+    e->has_last_seq = 1;
+    e->last_seq = vs->last_seq;
+    for (size_t i = 0; i < e->nadded; i++) {
+        e->added[i].reads = atomic_load_explicit(&addseg[i]->reads, memory_order_relaxed);
+        e->added[i].writes = atomic_load_explicit(&addseg[i]->writes, memory_order_relaxed);
+    }
+    /* Build first: an allocation failure must not leave a durable edit uninstalled. */
+    am_version *nv = version_apply(vs->current, e, addseg);
+    if (!nv) return AM_ERR_NOMEM;
+    am_buf buf;
+    buf_init(&buf);
+    int rc = edit_encode(e, &buf);
+    if (rc != AM_OK) goto fail;     /* nothing written: not sticky */
+    rc = wal_writer_add(vs->manifest, buf.data, buf.len);
+    if (rc == AM_OK) rc = wal_writer_sync(vs->manifest);
+    if (rc != AM_OK) {
+        vs->err = rc;               /* the env recorded the path and OS error */
+        goto fail;
+    }
+    buf_free(&buf);
+
+    /* Durable: install. */
+    if (e->has_log_number) vs->log_number = e->log_number;
+    if (e->has_strategy) memcpy(vs->strategy, e->strategy, sizeof(vs->strategy));
+    for (size_t i = 0; i < e->ndeleted; i++) {
+        int moved = 0;     /* a trivial move re-adds the same file: it must stay */
+        for (size_t j = 0; j < e->nadded && !moved; j++) moved = e->added[j].id == e->deleted[i].id;
+        am_segment *s = find_segment(vs->current, e->deleted[i].level, e->deleted[i].id);
+        assert(s);
+        if (s && !moved) s->obsolete = 1;
+    }
+    am_version *old = vs->current;
+    vs->current = nv;
+    version_unref(old);
+    maybe_roll(vs);
+    return AM_OK;
+fail:
+    buf_free(&buf);
+    version_unref(nv);
+    return rc;
+}
