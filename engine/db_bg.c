@@ -1,0 +1,440 @@
+/* db_bg.c: background work. One thread flushes frozen memtables (flushes never wait behind
+ * a long merge); background_threads more run compaction jobs that the strategy picks. With
+ * background_threads = 0 everything runs inline in the writer's thread, in a fixed order,
+ * so a seed gives the same tree every time.
+ *
+ * A job goes Prepare (under mu: resolve and mark inputs) -> Run (no lock: the merge
+ * kernel) -> Install (under mu: one MANIFEST edit, new version, new superversion). */
+#include <stdlib.h>
+#include <string.h>
+#include "db_impl.h"
+#include "util/ikey.h"
+
+static uint64_t next_file_locked(void *arg)
+{
+    am_db *db = arg;
+    pthread_mutex_lock(&db->mu);
+    uint64_t n = vset_new_file_number(db->vs);
+    pthread_mutex_unlock(&db->mu);
+    return n;
+}
+
+/* During open no other thread exists, and mu is not held. */
+static uint64_t next_file_unlocked(void *arg) { return vset_new_file_number(((am_db *)arg)->vs); }
+
+static merge_params base_params(am_db *db, int locked_callers)
+{
+    merge_params p = {
+        .env = db->env, .dir = db->dir, .sst = db->sst,
+        .new_file_number = locked_callers ? next_file_locked : next_file_unlocked,
+        .arg = db, .stop = &db->stop,
+    };
+    return p;
+}
+
+int db_write_level0(am_db *db, memtable *mem, merge_result *out)
+{
+    am_iiter *it = mem_iter_new(mem);
+    if (!it) return AM_ERR_NOMEM;
+    /* During open nothing else runs and mu is not held; afterwards flushes run without mu
+       and take it for file numbers. */
+    merge_params p = base_params(db, db->sv != NULL);
+    p.out_level = 0;
+    p.out_tag = AM_TAG_LEVELED;
+    p.target_file_bytes = 0;                 /* one file per flush */
+    int rc = merge_run(it, &p, out);
+    iter_free(it);
+    for (size_t i = 0; rc == AM_OK && i < out->nout; i++) out->out[i].run = out->out[i].id;
+    return rc;
+}
+
+/* Opens the outputs as segments and installs e; REQUIRES mu. segs receives references the
+ * caller drops after install. */
+static int install(am_db *db, version_edit *e)
+{
+    am_segment **segs = e->nadded ? calloc(e->nadded, sizeof *segs) : NULL;
+    int rc = e->nadded && !segs ? AM_ERR_NOMEM : AM_OK;
+    for (size_t i = 0; rc == AM_OK && i < e->nadded; i++)
+        rc = vset_open_segment(db->vs, &e->added[i], &segs[i]);
+    if (rc == AM_OK && e->nadded) rc = env_sync_dir(db->env, db->dir);
+    if (rc == AM_OK) rc = vset_log_and_apply(db->vs, e, segs);
+    for (size_t i = 0; segs && i < e->nadded; i++) if (segs[i]) seg_unref(segs[i]);
+    free(segs);
+    if (rc == AM_OK) {
+        db->want_compaction = 1;
+        db_install_sv(db);
+        pthread_cond_broadcast(&db->bg_cv);
+    }
+    return rc;
+}
+
+/* Charges each segment of v the user writes of mem that fall in its key range: the write
+ * pressure an adaptive strategy reads. One merge-walk of mem against each run. */
+static void charge_writes(const am_version *v, memtable *mem)
+{
+    am_iiter *it = mem_iter_new(mem);
+    if (!it) return;
+    for (int l = 0; l < AM_MAX_LEVELS; l++) {
+        for (size_t r = 0; r < v->levels[l].nruns; r++) {
+            const am_run *run = &v->levels[l].runs[r];
+            size_t s = 0;
+            for (iter_seek_first(it); iter_valid(it) && s < run->nsegs; iter_next(it)) {
+                size_t n, ln;
+                const char *k = iter_key(it, &n);
+                while (s < run->nsegs) {
+                    const char *largest = seg_largest_ukey(run->segs[s], &ln);
+                    if (ukey_cmp(k, n - 8, largest, ln) <= 0) break;
+                    s++;
+                }
+                if (s == run->nsegs) break;
+                const char *smallest = seg_smallest_ukey(run->segs[s], &ln);
+                if (ukey_cmp(k, n - 8, smallest, ln) >= 0)
+                    atomic_fetch_add_explicit(&run->segs[s]->writes, 1, memory_order_relaxed);
+            }
+        }
+    }
+    iter_free(it);
+}
+
+int db_flush_oldest(am_db *db)
+{
+    if (db->nimm == 0) return AM_OK;
+    memtable *mem = db->imm[0].mem;
+    mem_ref(mem);
+    db->flush_running = 1;
+    pthread_mutex_unlock(&db->mu);
+    merge_result out = { 0 };
+    int rc = db_write_level0(db, mem, &out);
+    superversion *sv = sv_acquire(db);
+    charge_writes(sv->v, mem);
+    sv_release(sv);
+    pthread_mutex_lock(&db->mu);
+    version_edit e;
+    edit_init(&e);
+    for (size_t i = 0; rc == AM_OK && i < out.nout; i++) rc = edit_add_segment(&e, &out.out[i]);
+    if (rc == AM_OK) {
+        /* Logs before the next memtable's are no longer needed once this is durable. */
+        e.has_log_number = 1;
+        e.log_number = db->nimm > 1 ? db->imm[1].log : db->wal_number;
+        rc = install(db, &e);
+    }
+    if (rc == AM_OK) {
+        mem_unref(db->imm[0].mem);
+        memmove(db->imm, db->imm + 1, (db->nimm - 1) * sizeof db->imm[0]);
+        db->nimm--;
+        db_install_sv(db);
+        db_delete_obsolete_wals(db);
+        STAT_ADD(db, flushes, 1);
+        STAT_ADD(db, flush_bytes_written, out.bytes_written);
+        if (db->strat->observe) {
+            am_event ev = { .kind = 0, .v = vset_current(db->vs), .bytes_written = out.bytes_written };
+            db->strat->observe(db->strat_self, &ev);
+        }
+    } else {
+        for (size_t i = 0; i < out.nout; i++) {
+            char path[4096];
+            fname_sst(path, sizeof path, db->dir, out.out[i].id);
+            env_remove(db->env, path);
+        }
+        db_set_bg_error(db, rc);
+    }
+    edit_clear(&e);
+    merge_result_clear(&out);
+    mem_unref(mem);
+    db->flush_running = 0;
+    pthread_cond_broadcast(&db->done_cv);
+    return rc;
+}
+
+static am_segment *find_segment(const am_version *v, int level, uint64_t id)
+{
+    if (level < 0 || level >= AM_MAX_LEVELS) return NULL;
+    const am_level *lv = &v->levels[level];
+    for (size_t r = 0; r < lv->nruns; r++)
+        for (size_t s = 0; s < lv->runs[r].nsegs; s++)
+            if (lv->runs[r].segs[s]->d.id == id) return lv->runs[r].segs[s];
+    return NULL;
+}
+
+/* Builds the input iterator of a job: one run iterator per (level, run) among the inputs. */
+static am_iiter *job_input(am_segment **in, size_t n)
+{
+    am_iiter **kids = calloc(n, sizeof *kids);
+    if (!kids) return NULL;
+    size_t nk = 0, i = 0;
+    while (i < n) {
+        size_t j = i + 1;
+        while (j < n && in[j]->d.level == in[i]->d.level && in[j]->d.run == in[i]->d.run) j++;
+        if (!(kids[nk++] = run_iter_new(in + i, j - i, 0))) {
+            for (size_t k = 0; k + 1 < nk; k++) iter_free(kids[k]);
+            free(kids);
+            return NULL;
+        }
+        i = j;
+    }
+    return merging_iter_new(kids, nk);
+}
+
+static int cmp_input(const void *a, const void *b)
+{
+    const am_segment *x = *(am_segment *const *)a, *y = *(am_segment *const *)b;
+    if (x->d.level != y->d.level) return x->d.level < y->d.level ? -1 : 1;
+    if (x->d.run != y->d.run) return x->d.run < y->d.run ? -1 : 1;
+    return ikey_cmp(x->d.smallest, x->d.smallest_len, y->d.smallest, y->d.smallest_len);
+}
+
+/* Outputs inherit their inputs' read / write history, shared out by size. */
+static void inherit_counters(am_segment **in, size_t n, merge_result *out)
+{
+    uint64_t reads = 0, writes = 0, total = 0;
+    for (size_t i = 0; i < n; i++) {
+        reads += atomic_load_explicit(&in[i]->reads, memory_order_relaxed);
+        writes += atomic_load_explicit(&in[i]->writes, memory_order_relaxed);
+    }
+    for (size_t i = 0; i < out->nout; i++) total += out->out[i].bytes;
+    for (size_t i = 0; total && i < out->nout; i++) {
+        out->out[i].reads = (uint64_t)((double)reads * out->out[i].bytes / total);
+        out->out[i].writes = (uint64_t)((double)writes * out->out[i].bytes / total);
+    }
+}
+
+static int run_job(am_db *db, am_job *job)
+{
+    am_version *v = vset_current(db->vs);
+    am_segment **in = calloc(job->ninputs ? job->ninputs : 1, sizeof *in);
+    if (!in) return AM_ERR_NOMEM;
+    int rc = AM_OK;
+    for (size_t i = 0; i < job->ninputs; i++) {
+        in[i] = find_segment(v, job->inputs[i].level, job->inputs[i].id);
+        if (!in[i] || in[i]->being_compacted) {
+            rc = am_env_error(db->env, AM_ERR_INVALID, "strategy %s picked segment %llu at "
+                              "L%d, which is %s", db->strat->name,
+                              (unsigned long long)job->inputs[i].id, job->inputs[i].level,
+                              in[i] ? "already being compacted" : "not in the version");
+            free(in);
+            return rc;
+        }
+    }
+    qsort(in, job->ninputs, sizeof *in, cmp_input);
+    version_edit e;
+    edit_init(&e);
+    uint64_t out_run = job->out_run ? job->out_run : vset_new_file_number(db->vs);
+    merge_result out = { 0 };
+    uint64_t bytes_in = 0;
+    for (size_t i = 0; i < job->ninputs; i++) bytes_in += in[i]->d.bytes;
+
+    if (job->trivial_move) {
+        for (size_t i = 0; rc == AM_OK && i < job->ninputs; i++) {
+            seg_desc d = in[i]->d;
+            d.level = job->out_level;
+            d.run = out_run;
+            d.tag = job->out_tag;
+            d.reads = atomic_load_explicit(&in[i]->reads, memory_order_relaxed);
+            d.writes = atomic_load_explicit(&in[i]->writes, memory_order_relaxed);
+            rc = edit_delete_segment(&e, in[i]->d.level, in[i]->d.id);
+            if (rc == AM_OK) rc = edit_add_segment(&e, &d);
+        }
+        if (rc == AM_OK) rc = install(db, &e);
+    } else {
+        uint64_t *snaps = NULL;
+        size_t nsnaps = 0;
+        rc = db_snapshot_list(db, &snaps, &nsnaps);
+        for (size_t i = 0; i < job->ninputs; i++) {
+            in[i]->being_compacted = 1;
+            seg_incref(in[i]);
+        }
+        db->jobs_running++;
+        merge_params p = base_params(db, 1);
+        p.target_file_bytes = job->target_file_bytes ? job->target_file_bytes
+                                                     : db->opts.target_file_bytes;
+        p.bottommost = job->bottommost;
+        p.snapshots = snaps;
+        p.nsnapshots = nsnaps;
+        p.out_level = job->out_level;
+        p.out_run = out_run;
+        p.out_tag = job->out_tag;
+        pthread_mutex_unlock(&db->mu);
+        if (rc == AM_OK) {
+            am_iiter *it = job_input(in, job->ninputs);
+            rc = it ? merge_run(it, &p, &out) : AM_ERR_NOMEM;
+            iter_free(it);
+        }
+        pthread_mutex_lock(&db->mu);
+        free(snaps);
+        db->jobs_running--;
+        if (rc == AM_OK) {
+            inherit_counters(in, job->ninputs, &out);
+            for (size_t i = 0; rc == AM_OK && i < job->ninputs; i++)
+                rc = edit_delete_segment(&e, in[i]->d.level, in[i]->d.id);
+            for (size_t i = 0; rc == AM_OK && i < out.nout; i++)
+                rc = edit_add_segment(&e, &out.out[i]);
+            if (rc == AM_OK) rc = install(db, &e);
+            if (rc != AM_OK) {
+                for (size_t i = 0; i < out.nout; i++) {
+                    char path[4096];
+                    fname_sst(path, sizeof path, db->dir, out.out[i].id);
+                    env_remove(db->env, path);
+                }
+            }
+        }
+        for (size_t i = 0; i < job->ninputs; i++) {
+            in[i]->being_compacted = 0;
+            seg_unref(in[i]);
+        }
+    }
+    if (rc == AM_OK) {
+        STAT_ADD(db, compactions, 1);
+        STAT_ADD(db, compaction_bytes_read, job->trivial_move ? 0 : bytes_in);
+        STAT_ADD(db, compaction_bytes_written, out.bytes_written);
+        if (job->reason >= 0 && job->reason < JOB_REASONS) db->job_counts[job->reason]++;
+        if (job->reason == JOB_SWITCH_LEVELED) {
+            STAT_ADD(db, strategy_switches, 1);
+            STAT_ADD(db, switches_to_leveled, 1);
+        } else if (job->reason == JOB_SWITCH_TIERED) {
+            STAT_ADD(db, strategy_switches, 1);
+            STAT_ADD(db, switches_to_tiered, 1);
+        }
+        if (db->strat->observe) {
+            am_event ev = { .kind = 1, .job = job, .v = vset_current(db->vs),
+                            .bytes_written = out.bytes_written };
+            db->strat->observe(db->strat_self, &ev);
+        }
+    }
+    edit_clear(&e);
+    merge_result_clear(&out);
+    free(in);
+    pthread_cond_broadcast(&db->done_cv);
+    return rc;
+}
+
+int db_compact_once(am_db *db)
+{
+    if (db->bg_error) return db->bg_error;
+    am_job job;
+    job_init(&job);
+    int picked = db->strat->pick(db->strat_self, vset_current(db->vs), &job);
+    if (!picked) {
+        db->want_compaction = 0;
+        job_clear(&job);
+        return 0;
+    }
+    int rc = run_job(db, &job);
+    job_clear(&job);
+    /* Any failure (including a strategy naming a bad input, which must not loop forever)
+       stops background writes; the data on disk stays consistent. */
+    if (rc < 0) db_set_bg_error(db, rc);
+    return rc < 0 ? rc : 1;
+}
+
+int db_inline_work(am_db *db)
+{
+    int rc = AM_OK;
+    while (rc == AM_OK && db->nimm > 0) rc = db_flush_oldest(db);
+    while (rc >= 0 && !db->shutting_down) {
+        rc = db_compact_once(db);
+        if (rc == 0) break;
+        if (rc > 0) rc = AM_OK;
+    }
+    return rc < 0 ? rc : AM_OK;
+}
+
+/* ---- threads ---- */
+
+static void *flush_main(void *arg)
+{
+    am_db *db = arg;
+    pthread_mutex_lock(&db->mu);
+    while (!db->shutting_down) {
+        if (db->nimm > 0 && !db->bg_error) db_flush_oldest(db);
+        else pthread_cond_wait(&db->bg_cv, &db->mu);
+    }
+    pthread_mutex_unlock(&db->mu);
+    return NULL;
+}
+
+static void *compact_main(void *arg)
+{
+    am_db *db = arg;
+    pthread_mutex_lock(&db->mu);
+    while (!db->shutting_down) {
+        if (db->want_compaction && !db->bg_error) {
+            int rc = db_compact_once(db);
+            if (rc > 0) pthread_cond_broadcast(&db->bg_cv);   /* others may find work now */
+            if (rc == 0 && db->jobs_running == 0) pthread_cond_broadcast(&db->done_cv);
+            if (rc != 0) continue;
+        }
+        pthread_cond_wait(&db->bg_cv, &db->mu);
+    }
+    pthread_mutex_unlock(&db->mu);
+    return NULL;
+}
+
+int db_bg_start(am_db *db)
+{
+    int n = db->opts.background_threads;
+    if (n == 0) return AM_OK;
+    if (pthread_create(&db->threads[0], NULL, flush_main, db) != 0)
+        return am_env_error(db->env, AM_ERR_NOMEM, "cannot start the flush thread");
+    db->nthreads = 1;
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&db->threads[db->nthreads], NULL, compact_main, db) != 0)
+            return am_env_error(db->env, AM_ERR_NOMEM, "cannot start a compaction thread");
+        db->nthreads++;
+    }
+    return AM_OK;
+}
+
+void db_bg_stop(am_db *db)
+{
+    pthread_mutex_lock(&db->mu);
+    db->shutting_down = 1;
+    atomic_store(&db->stop, 1);
+    pthread_cond_broadcast(&db->bg_cv);
+    pthread_cond_broadcast(&db->done_cv);
+    pthread_mutex_unlock(&db->mu);
+    for (int i = 0; i < db->nthreads; i++) pthread_join(db->threads[i], NULL);
+    db->nthreads = 0;
+}
+
+/* ---- manual work ---- */
+
+int am_flush(am_db *db)
+{
+    if (!db) return AM_ERR_INVALID;
+    /* Freeze the memtable as the write leader, so no write is half-applied to it. */
+    int rc = db_write_exclusive(db, DB_FREEZE);
+    pthread_mutex_lock(&db->mu);
+    while (rc == AM_OK && db->nimm > 0) {
+        if (db->bg_error) rc = db->bg_error;
+        else pthread_cond_wait(&db->done_cv, &db->mu);
+    }
+    pthread_mutex_unlock(&db->mu);
+    return rc;
+}
+
+int am_compact(am_db *db)
+{
+    if (!db) return AM_ERR_INVALID;
+    pthread_mutex_lock(&db->mu);
+    int rc = AM_OK;
+    for (;;) {
+        if (db->bg_error) { rc = db->bg_error; break; }
+        int r = db_compact_once(db);
+        if (r < 0) { rc = r; break; }
+        if (r > 0) continue;
+        if (db->jobs_running == 0 && db->nimm == 0 && !db->flush_running) break;
+        pthread_cond_wait(&db->done_cv, &db->mu);
+    }
+    pthread_mutex_unlock(&db->mu);
+    return rc;
+}
+
+int am_busy(am_db *db)
+{
+    if (!db) return 0;
+    pthread_mutex_lock(&db->mu);
+    int busy = db->nimm > 0 || db->flush_running || db->jobs_running > 0 ||
+               (db->want_compaction && !db->bg_error);
+    pthread_mutex_unlock(&db->mu);
+    return busy;
+}

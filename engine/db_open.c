@@ -1,0 +1,438 @@
+/* db_open.c: options and their defaults, am_open (lock, create or recover, WAL replay,
+ * cleanup of what a crash left behind), am_close, and error reporting. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "db_impl.h"
+#include "util/ikey.h"
+
+const char *am_strerror(int status)
+{
+    switch (status) {
+#define AM_STATUS_TEXT(name, value, text) case value: return text;
+        AM_STATUS_LIST(AM_STATUS_TEXT)
+#undef AM_STATUS_TEXT
+    }
+    return "unknown status";
+}
+
+void am_options_init(am_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->create_if_missing = 1;
+    o->strategy = "leveled";
+    o->memtable_bytes = 4u << 20;
+    o->block_bytes = 4096;
+    o->block_cache_bytes = 8u << 20;
+    o->target_file_bytes = 2u << 20;
+    o->index_stride = 16;
+    o->bloom_bits_per_key = 10;
+    o->background_threads = 1;
+    o->max_frozen_memtables = 2;
+    o->l0_slowdown_files = 8;
+    o->l0_stop_files = 12;
+    o->level_fanout = 10;
+    o->l1_target_bytes = 0;          /* 0: 10 * memtable_bytes */
+    o->l0_compaction_trigger = 4;
+    o->paranoid_checks = 1;
+}
+
+/* Checks every field; writes the first problem into msg. */
+static int validate_options(const am_options *o, char *msg, size_t cap)
+{
+#define RANGE(field, lo, hi)                                                             \
+    if ((long long)(o->field) < (long long)(lo) || (o->field) > (hi)) {                  \
+        snprintf(msg, cap, "option " #field " = %lld is outside %lld .. %lld",           \
+                 (long long)(o->field), (long long)(lo), (long long)(hi));               \
+        return AM_ERR_INVALID;                                                           \
+    }
+    RANGE(memtable_bytes, 64u << 10, (size_t)1 << 30)
+    RANGE(block_bytes, 256, 1u << 20)
+    RANGE(block_cache_bytes, 0, (size_t)1 << 40)
+    RANGE(target_file_bytes, 64u << 10, (size_t)1 << 32)
+    RANGE(index_stride, 1, 1024)
+    RANGE(bloom_bits_per_key, 0, 64)
+    RANGE(background_threads, 0, 16)
+    RANGE(max_frozen_memtables, 1, DB_MAX_FROZEN - 1)
+    RANGE(l0_slowdown_files, 1, 1000)
+    RANGE(l0_stop_files, o->l0_slowdown_files, 1000)
+    RANGE(level_fanout, 2, 1000)
+    RANGE(l0_compaction_trigger, 1, 1000)
+#undef RANGE
+    if (!o->strategy || !strategy_find(o->strategy)) {
+        snprintf(msg, cap, "unknown strategy \"%s\" (known: %s)",
+                 o->strategy ? o->strategy : "(null)", strategy_names());
+        return AM_ERR_INVALID;
+    }
+    return AM_OK;
+}
+
+int db_set_bg_error(am_db *db, int rc)
+{
+    if (rc < 0 && db->bg_error == 0) {
+        db->bg_error = rc;
+        atomic_store(&db->readonly, 1);
+        pthread_cond_broadcast(&db->done_cv);
+    }
+    return rc;
+}
+
+const char *am_errmsg(am_db *db)
+{
+    if (!db || !db->env) return "";
+    return db->env->errmsg;   /* see the header: valid until the next failing call */
+}
+
+/* ---- WAL replay ---- */
+
+typedef struct replay {
+    am_db *db;
+    memtable *mem;
+    uint64_t max_seq;
+    int rc;
+} replay;
+
+static int replay_record(void *arg, uint64_t seq, int kind, const char *k, size_t kn,
+                         const char *v, size_t vn)
+{
+    replay *r = arg;
+    if (seq > r->max_seq) r->max_seq = seq;
+    return mem_add(r->mem, seq, kind, k, kn, v, vn);
+}
+
+/* Writes r->mem into L0 and adds it to the edit; starts a fresh memtable. */
+static int replay_flush(replay *r, version_edit *e)
+{
+    merge_result out = { 0 };
+    int rc = AM_OK;
+    if (mem_entries(r->mem) > 0) {
+        rc = db_write_level0(r->db, r->mem, &out);
+        for (size_t i = 0; rc == AM_OK && i < out.nout; i++) rc = edit_add_segment(e, &out.out[i]);
+        merge_result_clear(&out);
+    }
+    if (rc == AM_OK) {
+        mem_unref(r->mem);
+        r->mem = NULL;
+        rc = mem_new(&r->mem);
+    }
+    return rc;
+}
+
+typedef struct wal_list {
+    uint64_t *ids;
+    size_t n, cap;
+    uint64_t min_id;
+    int rc;
+} wal_list;
+
+static int collect_wal(void *arg, const char *name)
+{
+    wal_list *l = arg;
+    int kind;
+    uint64_t id;
+    if (!fname_parse(name, &kind, &id) || kind != FILE_WAL || id < l->min_id) return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        uint64_t *ids = realloc(l->ids, cap * sizeof *ids);
+        if (!ids) return l->rc = AM_ERR_NOMEM;
+        l->ids = ids;
+        l->cap = cap;
+    }
+    l->ids[l->n++] = id;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Replays every WAL not yet flushed, writes what it held to L0 SSTables and records them,
+ * with the new log number, in one MANIFEST edit. Old logs are removed afterwards. */
+static int recover_wals(am_db *db, uint64_t new_log)
+{
+    vset_state st = vset_get_state(db->vs);
+    wal_list l = { .min_id = st.log_number };
+    version_edit e;
+    edit_init(&e);
+    replay r = { .db = db, .max_seq = st.last_seq };
+    int rc = db->env->ops->list_dir(db->env, db->dir, collect_wal, &l);
+    if (rc == AM_OK) rc = l.rc;
+    if (rc == AM_OK) rc = mem_new(&r.mem);
+    if (rc == AM_OK) qsort(l.ids, l.n, sizeof *l.ids, cmp_u64);
+    for (size_t i = 0; rc == AM_OK && i < l.n; i++) {
+        char path[4096];
+        fname_wal(path, sizeof path, db->dir, l.ids[i]);
+        wal_reader *rd = NULL;
+        rc = wal_reader_open(db->env, path, &rd);
+        const char *rec;
+        size_t n;
+        batch_handler h = { .arg = &r, .record = replay_record };
+        while (rc == AM_OK && (rc = wal_reader_next(rd, &rec, &n)) == AM_OK) {
+            rc = batch_iterate(rec, n, &h);
+            if (rc == AM_ERR_CORRUPT)
+                rc = am_env_error(db->env, rc, "%s: malformed write batch in the log", path);
+            if (rc == AM_OK && mem_usage(r.mem) >= db->opts.memtable_bytes)
+                rc = replay_flush(&r, &e);
+        }
+        if (rc == AM_NOT_FOUND) rc = AM_OK;          /* end of log (a torn tail is fine) */
+        wal_reader_close(rd);
+    }
+    if (rc == AM_OK) rc = replay_flush(&r, &e);
+    if (rc == AM_OK) {
+        e.has_log_number = 1;
+        e.log_number = new_log;
+        e.has_last_seq = 1;
+        e.last_seq = r.max_seq;
+        vset_set_last_seq(db->vs, r.max_seq);
+        am_segment **segs = e.nadded ? calloc(e.nadded, sizeof *segs) : NULL;
+        if (e.nadded && !segs) rc = AM_ERR_NOMEM;
+        for (size_t i = 0; rc == AM_OK && i < e.nadded; i++)
+            rc = vset_open_segment(db->vs, &e.added[i], &segs[i]);
+        if (rc == AM_OK && e.nadded) rc = env_sync_dir(db->env, db->dir);
+        if (rc == AM_OK) rc = vset_log_and_apply(db->vs, &e, segs);
+        for (size_t i = 0; segs && i < e.nadded; i++) if (segs[i]) seg_unref(segs[i]);
+        free(segs);
+        atomic_store(&db->last_seq, r.max_seq);
+    }
+    mem_unref(r.mem);
+    edit_clear(&e);
+    free(l.ids);
+    return rc;
+}
+
+/* Removes files nothing refers to: SSTables outside the current version (a merge that
+ * crashed), logs already flushed, old MANIFESTs, temp files. */
+typedef struct cleanup {
+    am_db *db;
+    uint64_t *live;
+    size_t nlive;
+    uint64_t log_number, manifest_keep;
+} cleanup;
+
+static int cleanup_one(void *arg, const char *name)
+{
+    cleanup *c = arg;
+    int kind;
+    uint64_t id;
+    if (!fname_parse(name, &kind, &id)) return 0;
+    int dead = 0;
+    switch (kind) {
+    case FILE_SST:
+        dead = !bsearch(&id, c->live, c->nlive, sizeof id, cmp_u64);
+        break;
+    case FILE_WAL: dead = id < c->log_number && id != c->db->wal_number; break;
+    case FILE_TEMP: dead = 1; break;
+    default: break;
+    }
+    if (dead) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", c->db->dir, name);
+        env_remove(c->db->env, path);
+    }
+    return 0;
+}
+
+static void collect_live(void *arg, am_segment *s)
+{
+    cleanup *c = arg;
+    c->live[c->nlive++] = s->d.id;
+}
+
+static int remove_garbage(am_db *db)
+{
+    am_version *v = vset_current(db->vs);
+    cleanup c = { .db = db, .log_number = vset_get_state(db->vs).log_number };
+    c.live = malloc((v->total_segs + 1) * sizeof *c.live);
+    if (!c.live) return AM_ERR_NOMEM;
+    version_foreach(v, collect_live, &c);
+    qsort(c.live, c.nlive, sizeof *c.live, cmp_u64);
+    int rc = db->env->ops->list_dir(db->env, db->dir, cleanup_one, &c);
+    free(c.live);
+    return rc;
+}
+
+void db_delete_obsolete_wals(am_db *db)
+{
+    uint64_t keep = vset_get_state(db->vs).log_number;
+    for (uint64_t id = keep; id-- > 0;) {
+        char path[4096];
+        fname_wal(path, sizeof path, db->dir, id);
+        if (!env_exists(db->env, path)) {
+            if (keep - id > 64) break;     /* logs are numbered densely enough */
+            continue;
+        }
+        env_remove(db->env, path);
+    }
+}
+
+/* ---- open / close ---- */
+
+static int count_engine_file(void *arg, const char *name)
+{
+    int kind;
+    uint64_t id;
+    if (fname_parse(name, &kind, &id) && (kind == FILE_SST || kind == FILE_WAL ||
+                                          kind == FILE_MANIFEST))
+        (*(int *)arg)++;
+    return 0;
+}
+
+static int open_dir(am_db *db, char *msg, size_t cap)
+{
+    char path[4096];
+    int rc;
+    int exists = env_exists(db->env, db->dir);
+    if (!exists && !db->opts.create_if_missing) {
+        snprintf(msg, cap, "%s: does not exist (create_if_missing is off)", db->dir);
+        return AM_ERR_INVALID;
+    }
+    if ((rc = env_mkdir(db->env, db->dir)) != AM_OK) return rc;
+    snprintf(path, sizeof path, "%s/LOCK", db->dir);
+    if ((rc = db->env->ops->lock(db->env, path, &db->lock)) != AM_OK) return rc;
+    snprintf(path, sizeof path, "%s/CURRENT", db->dir);
+    if (env_exists(db->env, path)) {
+        if (db->opts.error_if_exists) {
+            snprintf(msg, cap, "%s: a database exists (error_if_exists is on)", db->dir);
+            return AM_ERR_EXISTS;
+        }
+        return vset_recover(db->env, db->dir, db->cache, &db->vs);
+    }
+    if (!db->opts.create_if_missing) {
+        snprintf(msg, cap, "%s: no database here (no CURRENT file)", db->dir);
+        return AM_ERR_INVALID;
+    }
+    /* Engine files without CURRENT are a damaged database, not an empty directory:
+       creating a new database over them would lose them. */
+    int orphans = 0;
+    if (exists && (rc = db->env->ops->list_dir(db->env, db->dir, count_engine_file, &orphans)))
+        return rc;
+    if (orphans) {
+        snprintf(msg, cap, "%s: holds %d database files but no CURRENT; refusing to create a "
+                 "new database over them", db->dir, orphans);
+        return AM_ERR_CORRUPT;
+    }
+    return vset_create(db->env, db->dir, db->cache, db->opts.strategy, &db->vs);
+}
+
+static void db_free(am_db *db)
+{
+    if (!db) return;
+    wal_writer_close(db->wal);
+    if (db->sv) sv_release(db->sv);
+    for (size_t i = 0; i < db->nimm; i++) mem_unref(db->imm[i].mem);
+    mem_unref(db->mem);
+    if (db->strat && db->strat_self) db->strat->destroy(db->strat_self);
+    vset_free(db->vs);
+    cache_free(db->cache);
+    if (db->lock) db->env->ops->unlock(db->env, db->lock);
+    batch_destroy(&db->group);
+    pthread_mutex_destroy(&db->mu);
+    pthread_mutex_destroy(&db->sv_mu);
+    pthread_cond_destroy(&db->bg_cv);
+    pthread_cond_destroy(&db->done_cv);
+    am_env_posix_free(db->owned_env);
+    free(db->dir);
+    free(db);
+}
+
+int am_open_msg(const char *dir, const am_options *o, am_db **out, char *msg, size_t cap)
+{
+    char scratch[512];
+    if (!msg || !cap) { msg = scratch; cap = sizeof scratch; }
+    msg[0] = '\0';
+    if (!out) return AM_ERR_INVALID;
+    *out = NULL;
+    if (!dir || !*dir || !o) {
+        snprintf(msg, cap, "am_open: %s is NULL or empty", !o ? "options" : "directory");
+        return AM_ERR_INVALID;
+    }
+    int rc = validate_options(o, msg, cap);
+    if (rc) return rc;
+    am_db *db = calloc(1, sizeof *db);
+    if (!db || !(db->dir = strdup(dir))) {
+        free(db);
+        snprintf(msg, cap, "am_open %s: out of memory", dir);
+        return AM_ERR_NOMEM;
+    }
+    db->opts = *o;
+    snprintf(db->strategy_name, sizeof db->strategy_name, "%s", o->strategy);
+    db->opts.strategy = db->strategy_name;
+    if (!db->opts.l1_target_bytes) db->opts.l1_target_bytes = 10 * db->opts.memtable_bytes;
+    db->env = (am_env *)o->env;
+    pthread_mutex_init(&db->mu, NULL);
+    pthread_mutex_init(&db->sv_mu, NULL);
+    pthread_cond_init(&db->bg_cv, NULL);
+    pthread_cond_init(&db->done_cv, NULL);
+    batch_init(&db->group);
+    db->snapshots.prev = db->snapshots.next = &db->snapshots;
+    db->sst = (sst_options){ .block_bytes = o->block_bytes, .index_stride = o->index_stride,
+                             .bloom_bits_per_key = o->bloom_bits_per_key };
+    if (!db->env && !(db->env = db->owned_env = am_env_posix_new())) rc = AM_ERR_NOMEM;
+    if (rc == AM_OK) rc = cache_new(o->block_cache_bytes, &db->cache);
+    if (rc == AM_OK) {
+        db->strat = strategy_find(db->opts.strategy);
+        if (!(db->strat_self = db->strat->create(&db->opts))) rc = AM_ERR_NOMEM;
+    }
+    if (rc == AM_OK) rc = open_dir(db, msg, cap);
+    /* Recovery runs alone: no thread can see db yet, so mu is taken only to install. */
+    if (rc == AM_OK) rc = mem_new(&db->mem);
+    if (rc == AM_OK) {
+        db->wal_number = vset_new_file_number(db->vs);
+        rc = recover_wals(db, db->wal_number);
+    }
+    if (rc == AM_OK) {
+        char path[4096];
+        fname_wal(path, sizeof path, db->dir, db->wal_number);
+        rc = wal_writer_open(db->env, path, &db->wal);
+    }
+    if (rc == AM_OK) rc = env_sync_dir(db->env, db->dir);
+    if (rc == AM_OK) rc = remove_garbage(db);
+    pthread_mutex_lock(&db->mu);
+    if (rc == AM_OK) {
+        db_install_sv(db);
+        if (!db->sv) rc = AM_ERR_NOMEM;
+    }
+    db->want_compaction = 1;
+    pthread_mutex_unlock(&db->mu);
+    if (rc == AM_OK) rc = db_bg_start(db);
+    if (rc == AM_OK && db->opts.background_threads == 0) {
+        pthread_mutex_lock(&db->mu);
+        rc = db_inline_work(db);
+        pthread_mutex_unlock(&db->mu);
+    }
+    if (rc != AM_OK) {
+        if (!msg[0]) {
+            char detail[512] = "";
+            if (db->env) am_env_last_error(db->env, detail, sizeof detail);
+            snprintf(msg, cap, "am_open %s: %s%s%s", dir, am_strerror(rc), detail[0] ? ": " : "",
+                     detail);
+        }
+        db_bg_stop(db);
+        db_free(db);
+        return rc;
+    }
+    *out = db;
+    return AM_OK;
+}
+
+int am_open(const char *dir, const am_options *o, am_db **out)
+{
+    return am_open_msg(dir, o, out, NULL, 0);
+}
+
+int am_close(am_db *db)
+{
+    if (!db) return AM_OK;
+    db_bg_stop(db);
+    int rc = db->bg_error;
+    if (db->wal && rc == AM_OK) {
+        int s = wal_writer_sync(db->wal);   /* a clean close leaves the log durable */
+        if (s != AM_OK) rc = s;
+    }
+    db_free(db);
+    return rc;
+}
