@@ -113,7 +113,10 @@ int vset_open_segment(vset *vs, const seg_desc *d, am_segment **out);
 /* Writes e to the MANIFEST (with next_file and last_seq filled in), syncs it, and installs
  * the resulting version as current. addseg: the live segments for e->added, in order.
  * Segments e deletes are marked obsolete. On error the current version is unchanged and
- * the MANIFEST is not written again until reopen (the caller enters read-only mode).
+ * the MANIFEST is not written again until reopen (the caller enters read-only mode); the
+ * edit may still have reached the disk, so the caller must not delete its added files.
+ * Before appending, the directory is synced when e adds files (their names are durable
+ * before the MANIFEST refers to them).
  * REQUIRES mutex (held throughout: edits are rare). */
 int vset_log_and_apply(vset *vs, version_edit *e, am_segment *const *addseg);
 

@@ -19,9 +19,12 @@
  * when the last reference does: version.c). A fresh MANIFEST is complete and synced before
  * CURRENT names it; the old one is removed only after CURRENT is switched.
  *
- * Failure: if appending or syncing an edit fails, the current version stays, the error is
- * stored, and every later vset_log_and_apply returns it without writing (the engine goes
- * read-only; reopening recovers from what the MANIFEST durably holds). */
+ * Failure: if syncing the directory or appending or syncing an edit fails, the current
+ * version stays, the error is stored, and every later vset_log_and_apply returns it without
+ * writing (the engine goes read-only; reopening recovers from what the MANIFEST durably
+ * holds). The failed edit may or may not be on disk, so neither the files it adds nor the
+ * files it deletes may be removed before reopen: its deleted segments are not marked
+ * obsolete, and the caller must leave its added files alone. */
 #include "version.h"
 
 #include <assert.h>
@@ -537,7 +540,10 @@ int vset_log_and_apply(vset *vs, version_edit *e, am_segment *const *addseg)
     buf_init(&buf);
     int rc = edit_encode(e, &buf);
     if (rc != AM_OK) goto fail;     /* nothing written: not sticky */
-    rc = wal_writer_add(vs->manifest, buf.data, buf.len);
+    /* The added files were synced by their writers; their directory entries must be
+     * durable before the MANIFEST names them. */
+    if (e->nadded) rc = env_sync_dir(vs->env, vs->dir);
+    if (rc == AM_OK) rc = wal_writer_add(vs->manifest, buf.data, buf.len);
     if (rc == AM_OK) rc = wal_writer_sync(vs->manifest);
     if (rc != AM_OK) {
         vs->err = rc;               /* the env recorded the path and OS error */
