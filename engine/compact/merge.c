@@ -1,0 +1,194 @@
+/* merge.c: merge_run, the one merge kernel (merge.h). Flushes and compactions both walk a
+ * sorted internal iterator through it: it drops what no reader can see and writes SSTables
+ * (sst_builder), split at target_file_bytes between user keys.
+ *
+ * Visibility by stripes: with live snapshots s_0 < s_1 < ... < s_{k-1}, an entry of
+ * sequence q belongs to stripe i = the index of the first snapshot >= q (k when none: only
+ * the newest readers see it). A reader at s_i sees exactly the stripes <= i. Within one
+ * user key (newest first) an entry is kept when it is the first of its key or its stripe
+ * differs from that of the entry just before it; otherwise that newer entry hides it from
+ * every reader that could see it. This is the rule of merge.h ("a snapshot lies between
+ * it and the newer entry kept before it") in a form needing no lookahead.
+ *
+ * Bottommost: nothing older of the key exists below the inputs. A tombstone in stripe 0
+ * (no snapshot older than it) is then seen by every reader that could see anything older
+ * of its key, so it is dropped, and the older entries of its key fall to the stripe rule
+ * above (they share stripe 0 with it). A tombstone above stripe 0 is kept: an older
+ * snapshot may still read a value it hides from newer readers.
+ *
+ * Writes no format of its own: outputs are SSTables (sst_builder.c). Thread safety: one
+ * call runs on one thread; it takes no lock (new_file_number locks for itself). */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "amethyst.h"
+#include "compact/merge.h"
+#include "util/coding.h"
+#include "util/ikey.h"
+
+#define STOP_CHECK_EVERY 256
+#define PATH_CAP 4096
+
+void merge_result_clear(merge_result *r)
+{
+    for (size_t i = 0; i < r->nout; i++) {
+        free(r->out[i].smallest);
+        free(r->out[i].largest);
+    }
+    free(r->out);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Stripe of seq: index of the first snapshot >= seq, n when none. */
+static size_t stripe_of(const uint64_t *snap, size_t n, uint64_t seq)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (snap[mid] < seq) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+typedef struct merger {
+    const merge_params *p;
+    merge_result *r;
+    sst_builder *b;               /* the output being written, or NULL */
+    uint64_t b_id;
+    char path[PATH_CAP];          /* of b */
+} merger;
+
+/* Starts a new output file. On failure no file is left behind. */
+static int open_output(merger *m)
+{
+    m->b_id = m->p->new_file_number(m->p->arg);
+    fname_sst(m->path, sizeof(m->path), m->p->dir, m->b_id);
+    int rc = sst_builder_new(m->p->env, m->path, &m->p->sst, &m->b);
+    if (rc != AM_OK) {
+        m->b = NULL;
+        /* Only if it was created: a failed remove would replace the env's message. */
+        if (env_exists(m->p->env, m->path) == 1) (void)env_remove(m->p->env, m->path);
+    }
+    return rc;
+}
+
+/* Finishes the current output and records it in r. On failure the file is removed. */
+static int close_output(merger *m)
+{
+    merge_result *r = m->r;
+    if (r->nout == r->cap_out) {
+        size_t cap = r->cap_out ? r->cap_out * 2 : 4;
+        seg_desc *o = realloc(r->out, cap * sizeof(*o));
+        if (!o) return AM_ERR_NOMEM;   /* b stays open: the caller abandons it */
+        r->out = o;
+        r->cap_out = cap;
+    }
+    sst_file_info fi;
+    memset(&fi, 0, sizeof(fi));
+    sst_builder *b = m->b;
+    m->b = NULL;
+    int rc = sst_builder_finish(b, &fi);
+    if (rc != AM_OK) {
+        sst_file_info_clear(&fi);
+        (void)env_remove(m->p->env, m->path);
+        return rc;
+    }
+    seg_desc *d = &r->out[r->nout++];
+    memset(d, 0, sizeof(*d));
+    d->id = m->b_id;
+    d->level = m->p->out_level;
+    d->run = m->p->out_run;
+    d->tag = m->p->out_tag;
+    d->bytes = fi.file_bytes;
+    d->entries = fi.entries;
+    d->deletions = fi.deletions;
+    d->min_seq = fi.min_seq;
+    d->max_seq = fi.max_seq;
+    d->smallest = fi.smallest; d->smallest_len = fi.smallest_len;   /* ownership moves */
+    d->largest = fi.largest;   d->largest_len = fi.largest_len;
+    r->bytes_written += fi.file_bytes;
+    return AM_OK;
+}
+
+int merge_run(am_iiter *input, const merge_params *p, merge_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    merger m = { .p = p, .r = r };
+    am_buf cur;                          /* user key of the entries being walked */
+    buf_init(&cur);
+    int rc = AM_OK, have_key = 0, wrote_key = 0;
+    size_t prev_stripe = 0, since_check = 0;
+    const size_t nsnap = p->snapshots ? p->nsnapshots : 0;
+
+    for (iter_seek_first(input); iter_valid(input); iter_next(input)) {
+        if (p->stop && ++since_check >= STOP_CHECK_EVERY) {
+            since_check = 0;
+            if (atomic_load_explicit(p->stop, memory_order_relaxed)) {
+                rc = am_env_error(p->env, AM_ERR_IO, "merge into %s stopped (shutdown)",
+                                  p->dir);
+                break;
+            }
+        }
+        size_t kn, vn;
+        const char *k = iter_key(input, &kn);
+        const char *v = iter_value(input, &vn);
+        if (kn < IKEY_TRAILER) {
+            rc = am_env_error(p->env, AM_ERR_CORRUPT, "merge into %s: internal key of %zu "
+                              "bytes (entry %llu of the input)", p->dir, kn,
+                              (unsigned long long)r->entries_in);
+            break;
+        }
+        r->entries_in++;
+        r->bytes_read += kn + vn;
+        uint64_t trailer = ikey_trailer(k, kn);
+        uint64_t seq = trailer >> 8;
+        int kind = (int)(trailer & 0xff);
+        size_t ukn = kn - IKEY_TRAILER;
+        size_t stripe = nsnap ? stripe_of(p->snapshots, nsnap, seq) : 0;
+
+        int first = !have_key || ukey_cmp(k, ukn, cur.data, cur.len) != 0;
+        if (first) {
+            buf_clear(&cur);
+            if ((rc = buf_append(&cur, k, ukn)) != AM_OK) break;
+            have_key = 1;
+            wrote_key = 0;
+        }
+        int keep = first || stripe != prev_stripe;
+        prev_stripe = stripe;
+        if (keep && kind == AM_KIND_DELETE && p->bottommost && stripe == 0) keep = 0;
+        if (!keep) {
+            r->dropped++;
+            continue;
+        }
+
+        /* Cut only before the first kept entry of a user key. */
+        if (m.b && !wrote_key && p->target_file_bytes &&
+            sst_builder_file_bytes(m.b) >= p->target_file_bytes) {
+            if ((rc = close_output(&m)) != AM_OK) break;
+        }
+        if (!m.b && (rc = open_output(&m)) != AM_OK) break;
+        if ((rc = sst_builder_add(m.b, k, kn, v, vn)) != AM_OK) break;
+        wrote_key = 1;
+        r->entries_out++;
+    }
+    if (rc == AM_OK) rc = iter_status(input);
+    if (rc == AM_OK && m.b) rc = close_output(&m);
+
+    buf_free(&cur);
+    if (rc != AM_OK) {
+        /* Remove every output: the one in progress, then those finished. */
+        if (m.b) {
+            sst_builder_abandon(m.b);
+            (void)env_remove(p->env, m.path);
+        }
+        for (size_t i = 0; i < r->nout; i++) {
+            char path[PATH_CAP];
+            fname_sst(path, sizeof(path), p->dir, r->out[i].id);
+            (void)env_remove(p->env, path);
+        }
+        merge_result_clear(r);
+    }
+    return rc;
+}
