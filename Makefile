@@ -22,7 +22,7 @@ TOOL_SRC   := $(sort $(wildcard engine/tools/*.c))
 TESTS      := $(patsubst engine/tests/%.c,%,$(TEST_SRC))
 TOOLS      := $(patsubst engine/tools/%.c,%,$(TOOL_SRC))
 # Tests that exercise threads; `make tsan` runs these.
-TSAN_TESTS := $(filter test_concurrency test_cache test_skiplist test_db,$(TESTS))
+TSAN_TESTS := $(filter test_concurrency test_cache test_skiplist test_db test_env,$(TESTS))
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 

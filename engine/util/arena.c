@@ -1,5 +1,6 @@
 /* arena.c: the memtable's bump allocator (arena.h). */
 #include <stdalign.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include "arena.h"
 
@@ -41,6 +42,8 @@ static char *new_block(arena *a, size_t n)
 
 void *arena_alloc(arena *a, size_t n)
 {
+    if (n == 0) n = 1;                        /* a distinct, valid pointer */
+    if (n > SIZE_MAX - sizeof(arena_block) - 8) return NULL;
     n = (n + 7) & ~(size_t)7;
     if (n <= a->left) {
         char *p = a->ptr;

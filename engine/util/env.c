@@ -89,8 +89,16 @@ int env_write_atomic(am_env *e, const char *dir, const char *name, const void *d
         int crc = env_close(e, f);
         if (rc == AM_OK) rc = crc;
     }
+    int created = f != NULL;
     if (rc == AM_OK) rc = env_rename(e, tmp, dst);
-    if (rc == AM_OK) rc = env_sync_dir(e, dir);
-    else env_remove(e, tmp);
+    if (rc == AM_OK) {
+        rc = env_sync_dir(e, dir);
+    } else if (created) {
+        /* Keep the first error's message: the cleanup's own failure is not the news. */
+        char msg[sizeof e->errmsg];
+        am_env_last_error(e, msg, sizeof msg);
+        env_remove(e, tmp);
+        am_env_error(e, rc, "%s", msg);
+    }
     return rc;
 }

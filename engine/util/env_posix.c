@@ -124,7 +124,11 @@ static int posix_remove(am_env *env, const char *path)
 
 static int posix_rename(am_env *env, const char *from, const char *to)
 {
-    if (rename(from, to) != 0) return os_error(env, "rename", from);
+    if (rename(from, to) != 0) {
+        int err = errno;
+        return am_env_error(env, am_status_from_errno(err), "rename %s to %s: %s", from, to,
+                            strerror(err));
+    }
     return AM_OK;
 }
 
