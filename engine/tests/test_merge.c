@@ -558,6 +558,21 @@ static void test_empty_and_all_dropped(void **state)
     assert_false(iter_valid(it));
     assert_int_equal(iter_status(it), AM_OK);
     iter_free(it);
+    /* A segment without an open file is an error, not an empty run. */
+    seg_desc d;
+    memset(&d, 0, sizeof(d));
+    d.id = 5;
+    d.smallest = in[0].k; d.smallest_len = in[0].kn;
+    d.largest = in[1].k;  d.largest_len = in[1].kn;
+    am_segment *s = seg_new_detached(&d);
+    assert_non_null(s);
+    it = run_iter_new(&s, 1, 0);
+    seg_unref(s);
+    assert_non_null(it);
+    iter_seek_first(it);
+    assert_false(iter_valid(it));
+    assert_int_equal(iter_status(it), AM_ERR_INVALID);
+    iter_free(it);
     fx_free(f);
 }
 
