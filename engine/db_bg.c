@@ -32,7 +32,8 @@ static merge_params base_params(am_db *db, int locked_callers)
     return p;
 }
 
-int db_write_level0(am_db *db, memtable *mem, merge_result *out)
+int db_write_level0(am_db *db, memtable *mem, const uint64_t *snaps, size_t nsnaps,
+                    merge_result *out)
 {
     am_iiter *it = mem_iter_new(mem);
     if (!it) return AM_ERR_NOMEM;
@@ -42,6 +43,8 @@ int db_write_level0(am_db *db, memtable *mem, merge_result *out)
     p.out_level = 0;
     p.out_tag = AM_TAG_LEVELED;
     p.target_file_bytes = 0;                 /* one file per flush */
+    p.snapshots = snaps;                     /* versions a snapshot sees must survive */
+    p.nsnapshots = nsnaps;
     int rc = merge_run(it, &p, out);
     iter_free(it);
     for (size_t i = 0; rc == AM_OK && i < out->nout; i++) out->out[i].run = out->out[i].id;
@@ -102,9 +105,13 @@ int db_flush_oldest(am_db *db)
     memtable *mem = db->imm[0].mem;
     mem_ref(mem);
     db->flush_running = 1;
+    uint64_t *snaps = NULL;
+    size_t nsnaps = 0;
+    int rc = db_snapshot_list(db, &snaps, &nsnaps);
     pthread_mutex_unlock(&db->mu);
     merge_result out = { 0 };
-    int rc = db_write_level0(db, mem, &out);
+    if (rc == AM_OK) rc = db_write_level0(db, mem, snaps, nsnaps, &out);
+    free(snaps);
     superversion *sv = sv_acquire(db);
     charge_writes(sv->v, mem);
     sv_release(sv);
