@@ -32,7 +32,8 @@ FLAGS_rel  :=
 FLAGS_asan := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FLAGS_tsan := -fsanitize=thread -O1
 
-.PHONY: all test tsan run clean deps check-tests
+.PHONY: all test tsan run clean deps check-one
+.SECONDARY:
 all: $(BUILD)/rel/libamethyst.a $(addprefix $(BUILD)/rel/,$(TOOLS))
 
 $(DEPS_STAMP): scripts/install-deps.sh
