@@ -745,6 +745,12 @@ static void test_missing_or_damaged_segment(void **state)
 
 /* ---- obsolete files ---- */
 
+static int found_any(void *arg, int kind, const char *v, size_t vn)
+{
+    (void)arg; (void)kind; (void)v; (void)vn;
+    return AM_OK;
+}
+
 static void test_obsolete_deleted_at_last_ref(void **state)
 {
     fx *f = *state;
@@ -762,6 +768,12 @@ static void test_obsolete_deleted_at_last_ref(void **state)
     assert_int_equal(sa->d.id, a);
     assert_int_equal(sb->d.id, b);
     seg_incref(sb);
+    /* Their blocks go into the cache; they must leave it with the files. */
+    size_t u0 = cache_usage(f->cache);
+    sst_probe probe = {0};
+    assert_int_equal(sst_reader_get(sa->reader, "k000005", 7, AM_MAX_SEQ, &probe, found_any, NULL), AM_OK);
+    assert_int_equal(sst_reader_get(sb->reader, "k000025", 7, AM_MAX_SEQ, &probe, found_any, NULL), AM_OK);
+    assert_true(cache_usage(f->cache) > u0);
 
     spec out = {1, 1, 0, 29};
     seg_ref in[2] = {{0, a}, {0, b}};
@@ -774,6 +786,7 @@ static void test_obsolete_deleted_at_last_ref(void **state)
     seg_unref(sb);
     assert_false(sst_exists(f, b));
     assert_true(sst_exists(f, c));
+    assert_int_equal(cache_usage(f->cache), u0);
 
     /* vset_free deletes nothing: c is live. */
     vset_free(vs);
@@ -892,6 +905,31 @@ static void test_failed_sync_then_power_cut(void **state)
     vset_free(vs);
 }
 
+/* Files named by a durable edit survive a power cut (the edit synced the directory). */
+static void test_power_cut_keeps_logged_files(void **state)
+{
+    fx *f = *state;
+    vset *vs;
+    assert_int_equal(vset_create(f->env, f->dir, f->cache, "leveled", &vs), AM_OK);
+    spec fl[2] = {{0, 0, 0, 9}, {0, 0, 5, 19}};
+    assert_int_equal(log_edit(f, vs, &fl[0], 1, NULL, 0, NULL), AM_OK);
+    assert_int_equal(log_edit(f, vs, &fl[1], 1, NULL, 0, NULL), AM_OK);
+    char *before = describe(vs, 0);
+    vset_free(vs);
+    assert_int_equal(fault_env_power_cut(f->env), AM_OK);
+    assert_int_equal(vset_recover(f->env, f->dir, f->cache, &vs), AM_OK);
+    char *after = describe(vs, 0);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    vset_free(vs);
+    /* And the MANIFEST recovery wrote is durable too. */
+    assert_int_equal(fault_env_power_cut(f->env), AM_OK);
+    assert_int_equal(vset_recover(f->env, f->dir, f->cache, &vs), AM_OK);
+    assert_int_equal(vset_current(vs)->total_segs, 2);
+    vset_free(vs);
+}
+
 /* ---- many edits: replay of a long MANIFEST against a model ---- */
 
 static void test_long_manifest_model(void **state)
@@ -988,6 +1026,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_obsolete_deleted_at_last_ref, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_append_is_sticky, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_sync_then_power_cut, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_power_cut_keeps_logged_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_manifest_model, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
