@@ -57,6 +57,9 @@ int sst_reader_open(am_env *env, const char *path, uint64_t file_id, blk_cache *
                     sst_reader **out);
 void sst_reader_free(sst_reader *r);           /* accepts NULL */
 uint64_t sst_reader_file_bytes(const sst_reader *r);
+/* The properties recorded in the file (entries, deletions, seqs, smallest / largest key;
+ * file_bytes is 0). Borrowed: valid while r is open. */
+const sst_file_info *sst_reader_props(const sst_reader *r);
 
 /* Point lookup of user key k as of seq. found() is called at most once, with the newest
  * entry of k whose sequence <= seq, while its block is pinned (v borrowed for the call);

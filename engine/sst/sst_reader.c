@@ -1,0 +1,580 @@
+/* sst_reader.c: opens an SSTable (format at the top of sst_builder.c), keeps its index,
+ * filter and properties in memory, answers point lookups through the block cache, and
+ * iterates it (two levels: index, then data block).
+ *
+ * Every block read from the file has its crc checked before use; a mismatch, a short read
+ * or a malformed block gives AM_ERR_CORRUPT with a message naming the file and offset.
+ * After open, the reader is immutable: gets and iterators may run from any threads
+ * (pread does not move a shared file position; the cache locks for itself). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "amethyst.h"
+#include "block.h"
+#include "bloom.h"
+#include "sst.h"
+#include "sst_format.h"
+#include "../util/crc32c.h"
+#include "../util/hash.h"
+#include "../util/ikey.h"
+
+#define READAHEAD (512 * 1024)     /* chunk of an iterator that bypasses the cache */
+#define LOOKUP_STACK 256           /* lookup keys up to this size live on the stack */
+
+typedef struct idx_ent {
+    uint64_t off, size;            /* the data block's handle */
+    size_t key_off, key_len;       /* its separator, in r->idx_keys */
+} idx_ent;
+
+struct sst_reader {
+    am_env *env;                   /* borrowed */
+    am_file *f;                    /* owned */
+    char *path;                    /* owned */
+    uint64_t file_id, file_bytes;
+    blk_cache *cache;              /* borrowed; may be NULL */
+    idx_ent *idx;                  /* owned: the index, decoded */
+    size_t nidx;
+    char *idx_keys;                /* owned: separators back to back */
+    char *filter;                  /* owned, NULL when the file has none */
+    size_t filter_len;
+    sst_file_info props;           /* owned keys */
+};
+
+/* A data block as the cache holds it: decoded view + contents + trailer, one allocation. */
+typedef struct cblock {
+    blk b;
+    char data[];
+} cblock;
+
+static void cblock_free(void *p)
+{
+    free(p);
+}
+
+static int corrupt(const sst_reader *r, uint64_t off, const char *what)
+{
+    return am_env_error(r->env, AM_ERR_CORRUPT, "%s: corrupt SSTable: %s at offset %llu",
+                        r->path, what, (unsigned long long)off);
+}
+
+/* Checks a block read into buf (contents + trailer): type and crc. */
+static int verify_block(const sst_reader *r, const char *buf, uint64_t off, uint64_t size)
+{
+    const char *t = buf + size;
+    uint32_t want = crc32c_unmask(dec_fixed32(t + 1));
+    uint32_t got = crc32c_value(buf, size + 1);   /* contents + type byte */
+    if (want != got) return corrupt(r, off, "block checksum mismatch");
+    if ((uint8_t)t[0] != BLK_TYPE_RAW) return corrupt(r, off, "unknown block type");
+    return AM_OK;
+}
+
+/* Reads the block at h (contents + trailer) into buf, which has room for size + 5 bytes,
+ * and verifies it. */
+static int read_block(const sst_reader *r, const sst_handle *h, char *buf)
+{
+    size_t n = (size_t)h->size + BLK_TRAILER, got = 0;
+    int rc = env_pread(r->env, r->f, h->off, n, buf, &got);
+    if (rc) return rc;
+    if (got != n) return corrupt(r, h->off, "block cut short by the end of the file");
+    return verify_block(r, buf, h->off, h->size);
+}
+
+/* Reads a whole block into a fresh malloc'd buffer (*out, contents only are meaningful). */
+static int read_block_alloc(const sst_reader *r, const sst_handle *h, char **out)
+{
+    *out = NULL;
+    char *buf = malloc((size_t)h->size + BLK_TRAILER);
+    if (!buf)
+        return am_env_error(r->env, AM_ERR_NOMEM, "%s: out of memory for a %llu-byte block",
+                            r->path, (unsigned long long)h->size);
+    int rc = read_block(r, h, buf);
+    if (rc) { free(buf); return rc; }
+    *out = buf;
+    return AM_OK;
+}
+
+/* A handle must lie wholly before the footer. */
+static int handle_ok(const sst_reader *r, const sst_handle *h)
+{
+    uint64_t end = r->file_bytes - SST_FOOTER_SIZE;
+    return h->size <= end && h->off <= end - h->size && end - h->size - h->off >= BLK_TRAILER;
+}
+
+static int load_index(sst_reader *r, const sst_handle *h)
+{
+    char *buf = NULL;
+    am_buf keys;
+    buf_init(&keys);
+    blk b;
+    blk_iter it;
+    int rc = read_block_alloc(r, h, &buf);
+    if (rc) return rc;
+    if (blk_init(&b, buf, (size_t)h->size)) {
+        rc = corrupt(r, h->off, "malformed index block");
+        goto out;
+    }
+    size_t cap = 0;
+    blk_iter_init(&it, &b);
+    for (blk_iter_seek_first(&it); blk_iter_valid(&it); blk_iter_next(&it)) {
+        size_t kn, vn;
+        const char *k = blk_iter_key(&it, &kn), *v = blk_iter_value(&it, &vn);
+        idx_ent e = { .key_off = keys.len, .key_len = kn };
+        const char *p = dec_varint64(v, v + vn, &e.off);
+        if (p) p = dec_varint64(p, v + vn, &e.size);
+        sst_handle dh = { e.off, e.size };
+        if (!p || !handle_ok(r, &dh)) {
+            rc = corrupt(r, h->off, "bad block handle in the index");
+            break;
+        }
+        if (r->nidx > 0) {
+            const idx_ent *pe = &r->idx[r->nidx - 1];
+            if (ikey_cmp(keys.data + pe->key_off, pe->key_len, k, kn) >= 0 ||
+                e.off < pe->off + pe->size + BLK_TRAILER) {
+                rc = corrupt(r, h->off, "index entries out of order");
+                break;
+            }
+        }
+        if (r->nidx == cap) {
+            cap = cap ? 2 * cap : 64;
+            idx_ent *ni = realloc(r->idx, cap * sizeof *ni);
+            if (!ni) { rc = AM_ERR_NOMEM; break; }
+            r->idx = ni;
+        }
+        if (buf_append(&keys, k, kn)) { rc = AM_ERR_NOMEM; break; }
+        r->idx[r->nidx++] = e;
+    }
+    if (!rc && blk_iter_status(&it)) rc = blk_iter_status(&it) == AM_ERR_NOMEM
+                                          ? AM_ERR_NOMEM
+                                          : corrupt(r, h->off, "malformed index block");
+    if (rc == AM_ERR_NOMEM)
+        rc = am_env_error(r->env, rc, "%s: out of memory loading the index", r->path);
+    blk_iter_fini(&it);
+    if (!rc) {
+        r->idx_keys = keys.data;
+        buf_init(&keys);
+    }
+out:
+    buf_free(&keys);
+    free(buf);
+    return rc;
+}
+
+static int load_props(sst_reader *r, const sst_handle *h)
+{
+    char *buf = NULL;
+    int rc = read_block_alloc(r, h, &buf);
+    if (rc) return rc;
+    const char *p = buf, *limit = buf + h->size;
+    uint64_t version = 0;
+    while (p < limit && !rc) {
+        uint32_t tag, n;
+        const char *d;
+        p = dec_varint32(p, limit, &tag);
+        if (p) p = dec_lenprefixed(p, limit, &d, &n);
+        if (!p) { rc = corrupt(r, h->off, "malformed properties block"); break; }
+        uint64_t v = 0;
+        char **keyp = NULL;
+        size_t *lenp = NULL;
+        switch (tag) {
+        case SST_PROP_VERSION: case SST_PROP_ENTRIES: case SST_PROP_DELETIONS:
+        case SST_PROP_MIN_SEQ: case SST_PROP_MAX_SEQ: case SST_PROP_DATA_BLOCKS:
+            if (dec_varint64(d, d + n, &v) != d + n) {
+                rc = corrupt(r, h->off, "malformed property");
+                continue;
+            }
+            if (tag == SST_PROP_VERSION) version = v;
+            else if (tag == SST_PROP_ENTRIES) r->props.entries = v;
+            else if (tag == SST_PROP_DELETIONS) r->props.deletions = v;
+            else if (tag == SST_PROP_MIN_SEQ) r->props.min_seq = v;
+            else if (tag == SST_PROP_MAX_SEQ) r->props.max_seq = v;
+            break;
+        case SST_PROP_SMALLEST: keyp = &r->props.smallest; lenp = &r->props.smallest_len; break;
+        case SST_PROP_LARGEST: keyp = &r->props.largest; lenp = &r->props.largest_len; break;
+        default: break;   /* a property of a later writer: skipped */
+        }
+        if (keyp) {
+            free(*keyp);
+            if (!(*keyp = malloc(n ? n : 1))) {
+                rc = am_env_error(r->env, AM_ERR_NOMEM, "%s: out of memory", r->path);
+                continue;
+            }
+            if (n) memcpy(*keyp, d, n);
+            *lenp = n;
+        }
+    }
+    if (!rc && version != SST_FORMAT_VERSION)
+        rc = corrupt(r, h->off, "unsupported format version in the properties");
+    free(buf);
+    return rc;
+}
+
+int sst_reader_open(am_env *env, const char *path, uint64_t file_id, blk_cache *cache,
+                    sst_reader **out)
+{
+    *out = NULL;
+    sst_reader *r = calloc(1, sizeof *r);
+    if (!r || !(r->path = strdup(path))) {
+        free(r);
+        return am_env_error(env, AM_ERR_NOMEM, "%s: out of memory opening", path);
+    }
+    r->env = env;
+    r->file_id = file_id;
+    r->cache = cache;
+    char foot[SST_FOOTER_SIZE];
+    size_t got = 0;
+    sst_handle filter, index, props;
+    int rc = env_open_readable(env, path, &r->f);
+    if (!rc) rc = env_fsize(env, r->f, &r->file_bytes);
+    if (rc) goto fail;
+    if (r->file_bytes < SST_FOOTER_SIZE) {
+        rc = am_env_error(env, AM_ERR_CORRUPT, "%s: not an SSTable (%llu bytes, shorter than "
+                          "a footer)", path, (unsigned long long)r->file_bytes);
+        goto fail;
+    }
+    uint64_t foot_off = r->file_bytes - SST_FOOTER_SIZE;
+    if ((rc = env_pread(env, r->f, foot_off, sizeof foot, foot, &got))) goto fail;
+    if (got != sizeof foot || dec_fixed64(foot + SST_FOOT_MAGIC) != SST_MAGIC) {
+        rc = am_env_error(env, AM_ERR_CORRUPT, "%s: not an SSTable (no magic number at "
+                          "offset %llu)", path, (unsigned long long)foot_off + SST_FOOT_MAGIC);
+        goto fail;
+    }
+    if (crc32c_unmask(dec_fixed32(foot + SST_FOOT_CRC)) != crc32c_value(foot, SST_FOOT_CRC)) {
+        rc = corrupt(r, foot_off, "footer checksum mismatch");
+        goto fail;
+    }
+    if (dec_fixed32(foot + SST_FOOT_VERSION) != SST_FORMAT_VERSION) {
+        rc = corrupt(r, foot_off + SST_FOOT_VERSION, "unsupported format version");
+        goto fail;
+    }
+    filter = (sst_handle){ dec_fixed64(foot + SST_FOOT_FILTER),
+                           dec_fixed64(foot + SST_FOOT_FILTER + 8) };
+    index = (sst_handle){ dec_fixed64(foot + SST_FOOT_INDEX),
+                          dec_fixed64(foot + SST_FOOT_INDEX + 8) };
+    props = (sst_handle){ dec_fixed64(foot + SST_FOOT_PROPS),
+                          dec_fixed64(foot + SST_FOOT_PROPS + 8) };
+    int has_filter = filter.off != 0 || filter.size != 0;
+    if (!handle_ok(r, &index) || !handle_ok(r, &props) || (has_filter && !handle_ok(r, &filter))) {
+        rc = corrupt(r, foot_off, "block handle in the footer out of range");
+        goto fail;
+    }
+    if ((rc = load_index(r, &index))) goto fail;
+    if ((rc = load_props(r, &props))) goto fail;
+    if (has_filter) {
+        if ((rc = read_block_alloc(r, &filter, &r->filter))) goto fail;
+        r->filter_len = (size_t)filter.size;
+    }
+    *out = r;
+    return AM_OK;
+fail:
+    sst_reader_free(r);
+    return rc;
+}
+
+void sst_reader_free(sst_reader *r)
+{
+    if (!r) return;
+    if (r->f) env_close(r->env, r->f);
+    free(r->idx);
+    free(r->idx_keys);
+    free(r->filter);
+    sst_file_info_clear(&r->props);
+    free(r->path);
+    free(r);
+}
+
+uint64_t sst_reader_file_bytes(const sst_reader *r)
+{
+    return r->file_bytes;
+}
+
+const sst_file_info *sst_reader_props(const sst_reader *r)
+{
+    return &r->props;
+}
+
+int sst_reader_may_match(sst_reader *r, const void *k, size_t kn)
+{
+    if (!r->filter) return 1;
+    return bloom_may_match(r->filter, r->filter_len, am_hash64(k, kn));
+}
+
+/* First index entry whose separator is >= the internal key t; nidx if none. */
+static size_t index_lower_bound(const sst_reader *r, const char *t, size_t tn)
+{
+    size_t lo = 0, hi = r->nidx;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const idx_ent *e = &r->idx[mid];
+        if (ikey_cmp(r->idx_keys + e->key_off, e->key_len, t, tn) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Reads data block e from the file into a fresh cblock. */
+static int load_cblock(const sst_reader *r, const idx_ent *e, cblock **out)
+{
+    *out = NULL;
+    cblock *cb = malloc(sizeof *cb + (size_t)e->size + BLK_TRAILER);
+    if (!cb)
+        return am_env_error(r->env, AM_ERR_NOMEM, "%s: out of memory for a block", r->path);
+    sst_handle h = { e->off, e->size };
+    int rc = read_block(r, &h, cb->data);
+    if (!rc && blk_init(&cb->b, cb->data, (size_t)e->size))
+        rc = corrupt(r, e->off, "malformed data block");
+    if (rc) { free(cb); return rc; }
+    *out = cb;
+    return AM_OK;
+}
+
+/* Pins data block e through the cache (reading and inserting it on a miss). */
+static int pin_block(const sst_reader *r, const idx_ent *e, sst_probe *probe,
+                     cache_handle **h)
+{
+    *h = cache_lookup(r->cache, r->file_id, e->off);
+    if (*h) {
+        if (probe) probe->blocks_cache++;
+        return AM_OK;
+    }
+    cblock *cb;
+    int rc = load_cblock(r, e, &cb);
+    if (rc) return rc;
+    if (probe) probe->blocks_disk++;
+    *h = cache_insert(r->cache, r->file_id, e->off, cb, (size_t)e->size, cblock_free);
+    if (!*h) return am_env_error(r->env, AM_ERR_NOMEM, "%s: out of memory caching a block",
+                                 r->path);
+    return AM_OK;
+}
+
+int sst_reader_get(sst_reader *r, const void *k, size_t kn, uint64_t seq, sst_probe *probe,
+                   sst_found_fn found, void *arg)
+{
+    if (r->filter) {
+        if (probe) probe->bloom_checks++;
+        if (!bloom_may_match(r->filter, r->filter_len, am_hash64(k, kn))) {
+            if (probe) probe->bloom_negatives++;
+            return AM_NOT_FOUND;
+        }
+    }
+    char stack[LOOKUP_STACK], *lk = stack;
+    size_t ln = kn + IKEY_TRAILER;
+    if (ln > sizeof stack && !(lk = malloc(ln)))
+        return am_env_error(r->env, AM_ERR_NOMEM, "%s: out of memory for a lookup", r->path);
+    ikey_build(lk, k, kn, seq > AM_MAX_SEQ ? AM_MAX_SEQ : seq, AM_KIND_MAX);
+
+    int rc = AM_NOT_FOUND;
+    size_t i = index_lower_bound(r, lk, ln);
+    if (i == r->nidx) goto out;
+    cache_handle *h;
+    if ((rc = pin_block(r, &r->idx[i], probe, &h))) goto out;
+    if (probe) probe->searched = 1;
+    const cblock *cb = cache_value(h);
+    blk_iter it;
+    blk_iter_init(&it, &cb->b);
+    blk_iter_seek(&it, lk, ln);
+    rc = AM_NOT_FOUND;
+    if (blk_iter_valid(&it)) {
+        size_t ekn, vn;
+        const char *ek = blk_iter_key(&it, &ekn), *v = blk_iter_value(&it, &vn);
+        if (ukey_cmp(ek, ekn - IKEY_TRAILER, k, kn) == 0) {
+            int kind = ikey_kind(ek, ekn);
+            if (kind != AM_KIND_VALUE && kind != AM_KIND_DELETE)
+                rc = corrupt(r, r->idx[i].off, "unknown entry kind");
+            else
+                rc = found(arg, kind, v, vn);
+        }
+    } else if (blk_iter_status(&it)) {
+        rc = blk_iter_status(&it) == AM_ERR_NOMEM
+             ? am_env_error(r->env, AM_ERR_NOMEM, "%s: out of memory", r->path)
+             : corrupt(r, r->idx[i].off, "malformed entry in data block");
+    }
+    blk_iter_fini(&it);
+    cache_release(r->cache, h);
+out:
+    if (lk != stack) free(lk);
+    return rc;
+}
+
+/* ---- iterator ----------------------------------------------------------------------- */
+
+typedef struct sst_iter {
+    am_iiter base;
+    sst_reader *r;                 /* borrowed */
+    int fill_cache;
+    int status;
+    size_t bi;                     /* index entry of the current block; nidx: none */
+    cache_handle *h;               /* pinned current block (fill_cache) */
+    blk ra_blk;                    /* current block inside ra (no fill_cache) */
+    const blk *cur;                /* the current block, or NULL */
+    blk_iter it;                   /* over cur */
+    char *ra;                      /* owned: read-ahead buffer (no fill_cache) */
+    size_t ra_cap, ra_len;
+    uint64_t ra_off;
+} sst_iter;
+
+static void drop_block(sst_iter *s)
+{
+    if (s->cur) blk_iter_fini(&s->it);
+    if (s->h) cache_release(s->r->cache, s->h);
+    s->h = NULL;
+    s->cur = NULL;
+}
+
+static void set_error(sst_iter *s, int rc)
+{
+    drop_block(s);
+    if (!s->status) s->status = rc;
+    s->bi = s->r->nidx;
+}
+
+/* Points s->ra_blk at block e in the read-ahead buffer, refilling it with one large read
+ * starting at the block when the block is not wholly there. */
+static int readahead_block(sst_iter *s, const idx_ent *e)
+{
+    const sst_reader *r = s->r;
+    size_t need = (size_t)e->size + BLK_TRAILER;
+    if (!(e->off >= s->ra_off && e->off + need <= s->ra_off + s->ra_len)) {
+        uint64_t avail = r->file_bytes - SST_FOOTER_SIZE - e->off;   /* >= need */
+        size_t want = need > READAHEAD ? need : READAHEAD;
+        if (want > avail) want = (size_t)avail;
+        if (want > s->ra_cap) {
+            char *p = realloc(s->ra, want);
+            if (!p) return am_env_error(r->env, AM_ERR_NOMEM, "%s: out of memory for "
+                                        "read-ahead", r->path);
+            s->ra = p;
+            s->ra_cap = want;
+        }
+        s->ra_len = 0;
+        size_t got = 0;
+        int rc = env_pread(r->env, r->f, e->off, want, s->ra, &got);
+        if (rc) return rc;
+        s->ra_off = e->off;
+        s->ra_len = got;
+        if (got < need) return corrupt(r, e->off, "block cut short by the end of the file");
+    }
+    const char *p = s->ra + (e->off - s->ra_off);
+    int rc = verify_block(r, p, e->off, e->size);
+    if (rc) return rc;
+    if (blk_init(&s->ra_blk, p, (size_t)e->size)) return corrupt(r, e->off, "malformed data block");
+    return AM_OK;
+}
+
+/* Makes block bi current (not positioned). */
+static int load_block(sst_iter *s, size_t bi)
+{
+    drop_block(s);
+    s->bi = bi;
+    if (bi >= s->r->nidx) return AM_OK;
+    const idx_ent *e = &s->r->idx[bi];
+    int rc;
+    if (s->fill_cache) {
+        if ((rc = pin_block(s->r, e, NULL, &s->h))) return rc;
+        s->cur = &((const cblock *)cache_value(s->h))->b;
+    } else {
+        if ((rc = readahead_block(s, e))) return rc;
+        s->cur = &s->ra_blk;
+    }
+    blk_iter_init(&s->it, s->cur);
+    return AM_OK;
+}
+
+/* From the current position, moves forward over block ends until an entry or the end. */
+static void settle(sst_iter *s)
+{
+    while (s->cur && !blk_iter_valid(&s->it)) {
+        if (blk_iter_status(&s->it)) {
+            int st = blk_iter_status(&s->it);
+            uint64_t off = s->r->idx[s->bi].off;
+            set_error(s, st == AM_ERR_NOMEM
+                         ? am_env_error(s->r->env, st, "%s: out of memory", s->r->path)
+                         : corrupt(s->r, off, "malformed entry in data block"));
+            return;
+        }
+        int rc = load_block(s, s->bi + 1);
+        if (rc) { set_error(s, rc); return; }
+        if (s->cur) blk_iter_seek_first(&s->it);
+    }
+}
+
+static void it_seek_first(am_iiter *base)
+{
+    sst_iter *s = (sst_iter *)base;
+    if (s->status) return;
+    int rc = load_block(s, 0);
+    if (rc) { set_error(s, rc); return; }
+    if (s->cur) blk_iter_seek_first(&s->it);
+    settle(s);
+}
+
+static void it_seek(am_iiter *base, const char *k, size_t n)
+{
+    sst_iter *s = (sst_iter *)base;
+    if (s->status) return;
+    if (n < IKEY_TRAILER) { it_seek_first(base); return; }
+    size_t bi = index_lower_bound(s->r, k, n);
+    if (!(s->cur && s->bi == bi)) {
+        int rc = load_block(s, bi);
+        if (rc) { set_error(s, rc); return; }
+    }
+    if (s->cur) blk_iter_seek(&s->it, k, n);
+    settle(s);
+}
+
+static void it_next(am_iiter *base)
+{
+    sst_iter *s = (sst_iter *)base;
+    if (!s->cur || !blk_iter_valid(&s->it)) return;
+    blk_iter_next(&s->it);
+    settle(s);
+}
+
+static int it_valid(const am_iiter *base)
+{
+    const sst_iter *s = (const sst_iter *)base;
+    return !s->status && s->cur && blk_iter_valid(&s->it);
+}
+
+static const char *it_key(const am_iiter *base, size_t *n)
+{
+    return blk_iter_key(&((const sst_iter *)base)->it, n);
+}
+
+static const char *it_value(const am_iiter *base, size_t *n)
+{
+    return blk_iter_value(&((const sst_iter *)base)->it, n);
+}
+
+static int it_status(const am_iiter *base)
+{
+    return ((const sst_iter *)base)->status;
+}
+
+static void it_destroy(am_iiter *base)
+{
+    sst_iter *s = (sst_iter *)base;
+    drop_block(s);
+    free(s->ra);
+    free(s);
+}
+
+static const am_iiter_ops sst_iter_ops = {
+    .seek_first = it_seek_first,
+    .seek = it_seek,
+    .next = it_next,
+    .valid = it_valid,
+    .key = it_key,
+    .value = it_value,
+    .status = it_status,
+    .destroy = it_destroy,
+};
+
+am_iiter *sst_iter_new(sst_reader *r, int fill_cache)
+{
+    sst_iter *s = calloc(1, sizeof *s);
+    if (!s) return iter_new_empty(AM_ERR_NOMEM);
+    s->base.ops = &sst_iter_ops;
+    s->r = r;
+    s->fill_cache = fill_cache;
+    s->bi = r->nidx;
+    return &s->base;
+}

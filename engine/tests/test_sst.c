@@ -1,0 +1,787 @@
+/* test_sst.c: SSTable builder and reader against a sorted in-memory model: point lookups
+ * at many sequence numbers, full scans and seeks (through the cache and around it), bloom
+ * on and off, file info and properties, empty files and long keys, sticky builder errors,
+ * and corruption: a flipped byte anywhere gives AM_ERR_CORRUPT (never wrong data), and a
+ * truncated file is not an SSTable. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "amethyst.h"
+#include "sst/sst.h"
+#include "sst/sst_format.h"
+#include "sst/block.h"
+#include "util/env.h"
+#include "util/env_fault.h"
+#include "util/ikey.h"
+#include "testutil.h"
+
+/* ---- the model ------------------------------------------------------------------- */
+
+typedef struct ment {
+    char *k; size_t kn;      /* internal key */
+    char *v; size_t vn;
+    uint32_t user;           /* index of the user key */
+} ment;
+
+typedef struct model {
+    ment *e;
+    size_t n;
+    size_t *first;           /* first entry of each user key; first[nusers] = n */
+    size_t nusers;
+} model;
+
+static size_t ukey_fmt(char *buf, uint32_t u, size_t pad)
+{
+    int n = snprintf(buf, 32, "key-%08u", u * 3);
+    memset(buf + n, 'x', pad);
+    return (size_t)n + pad;
+}
+
+/* nusers user keys, 1..maxver versions each (distinct descending seqs), ~15% deletes. */
+static void model_make(model *m, uint32_t nusers, int maxver, size_t pad, uint64_t seed)
+{
+    tu_rng rng = { seed };
+    size_t cap = (size_t)nusers * (size_t)maxver;
+    m->e = calloc(cap ? cap : 1, sizeof *m->e);
+    m->first = calloc((size_t)nusers + 1, sizeof *m->first);
+    assert_true(m->e && m->first);
+    m->n = 0;
+    m->nusers = nusers;
+    char uk[32 + 1200];
+    for (uint32_t u = 0; u < nusers; u++) {
+        m->first[u] = m->n;
+        int nv = 1 + (int)tu_below(&rng, (uint64_t)maxver);
+        uint64_t seq = 100 + tu_below(&rng, 1000000);
+        size_t ukn = ukey_fmt(uk, u, pad);
+        for (int j = 0; j < nv; j++) {
+            ment *e = &m->e[m->n++];
+            e->user = u;
+            e->kn = ukn + 8;
+            e->k = malloc(e->kn);
+            int kind = tu_below(&rng, 100) < 15 ? AM_KIND_DELETE : AM_KIND_VALUE;
+            ikey_build(e->k, uk, ukn, seq, kind);
+            size_t pad_v = (size_t)tu_below(&rng, 120);
+            e->v = malloc(40 + pad_v);
+            if (kind == AM_KIND_VALUE) {
+                int vn = snprintf(e->v, 40, "val-%u-%llu-", u, (unsigned long long)seq);
+                for (size_t i = 0; i < pad_v; i++) e->v[vn + (int)i] = (char)('a' + (i + u) % 26);
+                e->vn = (size_t)vn + pad_v;
+            } else {
+                e->vn = 0;
+            }
+            seq -= 1 + tu_below(&rng, 5);   /* older versions have lower seqs */
+        }
+    }
+    m->first[nusers] = m->n;
+}
+
+static void model_free(model *m)
+{
+    for (size_t i = 0; i < m->n; i++) { free(m->e[i].k); free(m->e[i].v); }
+    free(m->e);
+    free(m->first);
+}
+
+/* The entry of user u visible at seq, or NULL. */
+static const ment *model_get(const model *m, uint32_t u, uint64_t seq)
+{
+    for (size_t i = m->first[u]; i < m->first[u + 1]; i++)
+        if (ikey_seq(m->e[i].k, m->e[i].kn) <= seq) return &m->e[i];
+    return NULL;
+}
+
+/* First entry >= ikey. */
+static size_t model_lower_bound(const model *m, const char *k, size_t kn)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ikey_cmp(m->e[mid].k, m->e[mid].kn, k, kn) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* ---- fixtures ------------------------------------------------------------------ */
+
+typedef struct fx {
+    char dir[256];
+    am_env *env;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    tu_tempdir(f->dir, sizeof f->dir, "sst");
+    f->env = am_env_posix_new();
+    assert_non_null(f->env);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    am_env_posix_free(f->env);
+    tu_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+static void path_of(const fx *f, const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s", f->dir, name);
+}
+
+static void build_file(am_env *env, const char *path, const model *m, const sst_options *o,
+                       sst_file_info *info)
+{
+    sst_builder *b = NULL;
+    assert_int_equal(sst_builder_new(env, path, o, &b), AM_OK);
+    assert_non_null(b);
+    for (size_t i = 0; i < m->n; i++)
+        assert_int_equal(sst_builder_add(b, m->e[i].k, m->e[i].kn, m->e[i].v, m->e[i].vn), AM_OK);
+    assert_int_equal(sst_builder_entries(b), m->n);
+    uint64_t est = sst_builder_file_bytes(b);
+    assert_int_equal(sst_builder_finish(b, info), AM_OK);
+    assert_true(info->file_bytes >= est);
+}
+
+/* ---- lookups ---------------------------------------------------------------------- */
+
+typedef struct got {
+    int calls, kind;
+    char v[1400];
+    size_t vn;
+} got;
+
+static int on_found(void *arg, int kind, const char *v, size_t vn)
+{
+    got *g = arg;
+    g->calls++;
+    g->kind = kind;
+    assert_true(vn <= sizeof g->v);
+    memcpy(g->v, v, vn);
+    g->vn = vn;
+    return AM_OK;
+}
+
+/* Gets user key u at seq and checks the answer against the model. */
+static void check_get(sst_reader *r, const model *m, uint32_t u, size_t pad, uint64_t seq,
+                      sst_probe *p)
+{
+    char uk[32 + 1200];
+    size_t ukn = ukey_fmt(uk, u, pad);
+    got g = { 0 };
+    int rc = sst_reader_get(r, uk, ukn, seq, p, on_found, &g);
+    const ment *want = model_get(m, u, seq);
+    if (!want) {
+        assert_int_equal(rc, AM_NOT_FOUND);
+        assert_int_equal(g.calls, 0);
+        return;
+    }
+    assert_int_equal(rc, AM_OK);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.kind, ikey_kind(want->k, want->kn));
+    assert_int_equal(g.vn, want->vn);
+    assert_memory_equal(g.v, want->v, g.vn);
+}
+
+/* Every key at its newest seq, at each version's seq and just below it. */
+static void check_all_gets(sst_reader *r, const model *m, size_t pad, sst_probe *p)
+{
+    for (uint32_t u = 0; u < m->nusers; u++) {
+        check_get(r, m, u, pad, AM_MAX_SEQ, p);
+        for (size_t i = m->first[u]; i < m->first[u + 1]; i++) {
+            uint64_t s = ikey_seq(m->e[i].k, m->e[i].kn);
+            check_get(r, m, u, pad, s, p);
+            check_get(r, m, u, pad, s - 1, p);
+        }
+    }
+}
+
+/* Keys that are not in the file: between and around the real ones. Returns how many. */
+static int check_absent(sst_reader *r, uint32_t nusers, sst_probe *p)
+{
+    int n = 0;
+    for (uint32_t u = 0; u <= nusers; u++) {
+        char k[40];
+        int kn = snprintf(k, sizeof k, "key-%08u", u * 3 + 1);
+        got g = { 0 };
+        assert_int_equal(sst_reader_get(r, k, (size_t)kn, AM_MAX_SEQ, p, on_found, &g),
+                         AM_NOT_FOUND);
+        assert_int_equal(g.calls, 0);
+        n++;
+    }
+    got g = { 0 };
+    assert_int_equal(sst_reader_get(r, "", 0, AM_MAX_SEQ, p, on_found, &g), AM_NOT_FOUND);
+    assert_int_equal(sst_reader_get(r, "zzz", 3, AM_MAX_SEQ, p, on_found, &g), AM_NOT_FOUND);
+    return n + 2;
+}
+
+/* ---- iteration -------------------------------------------------------------------- */
+
+static void check_at(am_iiter *it, const ment *e)
+{
+    assert_true(iter_valid(it));
+    size_t kn, vn;
+    const char *k = iter_key(it, &kn), *v = iter_value(it, &vn);
+    assert_int_equal(kn, e->kn);
+    assert_memory_equal(k, e->k, kn);
+    assert_int_equal(vn, e->vn);
+    if (vn) assert_memory_equal(v, e->v, vn);
+}
+
+static void check_iter(sst_reader *r, const model *m, int fill_cache, uint64_t seed)
+{
+    am_iiter *it = sst_iter_new(r, fill_cache);
+    assert_non_null(it);
+    size_t i = 0;
+    for (iter_seek_first(it); iter_valid(it); iter_next(it)) check_at(it, &m->e[i++]);
+    assert_int_equal(i, m->n);
+    assert_int_equal(iter_status(it), AM_OK);
+
+    /* seeks: to existing keys, to lookup keys, to keys between, past the end */
+    tu_rng rng = { seed };
+    for (int round = 0; round < 2000 && m->n; round++) {
+        const ment *e = &m->e[tu_below(&rng, m->n)];
+        char *k = malloc(e->kn);
+        memcpy(k, e->k, e->kn);
+        switch (round % 3) {
+        case 0: break;
+        case 1: enc_fixed64(k + e->kn - 8, ikey_pack(tu_below(&rng, 1100000), AM_KIND_MAX)); break;
+        case 2: k[e->kn - 9] = (char)(k[e->kn - 9] + 1); break;   /* a user key between */
+        }
+        iter_seek(it, k, e->kn);
+        size_t want = model_lower_bound(m, k, e->kn);
+        /* walk a few entries from there */
+        for (int step = 0; step < 3; step++, want++) {
+            if (want >= m->n) { assert_false(iter_valid(it)); break; }
+            check_at(it, &m->e[want]);
+            iter_next(it);
+        }
+        free(k);
+    }
+    char hi[16];
+    memset(hi, 0xff, sizeof hi);
+    iter_seek(it, hi, sizeof hi);
+    assert_false(iter_valid(it));
+    assert_int_equal(iter_status(it), AM_OK);
+    iter_free(it);
+}
+
+/* ---- tests ------------------------------------------------------------------------ */
+
+static void check_info(const sst_file_info *fi, const model *m)
+{
+    uint64_t dels = 0, mn = UINT64_MAX, mx = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        uint64_t s = ikey_seq(m->e[i].k, m->e[i].kn);
+        dels += ikey_kind(m->e[i].k, m->e[i].kn) == AM_KIND_DELETE;
+        if (s < mn) mn = s;
+        if (s > mx) mx = s;
+    }
+    assert_int_equal(fi->entries, m->n);
+    assert_int_equal(fi->deletions, dels);
+    assert_int_equal(fi->min_seq, mn);
+    assert_int_equal(fi->max_seq, mx);
+    assert_int_equal(fi->smallest_len, m->e[0].kn);
+    assert_memory_equal(fi->smallest, m->e[0].k, fi->smallest_len);
+    assert_int_equal(fi->largest_len, m->e[m->n - 1].kn);
+    assert_memory_equal(fi->largest, m->e[m->n - 1].k, fi->largest_len);
+}
+
+/* 50k entries, several versions per key, deletions; bloom on and off; with a cache. */
+static void test_build_get_iterate(void **state)
+{
+    fx *f = *state;
+    model m;
+    model_make(&m, 20000, 4, 0, 1);
+    assert_true(m.n >= 45000);
+    static const sst_options opts[] = {
+        { .block_bytes = 4096, .index_stride = 16, .bloom_bits_per_key = 10 },
+        { .block_bytes = 1024, .index_stride = 3, .bloom_bits_per_key = 0 },
+    };
+    blk_cache *cache;
+    assert_int_equal(cache_new(8 << 20, &cache), AM_OK);
+    for (size_t oi = 0; oi < sizeof opts / sizeof opts[0]; oi++) {
+        char path[300];
+        path_of(f, oi ? "2.sst" : "1.sst", path, sizeof path);
+        sst_file_info info;
+        build_file(f->env, path, &m, &opts[oi], &info);
+        check_info(&info, &m);
+
+        sst_reader *r = NULL;
+        assert_int_equal(sst_reader_open(f->env, path, oi + 1, cache, &r), AM_OK);
+        assert_int_equal(sst_reader_file_bytes(r), info.file_bytes);
+        check_info(sst_reader_props(r), &m);
+
+        sst_probe p = { 0 };
+        check_all_gets(r, &m, 0, &p);
+        assert_true(p.blocks_cache > 0 && p.blocks_disk > 0);
+        sst_probe pa = { 0 };
+        int absent = check_absent(r, (uint32_t)m.nusers, &pa);
+        if (opts[oi].bloom_bits_per_key) {
+            assert_int_equal(pa.bloom_checks, absent);
+            /* the bloom filter stops nearly all of them (expected ~1% through) */
+            assert_true(pa.bloom_negatives >= (uint32_t)absent * 95 / 100);
+            assert_true(pa.blocks_disk + pa.blocks_cache <= (uint32_t)absent / 20);
+            assert_true(p.bloom_checks > 0 && p.bloom_negatives == 0);
+        } else {
+            assert_int_equal(pa.bloom_checks, 0);
+            assert_int_equal(p.bloom_checks, 0);
+            assert_true(sst_reader_may_match(r, "nope", 4));
+        }
+        for (uint32_t u = 0; u < 100; u++) {
+            char uk[32];
+            size_t ukn = ukey_fmt(uk, u, 0);
+            assert_true(sst_reader_may_match(r, uk, ukn));
+        }
+        check_iter(r, &m, 1, 11);
+        check_iter(r, &m, 0, 12);
+        sst_reader_free(r);
+        sst_file_info_clear(&info);
+        assert_null(info.smallest);
+    }
+    cache_erase_file(cache, 1);
+    cache_erase_file(cache, 2);
+    assert_int_equal(cache_usage(cache), 0);
+    cache_free(cache);
+    model_free(&m);
+}
+
+/* A second get of the same key is served by the cache; without a cache, from the disk. */
+static void test_cache_accounting(void **state)
+{
+    fx *f = *state;
+    model m;
+    model_make(&m, 2000, 2, 0, 2);
+    char path[300];
+    path_of(f, "c.sst", path, sizeof path);
+    sst_options o = { .block_bytes = 2048, .index_stride = 8, .bloom_bits_per_key = 10 };
+    sst_file_info info;
+    build_file(f->env, path, &m, &o, &info);
+    blk_cache *cache;
+    assert_int_equal(cache_new(1 << 20, &cache), AM_OK);
+    for (int with_cache = 0; with_cache < 2; with_cache++) {
+        sst_reader *r;
+        assert_int_equal(sst_reader_open(f->env, path, 7, with_cache ? cache : NULL, &r), AM_OK);
+        sst_probe p = { 0 };
+        check_get(r, &m, 500, 0, AM_MAX_SEQ, &p);
+        assert_int_equal(p.blocks_disk, 1);
+        assert_int_equal(p.blocks_cache, 0);
+        assert_int_equal(p.searched, 1);
+        assert_int_equal(p.bloom_checks, 1);
+        check_get(r, &m, 500, 0, AM_MAX_SEQ, &p);
+        assert_int_equal(p.blocks_disk, with_cache ? 1 : 2);
+        assert_int_equal(p.blocks_cache, with_cache ? 1 : 0);
+        if (with_cache) assert_true(cache_usage(cache) > 0 && cache_usage(cache) <= 2048 + 512);
+        /* an iterator that bypasses the cache adds nothing to it */
+        size_t before = cache_usage(cache);
+        check_iter(r, &m, 0, 5);
+        assert_int_equal(cache_usage(cache), before);
+        sst_reader_free(r);
+    }
+    cache_free(cache);
+    sst_file_info_clear(&info);
+    model_free(&m);
+}
+
+/* Keys longer than the block iterator's inline buffer and the lookup stack buffer, with
+ * small blocks (their index keys are shortened separators: "key-00000003" between
+ * "key-00000003xxx..." and "key-00000006xxx...") and blocks larger than the read-ahead
+ * chunk. */
+static void test_long_keys_and_big_blocks(void **state)
+{
+    fx *f = *state;
+    model m;
+    model_make(&m, 300, 3, 1000, 3);
+    static const size_t block_bytes[] = { 8 * 1024, 700 * 1024 };
+    for (size_t bi = 0; bi < 2; bi++) {
+        char path[300];
+        path_of(f, "long.sst", path, sizeof path);
+        sst_options o = { .block_bytes = block_bytes[bi], .index_stride = 4,
+                          .bloom_bits_per_key = 8 };
+        sst_file_info info;
+        build_file(f->env, path, &m, &o, &info);
+        sst_reader *r;
+        assert_int_equal(sst_reader_open(f->env, path, 1, NULL, &r), AM_OK);
+        sst_probe p = { 0 };
+        check_all_gets(r, &m, 1000, &p);
+        check_iter(r, &m, 0, 1);
+        check_iter(r, &m, 1, 2);
+        sst_reader_free(r);
+        sst_file_info_clear(&info);
+    }
+    model_free(&m);
+}
+
+static void test_empty_file(void **state)
+{
+    fx *f = *state;
+    char path[300];
+    path_of(f, "empty.sst", path, sizeof path);
+    for (int bloom = 0; bloom < 2; bloom++) {
+        sst_options o = { .block_bytes = 4096, .index_stride = 16, .bloom_bits_per_key = bloom * 10 };
+        sst_builder *b;
+        assert_int_equal(sst_builder_new(f->env, path, &o, &b), AM_OK);
+        sst_file_info info;
+        assert_int_equal(sst_builder_finish(b, &info), AM_OK);
+        assert_int_equal(info.entries, 0);
+        assert_int_equal(info.largest_len, 0);
+        sst_reader *r;
+        assert_int_equal(sst_reader_open(f->env, path, 1, NULL, &r), AM_OK);
+        got g = { 0 };
+        assert_int_equal(sst_reader_get(r, "a", 1, AM_MAX_SEQ, NULL, on_found, &g), AM_NOT_FOUND);
+        am_iiter *it = sst_iter_new(r, 1);
+        iter_seek_first(it);
+        assert_false(iter_valid(it));
+        iter_seek(it, "abcdefghi", 9);
+        assert_false(iter_valid(it));
+        assert_int_equal(iter_status(it), AM_OK);
+        iter_free(it);
+        sst_reader_free(r);
+        sst_file_info_clear(&info);
+    }
+}
+
+/* The found() return value is passed through, and found() is called at most once. */
+static int found_returns_7(void *arg, int kind, const char *v, size_t vn)
+{
+    (void)kind; (void)v; (void)vn;
+    ++*(int *)arg;
+    return 7;
+}
+
+static void test_found_return_value(void **state)
+{
+    fx *f = *state;
+    model m;
+    model_make(&m, 100, 3, 0, 4);
+    char path[300];
+    path_of(f, "f.sst", path, sizeof path);
+    sst_options o = { .block_bytes = 256, .index_stride = 2, .bloom_bits_per_key = 10 };
+    sst_file_info info;
+    build_file(f->env, path, &m, &o, &info);
+    sst_reader *r;
+    assert_int_equal(sst_reader_open(f->env, path, 1, NULL, &r), AM_OK);
+    char uk[32];
+    size_t ukn = ukey_fmt(uk, 50, 0);
+    int calls = 0;
+    assert_int_equal(sst_reader_get(r, uk, ukn, AM_MAX_SEQ, NULL, found_returns_7, &calls), 7);
+    assert_int_equal(calls, 1);
+    sst_reader_free(r);
+    sst_file_info_clear(&info);
+    model_free(&m);
+
+    /* An entry of a kind this version does not know (checksum intact) is corruption. */
+    sst_builder *b;
+    assert_int_equal(sst_builder_new(f->env, path, &o, &b), AM_OK);
+    char ik[16];
+    ikey_build(ik, "odd", 3, 9, 0x7f);
+    assert_int_equal(sst_builder_add(b, ik, 11, "v", 1), AM_OK);
+    assert_int_equal(sst_builder_finish(b, &info), AM_OK);
+    assert_int_equal(sst_reader_open(f->env, path, 1, NULL, &r), AM_OK);
+    calls = 0;
+    assert_int_equal(sst_reader_get(r, "odd", 3, AM_MAX_SEQ, NULL, found_returns_7, &calls),
+                     AM_ERR_CORRUPT);
+    assert_int_equal(calls, 0);
+    sst_reader_free(r);
+    sst_file_info_clear(&info);
+}
+
+/* Errors are sticky: after a failed write every add and finish report it. */
+static void test_builder_sticky_errors(void **state)
+{
+    fx *f = *state;
+    model m;
+    model_make(&m, 5000, 2, 0, 5);
+    am_env *fe = am_env_fault_new(f->env);
+    assert_non_null(fe);
+    char path[300];
+    path_of(f, "sticky.sst", path, sizeof path);
+    sst_options o = { .block_bytes = 4096, .index_stride = 16, .bloom_bits_per_key = 10 };
+
+    /* the first append fails */
+    sst_builder *b;
+    assert_int_equal(sst_builder_new(fe, path, &o, &b), AM_OK);
+    fault_env_fail_nth(fe, FAULT_WRITE, 1, AM_ERR_IO, 0);
+    int rc = AM_OK;
+    size_t i;
+    for (i = 0; i < m.n && rc == AM_OK; i++)
+        rc = sst_builder_add(b, m.e[i].k, m.e[i].kn, m.e[i].v, m.e[i].vn);
+    assert_int_equal(rc, AM_ERR_IO);
+    assert_true(i < m.n);
+    assert_int_equal(sst_builder_add(b, m.e[i].k, m.e[i].kn, m.e[i].v, m.e[i].vn), AM_ERR_IO);
+    sst_file_info info;
+    assert_int_equal(sst_builder_finish(b, &info), AM_ERR_IO);
+    assert_null(info.smallest);
+
+    /* the sync fails: finish reports it */
+    assert_int_equal(sst_builder_new(fe, path, &o, &b), AM_OK);
+    for (i = 0; i < 100; i++)
+        assert_int_equal(sst_builder_add(b, m.e[i].k, m.e[i].kn, m.e[i].v, m.e[i].vn), AM_OK);
+    fault_env_fail_nth(fe, FAULT_SYNC, 1, AM_ERR_NOSPACE, 0);
+    assert_int_equal(sst_builder_finish(b, &info), AM_ERR_NOSPACE);
+
+    /* abandon frees everything */
+    assert_int_equal(sst_builder_new(fe, path, &o, &b), AM_OK);
+    for (i = 0; i < 100; i++)
+        assert_int_equal(sst_builder_add(b, m.e[i].k, m.e[i].kn, m.e[i].v, m.e[i].vn), AM_OK);
+    sst_builder_abandon(b);
+    sst_builder_abandon(NULL);
+
+    /* a key shorter than a trailer is refused */
+    assert_int_equal(sst_builder_new(fe, path, &o, &b), AM_OK);
+    assert_int_equal(sst_builder_add(b, "short", 5, "v", 1), AM_ERR_INVALID);
+    assert_int_equal(sst_builder_add(b, m.e[0].k, m.e[0].kn, "v", 1), AM_ERR_INVALID);
+    sst_builder_abandon(b);
+
+    am_env_fault_free(fe);
+    model_free(&m);
+}
+
+/* ---- corruption ------------------------------------------------------------------- */
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long sz = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *d = malloc((size_t)sz + 1);
+    assert_int_equal(fread(d, 1, (size_t)sz, fp), (size_t)sz);
+    fclose(fp);
+    *n = (size_t)sz;
+    return d;
+}
+
+static void spit(const char *path, const char *d, size_t n)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(d, 1, n, fp), n);
+    fclose(fp);
+}
+
+/* Answers from a corrupt file: each is right or AM_ERR_CORRUPT. Returns the number of
+ * AM_ERR_CORRUPT seen (open failing counts as one). */
+static int probe_corrupt(am_env *env, const char *path, const model *m)
+{
+    sst_reader *r = NULL;
+    int rc = sst_reader_open(env, path, 1, NULL, &r);
+    if (rc) {
+        assert_int_equal(rc, AM_ERR_CORRUPT);
+        assert_null(r);
+        return 1;
+    }
+    int bad = 0;
+    for (uint32_t u = 0; u < m->nusers; u++) {
+        char uk[32];
+        size_t ukn = ukey_fmt(uk, u, 0);
+        got g = { 0 };
+        rc = sst_reader_get(r, uk, ukn, AM_MAX_SEQ, NULL, on_found, &g);
+        if (rc == AM_ERR_CORRUPT) { bad++; continue; }
+        const ment *want = model_get(m, u, AM_MAX_SEQ);
+        assert_int_equal(rc, AM_OK);
+        assert_int_equal(g.kind, ikey_kind(want->k, want->kn));
+        assert_int_equal(g.vn, want->vn);
+        assert_memory_equal(g.v, want->v, g.vn);
+    }
+    for (int fill = 0; fill < 2; fill++) {
+        am_iiter *it = sst_iter_new(r, fill);
+        size_t i = 0;
+        for (iter_seek_first(it); iter_valid(it); iter_next(it)) check_at(it, &m->e[i++]);
+        if (iter_status(it)) {
+            assert_int_equal(iter_status(it), AM_ERR_CORRUPT);
+            bad++;
+        } else {
+            assert_int_equal(i, m->n);
+        }
+        iter_free(it);
+    }
+    sst_reader_free(r);
+    return bad;
+}
+
+static void test_flipped_bytes(void **state)
+{
+    fx *f = *state;
+    model m;
+    model_make(&m, 400, 3, 0, 6);
+    char path[300], bad[300];
+    path_of(f, "good.sst", path, sizeof path);
+    path_of(f, "bad.sst", bad, sizeof bad);
+    sst_options o = { .block_bytes = 512, .index_stride = 4, .bloom_bits_per_key = 10 };
+    sst_file_info info;
+    build_file(f->env, path, &m, &o, &info);
+    size_t n;
+    char *orig = slurp(path, &n);
+    assert_int_equal(n, info.file_bytes);
+    char *copy = malloc(n);
+
+    /* Where the regions are, from the footer. */
+    const char *foot = orig + n - SST_FOOTER_SIZE;
+    uint64_t filter_off = dec_fixed64(foot + SST_FOOT_FILTER);
+    uint64_t index_off = dec_fixed64(foot + SST_FOOT_INDEX);
+    uint64_t index_size = dec_fixed64(foot + SST_FOOT_INDEX + 8);
+    uint64_t props_off = dec_fixed64(foot + SST_FOOT_PROPS);
+    assert_true(filter_off > 0 && filter_off < props_off && props_off < index_off);
+    assert_int_equal(index_off + index_size + BLK_TRAILER, n - SST_FOOTER_SIZE);
+
+    /* Positions: a spread over the data blocks, every 7th byte of the filter, every 3rd
+       of the index, every byte of the properties and the footer. */
+    tu_rng rng = { 99 };
+    size_t npos = 0, cap = 4096;
+    size_t *pos = malloc(cap * sizeof *pos);
+    for (int i = 0; i < 150; i++) pos[npos++] = (size_t)tu_below(&rng, filter_off);
+    for (size_t p = (size_t)filter_off; p < n;
+         p += p < props_off ? 7 : p < index_off ? 1 : p < n - SST_FOOTER_SIZE ? 3 : 1) {
+        if (npos == cap) pos = realloc(pos, (cap *= 2) * sizeof *pos);
+        pos[npos++] = p;
+    }
+    int data_hits = 0;
+    for (size_t i = 0; i < npos; i++) {
+        memcpy(copy, orig, n);
+        copy[pos[i]] ^= (char)(1u << tu_below(&rng, 8));
+        spit(bad, copy, n);
+        int b = probe_corrupt(f->env, bad, &m);
+        assert_true(b > 0);                        /* every byte is covered by a crc */
+        if (pos[i] < filter_off) {
+            data_hits++;
+            sst_reader *r;                         /* a data block: open still works */
+            assert_int_equal(sst_reader_open(f->env, bad, 1, NULL, &r), AM_OK);
+            sst_reader_free(r);
+        } else if (pos[i] >= index_off) {          /* index, footer: open refuses */
+            sst_reader *r = (sst_reader *)1;
+            assert_int_equal(sst_reader_open(f->env, bad, 1, NULL, &r), AM_ERR_CORRUPT);
+            assert_null(r);
+        }
+    }
+    assert_true(data_hits == 150);
+    /* the message names the file */
+    char msg[512];
+    am_env_last_error(f->env, msg, sizeof msg);
+    assert_non_null(strstr(msg, "bad.sst"));
+
+    free(pos);
+    free(copy);
+    free(orig);
+    sst_file_info_clear(&info);
+    model_free(&m);
+}
+
+static void test_truncated_and_foreign_files(void **state)
+{
+    fx *f = *state;
+    model m;
+    model_make(&m, 300, 2, 0, 7);
+    char path[300], bad[300];
+    path_of(f, "t.sst", path, sizeof path);
+    path_of(f, "trunc.sst", bad, sizeof bad);
+    sst_options o = { .block_bytes = 1024, .index_stride = 16, .bloom_bits_per_key = 10 };
+    sst_file_info info;
+    build_file(f->env, path, &m, &o, &info);
+    size_t n;
+    char *orig = slurp(path, &n);
+    size_t lens[] = { 0, 1, 8, 63, 64, 65, n / 2, n - 65, n - 64, n - 63, n - 8, n - 1 };
+    char msg[512];
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        spit(bad, orig, lens[i]);
+        sst_reader *r = (sst_reader *)1;
+        assert_int_equal(sst_reader_open(f->env, bad, 1, NULL, &r), AM_ERR_CORRUPT);
+        assert_null(r);
+        am_env_last_error(f->env, msg, sizeof msg);
+        assert_non_null(strstr(msg, "not an SSTable"));
+        assert_non_null(strstr(msg, "trunc.sst"));
+    }
+    /* a file of another kind, with a long enough body */
+    char junk[4096];
+    memset(junk, 'j', sizeof junk);
+    spit(bad, junk, sizeof junk);
+    sst_reader *r;
+    assert_int_equal(sst_reader_open(f->env, bad, 1, NULL, &r), AM_ERR_CORRUPT);
+    /* the footer moved: the file cut just before its last block ends keeps a footer-sized
+       tail with no magic; a missing file is an I/O error, not corruption */
+    path_of(f, "missing.sst", bad, sizeof bad);
+    assert_int_not_equal(sst_reader_open(f->env, bad, 1, NULL, &r), AM_OK);
+    free(orig);
+    sst_file_info_clear(&info);
+    model_free(&m);
+}
+
+/* Four threads read one reader through one small cache (eviction while pinned). */
+typedef struct rworker {
+    sst_reader *r;
+    const model *m;
+    uint64_t seed;
+} rworker;
+
+static void *reader_thread(void *arg)
+{
+    rworker *w = arg;
+    tu_rng rng = { w->seed };
+    for (int i = 0; i < 5000; i++) {
+        uint32_t u = (uint32_t)tu_below(&rng, w->m->nusers);
+        char uk[32];
+        size_t ukn = ukey_fmt(uk, u, 0);
+        got g = { 0 };
+        int rc = sst_reader_get(w->r, uk, ukn, AM_MAX_SEQ, NULL, on_found, &g);
+        const ment *want = model_get(w->m, u, AM_MAX_SEQ);
+        if (rc != AM_OK || g.vn != want->vn || memcmp(g.v, want->v, g.vn) != 0) abort();
+    }
+    return NULL;
+}
+
+static void test_concurrent_gets(void **state)
+{
+    fx *f = *state;
+    model m;
+    model_make(&m, 5000, 2, 0, 8);
+    char path[300];
+    path_of(f, "mt.sst", path, sizeof path);
+    sst_options o = { .block_bytes = 1024, .index_stride = 16, .bloom_bits_per_key = 10 };
+    sst_file_info info;
+    build_file(f->env, path, &m, &o, &info);
+    blk_cache *cache;
+    assert_int_equal(cache_new(32 * 1024, &cache), AM_OK);
+    sst_reader *r;
+    assert_int_equal(sst_reader_open(f->env, path, 1, cache, &r), AM_OK);
+    pthread_t t[4];
+    rworker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (rworker){ r, &m, 1000 + (uint64_t)i };
+        assert_int_equal(pthread_create(&t[i], NULL, reader_thread, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    sst_reader_free(r);
+    cache_free(cache);
+    sst_file_info_clear(&info);
+    model_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_build_get_iterate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_accounting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_keys_and_big_blocks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_found_return_value, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_builder_sticky_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flipped_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_and_foreign_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_gets, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
