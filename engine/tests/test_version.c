@@ -1,12 +1,13 @@
 /* test_version.c: segments and versions without files: version_build grouping and
  * ordering, run_find against a linear scan, version_apply adding and deleting, reference
- * counts, version_foreach order. */
+ * counts (also dropped from several threads), version_foreach order. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,6 +314,57 @@ static void test_apply_from_empty_to_empty(void **state)
     edit_clear(&e);
 }
 
+/* Threads drop their references to versions sharing segments while the main thread
+ * builds newer versions: every segment ends with exactly the main thread's reference. */
+
+enum { THREADS = 4, VERSIONS = 200, SEGS = 16 };
+
+typedef struct worker { am_version *v[VERSIONS]; am_segment **segs; } worker;
+
+static void *drop_refs(void *arg)
+{
+    worker *w = arg;
+    for (int i = 0; i < VERSIONS; i++) {
+        for (int k = 0; k < SEGS; k++) {
+            seg_incref(w->segs[k]);
+            seg_unref(w->segs[k]);
+        }
+        version_unref(w->v[i]);
+    }
+    return NULL;
+}
+
+static void test_concurrent_unref(void **state)
+{
+    (void)state;
+    am_segment *segs[SEGS];
+    for (int k = 0; k < SEGS; k++) segs[k] = mkseg((uint64_t)(k + 1), 1 + k % 3, 1, 10 * k, 10 * k + 5, 9);
+    worker w[THREADS];
+    am_version *v = version_build(segs, SEGS);
+    version_edit none;
+    edit_init(&none);
+    for (int t = 0; t < THREADS; t++) {
+        w[t].segs = segs;
+        for (int i = 0; i < VERSIONS; i++) {
+            version_ref(v);
+            w[t].v[i] = v;
+            if (i % 10 == 9) {           /* a newer version sharing every segment */
+                am_version *nv = version_apply(v, &none, NULL);
+                version_unref(v);
+                v = nv;
+            }
+        }
+    }
+    pthread_t th[THREADS];
+    for (int t = 0; t < THREADS; t++) pthread_create(&th[t], NULL, drop_refs, &w[t]);
+    for (int t = 0; t < THREADS; t++) pthread_join(th[t], NULL);
+    version_unref(v);
+    for (int k = 0; k < SEGS; k++) {
+        assert_int_equal(refs(segs[k]), 1);
+        seg_unref(segs[k]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_run_find_single_key_segments),
         cmocka_unit_test(test_apply_add_delete),
         cmocka_unit_test(test_apply_from_empty_to_empty),
+        cmocka_unit_test(test_concurrent_unref),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
