@@ -59,8 +59,7 @@ static int install(am_db *db, version_edit *e)
     int rc = e->nadded && !segs ? AM_ERR_NOMEM : AM_OK;
     for (size_t i = 0; rc == AM_OK && i < e->nadded; i++)
         rc = vset_open_segment(db->vs, &e->added[i], &segs[i]);
-    if (rc == AM_OK && e->nadded) rc = env_sync_dir(db->env, db->dir);
-    if (rc == AM_OK) rc = vset_log_and_apply(db->vs, e, segs);
+    if (rc == AM_OK) rc = vset_log_and_apply(db->vs, e, segs);   /* syncs the directory */
     for (size_t i = 0; segs && i < e->nadded; i++) if (segs[i]) seg_unref(segs[i]);
     free(segs);
     if (rc == AM_OK) {
@@ -138,11 +137,8 @@ int db_flush_oldest(am_db *db)
             db->strat->observe(db->strat_self, &ev);
         }
     } else {
-        for (size_t i = 0; i < out.nout; i++) {
-            char path[4096];
-            fname_sst(path, sizeof path, db->dir, out.out[i].id);
-            env_remove(db->env, path);
-        }
+        /* The outputs stay: a failed MANIFEST sync may still have made the edit durable,
+           and the next open removes whatever no version names. */
         db_set_bg_error(db, rc);
     }
     edit_clear(&e);
@@ -275,14 +271,8 @@ static int run_job(am_db *db, am_job *job)
                 rc = edit_delete_segment(&e, in[i]->d.level, in[i]->d.id);
             for (size_t i = 0; rc == AM_OK && i < out.nout; i++)
                 rc = edit_add_segment(&e, &out.out[i]);
+            /* On failure the outputs stay for the next open to sort out (see flush). */
             if (rc == AM_OK) rc = install(db, &e);
-            if (rc != AM_OK) {
-                for (size_t i = 0; i < out.nout; i++) {
-                    char path[4096];
-                    fname_sst(path, sizeof path, db->dir, out.out[i].id);
-                    env_remove(db->env, path);
-                }
-            }
         }
         for (size_t i = 0; i < job->ninputs; i++) {
             in[i]->being_compacted = 0;

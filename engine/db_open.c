@@ -192,8 +192,7 @@ static int recover_wals(am_db *db, uint64_t new_log)
         if (e.nadded && !segs) rc = AM_ERR_NOMEM;
         for (size_t i = 0; rc == AM_OK && i < e.nadded; i++)
             rc = vset_open_segment(db->vs, &e.added[i], &segs[i]);
-        if (rc == AM_OK && e.nadded) rc = env_sync_dir(db->env, db->dir);
-        if (rc == AM_OK) rc = vset_log_and_apply(db->vs, &e, segs);
+        if (rc == AM_OK) rc = vset_log_and_apply(db->vs, &e, segs);   /* syncs the dir */
         for (size_t i = 0; segs && i < e.nadded; i++) if (segs[i]) seg_unref(segs[i]);
         free(segs);
         atomic_store(&db->last_seq, r.max_seq);

@@ -35,6 +35,8 @@ int db_switch_memtable(am_db *db)
     uint64_t number = vset_new_file_number(db->vs);
     fname_wal(path, sizeof path, db->dir, number);
     int rc = wal_writer_open(db->env, path, &w);
+    /* The new log's name must be durable before a synced write in it is acknowledged. */
+    if (rc == AM_OK) rc = env_sync_dir(db->env, db->dir);
     if (rc == AM_OK) rc = mem_new(&fresh);
     if (rc != AM_OK) {
         wal_writer_close(w);
