@@ -1,7 +1,7 @@
 /* sst.h: SSTables, the immutable sorted files of the tree. The format (data blocks with
  * prefix-compressed keys and restart points, one bloom filter per file, index block,
  * properties block, footer with magic number, a crc32c trailer on every block) is
- * described byte by byte in docs/format.md and at the top of sst_builder.c.
+ * described byte by byte in docs/format/sst.md and at the top of sst_builder.c.
  *
  * Thread safety: a builder is used by one thread. A reader is immutable once open: any
  * number of threads may call sst_reader_get and iterate it at once. */
@@ -57,8 +57,8 @@ int sst_reader_open(am_env *env, const char *path, uint64_t file_id, blk_cache *
                     sst_reader **out);
 void sst_reader_free(sst_reader *r);           /* accepts NULL */
 uint64_t sst_reader_file_bytes(const sst_reader *r);
-/* The properties recorded in the file (entries, deletions, seqs, smallest / largest key;
- * file_bytes is 0). Borrowed: valid while r is open. */
+/* The properties recorded in the file (entries, deletions, seqs, smallest / largest key)
+ * and its size. Borrowed: valid while r is open. */
 const sst_file_info *sst_reader_props(const sst_reader *r);
 
 /* Point lookup of user key k as of seq. found() is called at most once, with the newest

@@ -259,6 +259,7 @@ int sst_reader_open(am_env *env, const char *path, uint64_t file_id, blk_cache *
     }
     if ((rc = load_index(r, &index))) goto fail;
     if ((rc = load_props(r, &props))) goto fail;
+    r->props.file_bytes = r->file_bytes;
     if (has_filter) {
         if ((rc = read_block_alloc(r, &filter, &r->filter))) goto fail;
         r->filter_len = (size_t)filter.size;

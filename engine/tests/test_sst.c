@@ -324,6 +324,7 @@ static void test_build_get_iterate(void **state)
         assert_int_equal(sst_reader_open(f->env, path, oi + 1, cache, &r), AM_OK);
         assert_int_equal(sst_reader_file_bytes(r), info.file_bytes);
         check_info(sst_reader_props(r), &m);
+        assert_int_equal(sst_reader_props(r)->file_bytes, info.file_bytes);
 
         sst_probe p = { 0 };
         check_all_gets(r, &m, 0, &p);
