@@ -21,9 +21,14 @@
 #define READAHEAD (512 * 1024)     /* chunk of an iterator that bypasses the cache */
 #define LOOKUP_STACK 256           /* lookup keys up to this size live on the stack */
 
+/* One index entry. The binary search over the index compares pfx first: the 8 user-key
+ * bytes after the prefix every separator of the file shares (r->lcp), big-endian and
+ * zero-padded, so most steps touch this array only, not the keys. */
 typedef struct idx_ent {
-    uint64_t off, size;            /* the data block's handle */
-    size_t key_off, key_len;       /* its separator, in r->idx_keys */
+    uint64_t pfx;                  /* user key bytes [lcp, lcp + 8), big-endian */
+    uint64_t off;                  /* the data block's handle */
+    uint64_t key_off;              /* its separator, in r->idx_keys */
+    uint32_t size, key_len;
 } idx_ent;
 
 struct sst_reader {
@@ -35,6 +40,7 @@ struct sst_reader {
     idx_ent *idx;                  /* owned: the index, decoded */
     size_t nidx;
     char *idx_keys;                /* owned: separators back to back */
+    size_t lcp;                    /* user-key prefix shared by every separator */
     char *filter;                  /* owned, NULL when the file has none */
     size_t filter_len;
     sst_file_info props;           /* owned keys */
@@ -100,6 +106,34 @@ static int handle_ok(const sst_reader *r, const sst_handle *h)
     return h->size <= end && h->off <= end - h->size && end - h->size - h->off >= BLK_TRAILER;
 }
 
+/* The 8 bytes of user key u (n bytes) from `from` on, big-endian, zero-padded. */
+static inline uint64_t pfx_of(const char *u, size_t n, size_t from)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++)
+        v = (v << 8) | (from + i < n ? (uint8_t)u[from + i] : 0);
+    return v;
+}
+
+/* Computes r->lcp over the separators' user keys and each entry's pfx. */
+static void set_prefixes(sst_reader *r)
+{
+    if (r->nidx == 0) return;
+    const char *k0 = r->idx_keys + r->idx[0].key_off;
+    size_t lcp = r->idx[0].key_len - IKEY_TRAILER;
+    for (size_t i = 1; i < r->nidx && lcp; i++) {
+        const char *k = r->idx_keys + r->idx[i].key_off;
+        size_t n = r->idx[i].key_len - IKEY_TRAILER, j = 0;
+        if (n < lcp) lcp = n;
+        while (j < lcp && k[j] == k0[j]) j++;
+        lcp = j;
+    }
+    r->lcp = lcp;
+    for (size_t i = 0; i < r->nidx; i++)
+        r->idx[i].pfx = pfx_of(r->idx_keys + r->idx[i].key_off,
+                               r->idx[i].key_len - IKEY_TRAILER, lcp);
+}
+
 static int load_index(sst_reader *r, const sst_handle *h)
 {
     char *buf = NULL;
@@ -118,14 +152,17 @@ static int load_index(sst_reader *r, const sst_handle *h)
     for (blk_iter_seek_first(&it); blk_iter_valid(&it); blk_iter_next(&it)) {
         size_t kn, vn;
         const char *k = blk_iter_key(&it, &kn), *v = blk_iter_value(&it, &vn);
-        idx_ent e = { .key_off = keys.len, .key_len = kn };
-        const char *p = dec_varint64(v, v + vn, &e.off);
-        if (p) p = dec_varint64(p, v + vn, &e.size);
-        sst_handle dh = { e.off, e.size };
-        if (!p || !handle_ok(r, &dh)) {
+        idx_ent e = { .key_off = keys.len };
+        sst_handle dh;
+        const char *p = dec_varint64(v, v + vn, &dh.off);
+        if (p) p = dec_varint64(p, v + vn, &dh.size);
+        if (!p || !handle_ok(r, &dh) || dh.size > UINT32_MAX || kn > UINT32_MAX) {
             rc = corrupt(r, h->off, "bad block handle in the index");
             break;
         }
+        e.off = dh.off;
+        e.size = (uint32_t)dh.size;
+        e.key_len = (uint32_t)kn;
         if (r->nidx > 0) {
             const idx_ent *pe = &r->idx[r->nidx - 1];
             if (ikey_cmp(keys.data + pe->key_off, pe->key_len, k, kn) >= 0 ||
@@ -152,6 +189,7 @@ static int load_index(sst_reader *r, const sst_handle *h)
     if (!rc) {
         r->idx_keys = keys.data;
         buf_init(&keys);
+        set_prefixes(r);
     }
 out:
     buf_free(&keys);
@@ -302,11 +340,24 @@ int sst_reader_may_match(sst_reader *r, const void *k, size_t kn)
 /* First index entry whose separator is >= the internal key t; nidx if none. */
 static size_t index_lower_bound(const sst_reader *r, const char *t, size_t tn)
 {
+    if (r->nidx == 0) return 0;
+    /* Every separator starts with the lcp bytes of the first one: a target that does not
+       is before or after all of them. */
+    size_t tu = tn - IKEY_TRAILER, lcp = r->lcp;
+    if (lcp) {
+        const char *k0 = r->idx_keys + r->idx[0].key_off;
+        int c = memcmp(t, k0, tu < lcp ? tu : lcp);
+        if (c < 0 || (c == 0 && tu < lcp)) return 0;
+        if (c > 0) return r->nidx;
+    }
+    uint64_t tp = pfx_of(t, tu, lcp);
     size_t lo = 0, hi = r->nidx;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const idx_ent *e = &r->idx[mid];
-        if (ikey_cmp(r->idx_keys + e->key_off, e->key_len, t, tn) < 0) lo = mid + 1;
+        int less = e->pfx != tp ? e->pfx < tp
+                   : ikey_cmp(r->idx_keys + e->key_off, e->key_len, t, tn) < 0;
+        if (less) lo = mid + 1;
         else hi = mid;
     }
     return lo;

@@ -271,6 +271,14 @@ static void check_iter(sst_reader *r, const model *m, int fill_cache, uint64_t s
         }
         free(k);
     }
+    /* before the first key: an empty user key, and "key" (a prefix of every key) */
+    char lo[16];
+    ikey_build(lo, "", 0, AM_MAX_SEQ, AM_KIND_MAX);
+    iter_seek(it, lo, 8);
+    if (m->n) check_at(it, &m->e[0]);
+    ikey_build(lo, "key", 3, 0, AM_KIND_DELETE);
+    iter_seek(it, lo, 11);
+    if (m->n) check_at(it, &m->e[0]);
     char hi[16];
     memset(hi, 0xff, sizeof hi);
     iter_seek(it, hi, sizeof hi);
