@@ -1,6 +1,6 @@
 /* batch.c: write batches (batch.h and the public am_batch_* functions of amethyst.h).
  *
- * The encoded batch is the WAL record payload (docs/format/wal.md, "Write batch"), all
+ * The encoded batch is the WAL record payload (docs/format.md, "Write batch"), all
  * integers little-endian:
  *   bytes 0..7   fixed64 sequence of the first record (0 until the engine stamps it)
  *   bytes 8..11  fixed32 count of records

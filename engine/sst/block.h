@@ -1,7 +1,7 @@
 /* block.h: the block layer under the SSTable: a block builder (prefix-compressed internal
  * keys with a restart point every `stride` entries) and a bounds-checked block reader and
  * iterator. Data blocks and the index block share this format; the bytes are described
- * at the top of block_builder.c and in docs/format/sst.md.
+ * at the top of block_builder.c and in docs/format.md.
  *
  * Every key in a block is an internal key (ikey.h), at least 8 bytes, ordered by ikey_cmp.
  * The reader trusts nothing: every varint, length and restart offset is checked against the

@@ -1,7 +1,7 @@
 /* sst.h: SSTables, the immutable sorted files of the tree. The format (data blocks with
  * prefix-compressed keys and restart points, one bloom filter per file, index block,
  * properties block, footer with magic number, a crc32c trailer on every block) is
- * described byte by byte in docs/format/sst.md and at the top of sst_builder.c.
+ * described byte by byte in docs/format.md and at the top of sst_builder.c.
  *
  * Thread safety: a builder is used by one thread. A reader is immutable once open: any
  * number of threads may call sst_reader_get and iterate it at once. */

@@ -1,5 +1,5 @@
 /* sst_builder.c: writes an SSTable. Owns the file format, described here byte by byte
- * (and in docs/format/sst.md). All integers are little-endian; varints as in coding.h.
+ * (and in docs/format.md). All integers are little-endian; varints as in coding.h.
  *
  * File layout:
  *

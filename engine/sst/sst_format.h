@@ -1,6 +1,6 @@
 /* sst_format.h: constants of the SSTable file format shared by the builder and the reader
  * (internal to engine/sst). The bytes are described at the top of sst_builder.c and in
- * docs/format/sst.md. Everything here is written to disk: never renumber. */
+ * docs/format.md. Everything here is written to disk: never renumber. */
 #ifndef AM_SST_FORMAT_H
 #define AM_SST_FORMAT_H
 

@@ -87,7 +87,7 @@ static void test_roundtrip(void **state)
     assert_int_equal(batch_seq(b->rep.data), 0);
     batch_set_seq(b->rep.data, 1000);
 
-    /* Exact bytes of the first two records, as docs/format/wal.md describes them. */
+    /* Exact bytes of the first two records, as docs/format.md describes them. */
     static const char head[] = "\x01\x05" "alpha" "\x03" "one" "\x00\x04" "beta";
     assert_memory_equal(b->rep.data + BATCH_HEADER, head, sizeof head - 1);
     assert_int_equal(dec_fixed32(b->rep.data + 8), 5);

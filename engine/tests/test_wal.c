@@ -169,7 +169,7 @@ static void test_empty_log(void **state)
     free(offs);
 }
 
-/* The exact bytes of one record, as docs/format/wal.md describes them. */
+/* The exact bytes of one record, as docs/format.md describes them. */
 static void test_framing_bytes(void **state)
 {
     fixture *f = *state;

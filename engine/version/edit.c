@@ -19,7 +19,7 @@
  * Fields 1-4 appear at most once. The encoder writes 1, 2, 3, 4, every 5, every 6 in that
  * order; the decoder accepts any order. An unknown tag, a truncated or out-of-range value,
  * or a repeated field 1-4 makes the record AM_ERR_CORRUPT (the record's checksum already
- * passed, so such a record was written by a newer or broken engine). docs/format/manifest.md
+ * passed, so such a record was written by a newer or broken engine). docs/format.md
  * has the same table. */
 #include "edit.h"
 

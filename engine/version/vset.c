@@ -1,7 +1,7 @@
 /* vset.c: the version set: the current version, the file-number and sequence counters, and
  * the MANIFEST / CURRENT files that make them durable; recovery; engine file names.
  *
- * On disk (docs/format/manifest.md):
+ * On disk (docs/format.md):
  *   MANIFEST-<n>  a log in the WAL record format (engine/wal/wal.h: fixed32 masked crc32c |
  *                 fixed32 length | type byte 1 | payload), one record per version edit; the
  *                 payload is edit_encode()'s tagged fields (engine/version/edit.c). The

@@ -1,5 +1,5 @@
 /* wal_reader.c: reads back the records of a log file written by wal_writer.c (framing
- * described there and in docs/format/wal.md) and tells a torn tail from corruption.
+ * described there and in docs/format.md) and tells a torn tail from corruption.
  *
  * The file is streamed through one buffer in large chunks (READ_CHUNK); a record that
  * does not fit grows the buffer to its size, which is checked against the file size and

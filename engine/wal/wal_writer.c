@@ -1,6 +1,6 @@
 /* wal_writer.c: appends framed records to a log file (the WAL and the MANIFEST).
  *
- * Record framing (docs/format/wal.md), all integers little-endian:
+ * Record framing (docs/format.md), all integers little-endian:
  *   bytes 0..3  fixed32 crc32c_mask(crc32c(type byte + payload))
  *   bytes 4..7  fixed32 payload length n (0 .. WAL_MAX_RECORD)
  *   byte  8     type: WAL_FULL (1), the only type; on disk, never renumber
