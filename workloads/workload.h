@@ -33,6 +33,8 @@ typedef enum {
     DIST_UNIFORM,
     DIST_ZIPFIAN,          /* YCSB scrambled zipfian, constant theta (default 0.99) */
     DIST_LATEST,           /* YCSB latest: zipfian over recency of inserts */
+    DIST_PERMUTATION,      /* every key of the range exactly once, in a seeded random order
+                              (shared by all threads of the phase): fillrandom */
     DIST_TYPES
 } wl_dist;
 
@@ -57,6 +59,9 @@ typedef struct wl_phase {
     uint32_t value_size;
     uint32_t scan_min, scan_max;  /* scan length, uniform in [min, max] */
     int sequential_fill;          /* 1: keys 0..ops-1 in order, all puts (a load) */
+    uint64_t sequential_prefix;   /* the first this-many ops of the phase (global op index)
+                                     are OP_INSERTs of keys lo+0, lo+1, ... in order; the
+                                     rest follow mix and dist (shift's first phase) */
 } wl_phase;
 
 typedef struct wl_workload {
@@ -70,10 +75,11 @@ typedef struct wl_workload {
     int key_digits;               /* padded width (KEYS_PADDED) */
 } wl_workload;
 
-/* Parameters a user sets on the command line. */
+/* Parameters a user sets on the command line. A JSON file's own values win over these;
+ * these fill in what the file leaves out (docs/workloads.md). */
 typedef struct wl_params {
-    uint64_t keys;                /* N */
-    uint32_t value_size;
+    uint64_t keys;                /* N; 0: the workload's default (1,000,000) */
+    uint32_t value_size;          /* 0: 256 */
     uint64_t ops;                 /* 0: the workload's default per phase */
     uint64_t seed;
 } wl_params;
@@ -103,7 +109,11 @@ typedef struct wl_op {
 typedef struct wl_gen wl_gen;
 /* thread in [0, nthreads): each thread gets its share of ops and its own random stream.
  * key_space: shared insert counter (for inserts and latest), atomically advanced; pass
- * the same one to every thread of a run. NULL on OOM. */
+ * the same one to every thread of a run (create it with w->keys). ks may be NULL: the
+ * generator then uses a private one of w->keys. The global op index j of thread t's k-th
+ * op is t + k * nthreads (sequential and permutation keys follow j), so thread t issues
+ * ceil((ops - t) / nthreads) ops. NULL on OOM or bad arguments (phase or thread out of
+ * range, nthreads 0). */
 typedef struct wl_keyspace wl_keyspace;
 wl_keyspace *wl_keyspace_new(uint64_t initial_keys);
 void wl_keyspace_free(wl_keyspace *ks);
