@@ -24,6 +24,13 @@ TOOLS      := $(patsubst engine/tools/%.c,%,$(TOOL_SRC))
 # Tests that exercise threads; `make tsan` runs these.
 TSAN_TESTS := $(filter test_concurrency test_cache test_skiplist test_db test_env,$(TESTS))
 
+# The workbench harness: harness/*.c as a library per flavor (the CLI comes later);
+# harness/tests/test_*.c link with it and run in `make test` with the engine's tests.
+HARNESS_LIB_SRC  := harness/histogram.c
+HARNESS_TEST_SRC := $(sort $(wildcard harness/tests/test_*.c))
+HARNESS_TESTS    := $(patsubst harness/tests/%.c,%,$(HARNESS_TEST_SRC))
+TESTS            += $(HARNESS_TESTS)
+
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 # flavor name, extra cflags
@@ -57,6 +64,16 @@ $(BUILD)/$(1)/test_%: $(BUILD)/$(1)/engine/tests/test_%.o $(patsubst %.c,$(BUILD
 
 $(BUILD)/$(1)/%: $(BUILD)/$(1)/engine/tools/%.o $(BUILD)/$(1)/libamethyst.a
 	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+
+$(BUILD)/$(1)/libamethyst_harness.a: $(patsubst %.c,$(BUILD)/$(1)/%.o,$(HARNESS_LIB_SRC))
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+$(addprefix $(BUILD)/$(1)/,$(HARNESS_TESTS)): $(BUILD)/$(1)/%: $(BUILD)/$(1)/harness/tests/%.o $(BUILD)/$(1)/libamethyst_harness.a
+	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(TEST_LDLIBS) -lm
+
+$(BUILD)/$(1)/bench_histogram: $(BUILD)/$(1)/harness/tests/bench_histogram.o $(BUILD)/$(1)/libamethyst_harness.a
+	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ -lm
 endef
 $(foreach f,$(FLAVORS),$(eval $(call FLAVOR_RULES,$(f))))
 
@@ -81,6 +98,11 @@ check-one: $(BUILD)/rel/$(T) $(BUILD)/asan/$(T)
 tsan: $(addprefix $(BUILD)/tsan/,$(TSAN_TESTS))
 	$(call RUN_TESTS,tsan,$(TSAN_TESTS))
 	@echo "ThreadSanitizer clean"
+
+# hist_record's cost (not part of `make test`).
+.PHONY: bench-histogram
+bench-histogram: $(BUILD)/rel/bench_histogram
+	$(BUILD)/rel/bench_histogram
 
 run: $(BUILD)/rel/amethyst_demo
 	$(BUILD)/rel/amethyst_demo
