@@ -25,7 +25,10 @@ uint64_t hist_clamped_high(const histogram *h);
 double hist_mean(const histogram *h);
 uint64_t hist_max(const histogram *h);
 uint64_t hist_min(const histogram *h);
-/* Value at percentile p (0 < p <= 100): the upper edge of the bucket holding it. */
+/* Value at percentile p (0 < p <= 100): the upper edge of the bucket holding it, or
+ * hist_max if smaller. The rank is ceil(p / 100 * count) with p rounded to 6 decimals;
+ * p <= 0 (or NaN) takes rank 1, p >= 100 rank count; 0 when empty. min, max and
+ * mean are of the true values, clamped ones included (histogram.c has the details). */
 uint64_t hist_percentile(const histogram *h, double p);
 /* Calls fn for every non-empty bucket, ascending: [lo, hi) in ns and its count. */
 void hist_foreach(const histogram *h, void (*fn)(void *arg, uint64_t lo, uint64_t hi,
