@@ -2,13 +2,13 @@
  * overrides) into one histogram and prints nanoseconds per record for a few value
  * patterns, next to the cost of calling a function that does nothing. Values come from a
  * precomputed table (8 KiB), so the generator is not measured. Not part of `make test`;
- * build it with `make bench-histogram` and run build/rel/bench_histogram. */
+ * `make bench-histogram` builds and runs it (build/rel/bench_histogram [records]). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "histogram.h"
+#include "../histogram.h"
 
 enum { NVALUES = 1024, CHUNK = 50000 };          /* NVALUES: a power of two */
 
