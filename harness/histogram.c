@@ -5,7 +5,7 @@
  * most 1/128 = 0.78% of its lower edge wide; the 1 ns buckets from 100 to 255 are at most
  * 1% of theirs (exactly 1% for [100, 101)). For a value v, with b = 56 - clz(v | 255):
  *     index(v) = (b << 7) + (v >> b)          bucket [ (v >> b) << b, ((v >> b) + 1) << b )
- * which is v itself below 256 and (b + 1) * 128 + the sub-bucket above. The array starts at
+ * which is v itself below 256 and (b + 1) * 128 + ((v >> b) - 128) above. The array starts at
  * index(HIST_MIN_NS) = 100 and ends at index(HIST_MAX_NS) = 29 * 128 + 186: 3799 counters,
  * 30 KiB, the highest bucket being [186 << 29, 187 << 29) = [99.86 s, 100.39 s).
  *
@@ -13,8 +13,8 @@
  * [100, 101); a value above HIST_MAX_NS in clamped_high and in the highest bucket; both
  * count in hist_count. min, max and the mean are of the true, unclamped values: the
  * buckets alone could not tell them, and min <= mean <= max then always holds. The sum is
- * kept exactly: `sum` adds the clamped value (at most 1e11 per record, so it would need
- * 1.8e8 records of 100 s to wrap), and the slow path keeps what clamping took away
+ * kept exactly: `sum` adds the clamped value (at most 1e11 per record; it wraps only past
+ * 584 years of summed latency), and the slow path keeps what clamping took away
  * (`under`) or cut off (`over`, 128 bits, since a bogus value may be near 2^64).
  *
  * Percentiles. hist_percentile(p) takes the rank r = ceil(p / 100 * count), with p rounded
