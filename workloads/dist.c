@@ -102,30 +102,28 @@ void wl_scrambled_init(wl_zipf *z, double theta)
 
 static inline uint64_t perm_round(const wl_perm *p, uint64_t x)
 {
-    /* Each step is a bijection of [0, mask]: xor / add a constant, multiply by an odd
-     * number mod 2^k, x ^= x >> s. Multiplies carry entropy up, shifts carry it down. */
-    x = ((x ^ p->k0) * p->m0) & p->mask;
-    x ^= x >> p->shift;
-    x = (x * p->m1) & p->mask;
-    x ^= x >> p->shift;
-    x = ((x + p->k1) * p->m2) & p->mask;
-    x ^= x >> p->shift;
-    return x;
+    /* A 4-round Feistel network on the k-bit domain split into a high half L (k/2 bits)
+     * and a low half R (the rest): each round xors one half with a keyed mix of the
+     * other, which is invertible whatever the mix, so the whole is a bijection. */
+    uint64_t l = x >> p->rbits, r = x & p->rmask;
+    r ^= wl_mix64(l ^ p->key[0]) & p->rmask;
+    l ^= wl_mix64(r ^ p->key[1]) & p->lmask;
+    r ^= wl_mix64(l ^ p->key[2]) & p->rmask;
+    l ^= wl_mix64(r ^ p->key[3]) & p->lmask;
+    return (l << p->rbits) | r;
 }
 
 void wl_perm_init(wl_perm *p, uint64_t n, uint64_t seed)
 {
     int bits = 0;
-    while (bits < 64 && (bits == 0 ? 1ull : 1ull << bits) < n) bits++;
+    while (bits < 64 && (1ull << bits) < n) bits++;
+    int lbits = bits / 2;
     p->n = n;
-    p->mask = bits == 64 ? ~0ull : (1ull << bits) - 1;
-    p->shift = bits / 2 + 1;
+    p->rbits = bits - lbits;
+    p->rmask = p->rbits == 64 ? ~0ull : (1ull << p->rbits) - 1;
+    p->lmask = (1ull << lbits) - 1;
     uint64_t x = wl_mix64(seed ^ 0x510e527fade682d1ull);
-    p->k0 = wl_mix64(x += 0x9e3779b97f4a7c15ull) & p->mask;
-    p->k1 = wl_mix64(x += 0x9e3779b97f4a7c15ull) & p->mask;
-    p->m0 = wl_mix64(x += 0x9e3779b97f4a7c15ull) | 1;
-    p->m1 = wl_mix64(x += 0x9e3779b97f4a7c15ull) | 1;
-    p->m2 = wl_mix64(x += 0x9e3779b97f4a7c15ull) | 1;
+    for (int i = 0; i < 4; i++) p->key[i] = wl_mix64(x += 0x9e3779b97f4a7c15ull);
 }
 
 uint64_t wl_perm_at(const wl_perm *p, uint64_t i)

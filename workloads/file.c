@@ -95,8 +95,10 @@ static int count(parser *ps, const char *where, json_t *v, uint64_t *out)
         if (strcmp(s, "N") != 0) goto bad;
         double c = x * (double)ps->keys;
         if (c >= 0x1.0p63) goto bad;
-        double r = round(c);
-        *out = (uint64_t)(fabs(c - r) < 1e-6 * (r > 1.0 ? r : 1.0) ? r : floor(c));
+        /* Rounded down, except that a product within rounding error of a whole number
+         * (0.9 * 1e6 = 899999.9999...) is that number. */
+        double r = round(c), tol = 1e-9 * (r > 1.0 ? r : 1.0);
+        *out = (uint64_t)(fabs(c - r) < (tol < 0.25 ? tol : 0.25) ? r : floor(c));
         return 0;
     }
     if (whole(v, UINT64_MAX >> 1, out) == 0) return 0;

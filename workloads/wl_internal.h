@@ -119,13 +119,14 @@ size_t wl_put_decimal(char *buf, uint64_t v, int width);
 
 /* ---- permutation (dist.c) ---- */
 
-/* A seeded bijection of [0, n) with no n-sized table: a few rounds of xor, odd multiply
- * and xor-shift on the smallest power-of-two domain >= n, cycle-walking back into range
- * (fewer than 2 rounds on average). */
+/* A seeded bijection of [0, n) with no n-sized table: a 4-round Feistel network on the
+ * smallest power-of-two domain >= n, cycle-walking back into range (fewer than 2 rounds
+ * on average). */
 typedef struct wl_perm {
-    uint64_t n, mask;
-    int shift;
-    uint64_t k0, k1, m0, m1, m2;
+    uint64_t n;
+    int rbits;                    /* low half's width; the high half has the rest */
+    uint64_t rmask, lmask;
+    uint64_t key[4];
 } wl_perm;
 
 void wl_perm_init(wl_perm *p, uint64_t n, uint64_t seed);
