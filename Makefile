@@ -31,6 +31,14 @@ HARNESS_TEST_SRC := $(sort $(wildcard harness/tests/test_*.c))
 HARNESS_TESTS    := $(patsubst harness/tests/%.c,%,$(HARNESS_TEST_SRC))
 TESTS            += $(HARNESS_TESTS)
 
+# Workloads: workloads/*.c as libamethyst_workloads.a per flavor (whoever links it adds
+# $(WL_LDLIBS)); workloads/tests/test_*.c link with it and run in `make test`.
+WL_SRC      := $(sort $(wildcard workloads/*.c))
+WL_TEST_SRC := $(sort $(wildcard workloads/tests/test_*.c))
+WL_TESTS    := $(patsubst workloads/tests/%.c,%,$(WL_TEST_SRC))
+WL_LDLIBS   := -ljansson -lm
+TESTS       += $(WL_TESTS)
+
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 # flavor name, extra cflags
@@ -74,6 +82,13 @@ $(addprefix $(BUILD)/$(1)/,$(HARNESS_TESTS)): $(BUILD)/$(1)/%: $(BUILD)/$(1)/har
 
 $(BUILD)/$(1)/bench_histogram: $(BUILD)/$(1)/harness/tests/bench_histogram.o $(BUILD)/$(1)/libamethyst_harness.a
 	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ -lm
+
+$(BUILD)/$(1)/libamethyst_workloads.a: $(patsubst %.c,$(BUILD)/$(1)/%.o,$(WL_SRC))
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+$(addprefix $(BUILD)/$(1)/,$(WL_TESTS)): $(BUILD)/$(1)/%: $(BUILD)/$(1)/workloads/tests/%.o $(BUILD)/$(1)/libamethyst_workloads.a
+	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(WL_LDLIBS) $$(TEST_LDLIBS)
 endef
 $(foreach f,$(FLAVORS),$(eval $(call FLAVOR_RULES,$(f))))
 
