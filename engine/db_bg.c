@@ -59,6 +59,9 @@ static int install(am_db *db, version_edit *e)
     int rc = e->nadded && !segs ? AM_ERR_NOMEM : AM_OK;
     for (size_t i = 0; rc == AM_OK && i < e->nadded; i++)
         rc = vset_open_segment(db->vs, &e->added[i], &segs[i]);
+    /* The edit records the last sequence: once a flush has emptied the logs, reopening
+       takes it from the MANIFEST alone, and a stale one would hide every flushed entry. */
+    vset_set_last_seq(db->vs, atomic_load_explicit(&db->last_seq, memory_order_acquire));
     if (rc == AM_OK) rc = vset_log_and_apply(db->vs, e, segs);   /* syncs the directory */
     for (size_t i = 0; segs && i < e->nadded; i++) if (segs[i]) seg_unref(segs[i]);
     free(segs);
@@ -138,8 +141,9 @@ int db_flush_oldest(am_db *db)
         }
     } else {
         /* The outputs stay: a failed MANIFEST sync may still have made the edit durable,
-           and the next open removes whatever no version names. */
-        db_set_bg_error(db, rc);
+           and the next open removes whatever no version names. A merge abandoned for
+           am_close is no error: the log still holds the memtable. */
+        if (!atomic_load(&db->stop)) db_set_bg_error(db, rc);
     }
     edit_clear(&e);
     merge_result_clear(&out);
@@ -318,8 +322,9 @@ int db_compact_once(am_db *db)
     int rc = run_job(db, &job);
     job_clear(&job);
     /* Any failure (including a strategy naming a bad input, which must not loop forever)
-       stops background writes; the data on disk stays consistent. */
-    if (rc < 0) db_set_bg_error(db, rc);
+       stops background writes; the data on disk stays consistent. A merge abandoned for
+       am_close is no error: its inputs are still live. */
+    if (rc < 0 && !atomic_load(&db->stop)) db_set_bg_error(db, rc);
     return rc < 0 ? rc : 1;
 }
 

@@ -120,6 +120,15 @@ struct am_db {
     db_counters st;
 };
 
+/* Whether m has reached the flush threshold: what it holds (keys, values, and about 32
+ * bytes of node and trailer per entry) against memtable_bytes. Not mem_usage(): that counts
+ * whole 64 KiB arena blocks, so a memtable of the minimum size would be full while empty
+ * and every write would switch memtables forever. */
+static inline int db_mem_full(const am_db *db, const memtable *m)
+{
+    return mem_user_bytes(m) + 32 * mem_entries(m) >= db->opts.memtable_bytes;
+}
+
 /* db_open.c */
 int db_set_bg_error(am_db *db, int rc);          /* REQUIRES mu; records the first error */
 void db_delete_obsolete_wals(am_db *db);         /* REQUIRES mu */

@@ -162,7 +162,7 @@ static int recover_wals(am_db *db, uint64_t new_log)
     int rc = db->env->ops->list_dir(db->env, db->dir, collect_wal, &l);
     if (rc == AM_OK) rc = l.rc;
     if (rc == AM_OK) rc = mem_new(&r.mem);
-    if (rc == AM_OK) qsort(l.ids, l.n, sizeof *l.ids, cmp_u64);
+    if (rc == AM_OK && l.n) qsort(l.ids, l.n, sizeof *l.ids, cmp_u64);
     for (size_t i = 0; rc == AM_OK && i < l.n; i++) {
         char path[4096];
         fname_wal(path, sizeof path, db->dir, l.ids[i]);
@@ -175,7 +175,7 @@ static int recover_wals(am_db *db, uint64_t new_log)
             rc = batch_iterate(rec, n, &h);
             if (rc == AM_ERR_CORRUPT)
                 rc = am_env_error(db->env, rc, "%s: malformed write batch in the log", path);
-            if (rc == AM_OK && mem_usage(r.mem) >= db->opts.memtable_bytes)
+            if (rc == AM_OK && db_mem_full(db, r.mem))
                 rc = replay_flush(&r, &e);
         }
         if (rc == AM_NOT_FOUND) rc = AM_OK;          /* end of log (a torn tail is fine) */

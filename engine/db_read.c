@@ -73,7 +73,7 @@ static int deliver(get_out *o, int kind, const char *v, size_t vn)
         if (!p) return AM_ERR_NOMEM;
         if (vn) memcpy(p, v, vn);
         *o->heap = p;
-    } else if (vn) {
+    } else if (vn && o->cap) {        /* cap 0: buf may be NULL */
         memcpy(o->buf, v, vn < o->cap ? vn : o->cap);
     }
     return AM_OK;

@@ -74,7 +74,7 @@ static int make_room(am_db *db, int force)
             STAT_ADD(db, slowdown_count, 1);
             STAT_ADD(db, slowdown_micros, (am_now_ns() - t0) / 1000);
             allow_delay = 0;
-        } else if (!force && mem_usage(db->mem) < db->opts.memtable_bytes) {
+        } else if (!force && !db_mem_full(db, db->mem)) {
             return AM_OK;
         } else if (force && mem_entries(db->mem) == 0) {
             return AM_OK;
