@@ -29,14 +29,12 @@ uint64_t wl_keyspace_size(const wl_keyspace *ks)
 }
 
 struct wl_gen {
-    const wl_phase *ph;            /* borrowed from the workload */
-    wl_keyspace *ks;               /* borrowed, or owned_ks */
-    wl_keyspace *owned_ks;
-    wl_rng rng;
-    uint64_t total, done;
+    /* hot: what every draw reads, first */
     uint64_t j;                    /* global op index of the next op */
-    unsigned stride;               /* nthreads */
+    uint64_t j_end;                /* j of the first op past this thread's share */
+    uint64_t stride;               /* nthreads */
     uint64_t seq_prefix;
+    wl_rng rng;
 
     /* op choice: the first i with r < thr[i] (thr ascending, last = UINT64_MAX) */
     int nchoices;
@@ -44,6 +42,11 @@ struct wl_gen {
     uint64_t thr[OP_TYPES];
     int counter_insert;            /* OP_INSERT takes the next key-space number */
     int may_insert;                /* ... and the mix holds it: re-read the key space */
+
+    uint64_t total;
+    const wl_phase *ph;            /* borrowed from the workload */
+    wl_keyspace *ks;               /* borrowed, or owned_ks */
+    wl_keyspace *owned_ks;
 
     /* key range [lo, hi) from the fractions and the key space size */
     uint64_t size, lo, hi, span;
@@ -100,6 +103,7 @@ wl_gen *wl_gen_new(const wl_workload *w, size_t phase, wl_keyspace *ks, uint64_t
     g->stride = nthreads;
     g->j = thread;
     g->total = wl_thread_share(ph->ops, thread, nthreads);
+    g->j_end = thread + g->total * nthreads;
     g->seq_prefix = ph->sequential_fill ? ph->ops : ph->sequential_prefix;
     g->dist = ph->dist;
     /* With a sequential or permutation order an insert writes the key that order names (a
@@ -175,10 +179,9 @@ static inline wl_op_type pick_op(wl_gen *g)
 
 int wl_gen_next(wl_gen *g, wl_op *op)
 {
-    if (g->done == g->total) return 0;
     uint64_t j = g->j;
-    g->j += g->stride;
-    g->done++;
+    if (j >= g->j_end) return 0;
+    g->j = j + g->stride;
     op->scan_length = 0;
 
     if (j < g->seq_prefix) {               /* the load part: key lo + j, in order */

@@ -11,33 +11,59 @@ static const char digit_pairs[201] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
+/* Writes x (< 10^8) as exactly 8 digits: two independent chains of divisions by
+ * constants (multiplies), so it costs a few nanoseconds. */
+static inline void put8(char *p, uint32_t x)
+{
+    uint32_t hi = x / 10000, lo = x % 10000;
+    memcpy(p, digit_pairs + 2 * (hi / 100), 2);
+    memcpy(p + 2, digit_pairs + 2 * (hi % 100), 2);
+    memcpy(p + 4, digit_pairs + 2 * (lo / 100), 2);
+    memcpy(p + 6, digit_pairs + 2 * (lo % 100), 2);
+}
+
+static const uint64_t pow10_tab[20] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+    100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+    10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+    100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
+};
+
+/* Decimal digits of v (1 for 0). */
+static inline int ndigits(uint64_t v)
+{
+    if (v == 0) return 1;
+    int t = ((64 - __builtin_clzll(v)) * 1233) >> 12;   /* bits * log10(2): digits or one more */
+    return t - (v < pow10_tab[t]) + 1;
+}
+
 size_t wl_put_decimal(char *buf, uint64_t v, int width)
 {
+    /* 24 digits, right-aligned, zero-filled: three chunks of 8 (2^64 has 20 digits). */
     char tmp[24];
-    char *p = tmp + sizeof tmp;
-    while (v >= 100) {
-        uint64_t q = v / 100;
-        unsigned r = (unsigned)(v - q * 100);
-        p -= 2;
-        memcpy(p, digit_pairs + 2 * r, 2);
-        v = q;
+    memset(tmp, '0', 16);
+    put8(tmp + 16, (uint32_t)(v % 100000000));
+    if (v >= 100000000) {
+        uint64_t q = v / 100000000;
+        put8(tmp + 8, (uint32_t)(q % 100000000));
+        if (q >= 100000000) put8(tmp, (uint32_t)(q / 100000000));
     }
-    if (v >= 10) {
-        p -= 2;
-        memcpy(p, digit_pairs + 2 * v, 2);
-    } else {
-        *--p = (char)('0' + v);
+    size_t len = (size_t)ndigits(v), pad = 0;
+    if (width > 0 && (size_t)width > len) {
+        len = (size_t)width;
+        if (len > sizeof tmp) {
+            pad = len - sizeof tmp;
+            memset(buf, '0', pad);
+            len = sizeof tmp;
+        }
     }
-    size_t len = (size_t)(tmp + sizeof tmp - p);
-    size_t pad = width > 0 && (size_t)width > len ? (size_t)width - len : 0;
-    memset(buf, '0', pad);
-    memcpy(buf + pad, p, len);
+    memcpy(buf + pad, tmp + sizeof tmp - len, len);
     return pad + len;
 }
 
 size_t wl_key(const wl_workload *w, uint64_t i, char *buf)
 {
-    size_t n = strlen(w->key_prefix);
+    size_t n = strnlen(w->key_prefix, sizeof w->key_prefix);
     memcpy(buf, w->key_prefix, n);
     if (w->key_format == KEYS_HASHED) return n + wl_put_decimal(buf + n, wl_fnv64(i), 0);
     return n + wl_put_decimal(buf + n, i, w->key_digits);
@@ -52,33 +78,25 @@ size_t wl_missing_key(const wl_workload *w, uint64_t i, char *buf)
     return n + 1;
 }
 
+/* wyrand's step (Wang Yi, public domain): a 64x64->128 multiply folded to 64 bits. */
+static inline uint64_t wy_next(uint64_t *s)
+{
+    uint64_t x = *s += 0xa0761d6478bd642full;
+    unsigned __int128 t = (unsigned __int128)x * (x ^ 0xe7037ed1a0b428dbull);
+    return (uint64_t)(t >> 64) ^ (uint64_t)t;
+}
+
 void wl_value(uint64_t key, uint64_t version, char *buf, size_t n)
 {
-    /* Four independent xorshift64 lanes (no multiplies in the loop), seeded by mixing
-     * (key, version): about 1 ns per 8 bytes. */
+    /* Words from wyrand seeded by mixing (key, version): one multiply per 8 bytes and no
+     * chain between words but an add, so they compute in parallel. */
     uint64_t s = wl_mix64(key * 0x9e3779b97f4a7c15ull ^ wl_mix64(version + 0x632be59bd9b4e019ull));
-    uint64_t l[4];
-    for (int i = 0; i < 4; i++) {
-        s += 0x9e3779b97f4a7c15ull;
-        l[i] = wl_mix64(s) | 1;
+    for (; n >= 8; n -= 8, buf += 8) {
+        uint64_t x = wy_next(&s);
+        memcpy(buf, &x, 8);
     }
-    while (n >= 32) {
-        for (int i = 0; i < 4; i++) {
-            l[i] ^= l[i] << 13;
-            l[i] ^= l[i] >> 7;
-            l[i] ^= l[i] << 17;
-        }
-        memcpy(buf, l, 32);
-        buf += 32;
-        n -= 32;
-    }
-    for (int i = 0; n > 0; i++) {
-        l[i] ^= l[i] << 13;
-        l[i] ^= l[i] >> 7;
-        l[i] ^= l[i] << 17;
-        size_t c = n < 8 ? n : 8;
-        memcpy(buf, &l[i], c);
-        buf += c;
-        n -= c;
+    if (n) {
+        uint64_t x = wy_next(&s);
+        memcpy(buf, &x, n);
     }
 }

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 
 #include "wl_testutil.h"
 
@@ -160,6 +161,18 @@ static void test_key_formats(void **state)
     assert_memory_equal(buf, "18446744073709551615", 20);
     assert_int_equal(wl_put_decimal(buf, 7, 5), 5);
     assert_memory_equal(buf, "00007", 5);
+    /* against printf("%0*llu") over random values of every magnitude and widths 0..30 */
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t v = x >> (i % 64);
+        int width = i % 31;
+        char want[64];
+        int m = snprintf(want, sizeof want, "%0*llu", width, (unsigned long long)v);
+        size_t n = wl_put_decimal(buf, v, width);
+        assert_int_equal(n, (size_t)m);
+        assert_memory_equal(buf, want, n);
+    }
 }
 
 static void test_missing_keys(void **state)
@@ -480,6 +493,64 @@ static void test_determinism(void **state)
     }
 }
 
+/* Threads inserting through one key space: every insert gets its own new number. */
+typedef struct ins_arg {
+    const wl_workload *w;
+    wl_keyspace *ks;
+    unsigned t, nt;
+    uint64_t *keys;       /* inserted key numbers */
+    uint64_t n;
+} ins_arg;
+
+static void *insert_thread(void *p)
+{
+    ins_arg *a = p;
+    wl_gen *g = wl_gen_new(a->w, 1, a->ks, 17, a->t, a->nt);
+    a->keys = malloc(wl_gen_total(g) * sizeof *a->keys);
+    wl_op op;
+    while (wl_gen_next(g, &op))
+        if (op.type == OP_INSERT) a->keys[a->n++] = op.key;
+    wl_gen_free(g);
+    return NULL;
+}
+
+static void test_threads_share_key_space(void **state)
+{
+    (void)state;
+    const uint64_t n = 1000;
+    wl_workload w;
+    wt_build("ycsb-d", n, 400000, &w);
+    wl_keyspace *ks = wl_keyspace_new(n);
+    enum { NT = 4 };
+    pthread_t th[NT];
+    ins_arg a[NT];
+    for (unsigned t = 0; t < NT; t++) {
+        a[t] = (ins_arg){ .w = &w, .ks = ks, .t = t, .nt = NT };
+        assert_int_equal(pthread_create(&th[t], NULL, insert_thread, &a[t]), 0);
+    }
+    uint64_t total = 0;
+    for (unsigned t = 0; t < NT; t++) {
+        pthread_join(th[t], NULL);
+        assert_non_null(a[t].keys);
+        total += a[t].n;
+    }
+    assert_true(total > 400000 / 25);
+    assert_int_equal(wl_keyspace_size(ks), n + total);
+    unsigned char *seen = calloc(total, 1);
+    for (unsigned t = 0; t < NT; t++) {
+        for (uint64_t i = 0; i < a[t].n; i++) {
+            uint64_t k = a[t].keys[i];
+            assert_true(k >= n && k < n + total);
+            assert_int_equal(seen[k - n]++, 0);
+            if (i) assert_true(k > a[t].keys[i - 1]);   /* a thread's inserts ascend */
+        }
+        free(a[t].keys);
+    }
+    free(seen);
+    wl_keyspace_free(ks);
+    wl_free(&w);
+}
+
 static void test_gen_bad_args(void **state)
 {
     (void)state;
@@ -580,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_comma_list),
         cmocka_unit_test(test_thread_split),
         cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_threads_share_key_space),
         cmocka_unit_test(test_gen_bad_args),
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_build_unknown_lists_valid),
