@@ -152,8 +152,11 @@ wl_gen *wl_gen_new(const wl_workload *w, size_t phase, wl_keyspace *ks, uint64_t
     }
     set_size(g, size);
     if (g->dist == DIST_SEQUENTIAL) {
-        uint64_t span1 = g->span ? g->span : 1;
-        g->seq_pos = (uint64_t)(((unsigned __int128)thread * g->seq_step) % span1);
+        /* Op j >= seq_prefix starts at lo + ((j - seq_prefix) * step mod span): find this
+         * thread's first such j. */
+        uint64_t span1 = g->span ? g->span : 1, p = g->seq_prefix, j0 = thread;
+        if (p > j0) j0 += (p - j0 + nthreads - 1) / nthreads * nthreads;
+        g->seq_pos = (uint64_t)(((unsigned __int128)(j0 - p) * g->seq_step) % span1);
     }
     if (g->dist == DIST_PERMUTATION) wl_perm_init(&g->perm, g->span, perm_seed);
     return g;

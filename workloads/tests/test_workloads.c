@@ -458,6 +458,47 @@ static void test_thread_split(void **state)
     wl_free(&w);
 }
 
+/* The sequential rule: op j < prefix inserts key lo + j; op j >= prefix gets key
+ * lo + ((j - prefix) * step mod span), step = the scan length for scan-only phases. */
+static void test_sequential_rule(void **state)
+{
+    (void)state;
+    wl_phase ph[2];
+    wl_phase_defaults(&ph[0], "seq", 8);
+    ph[0].dist = DIST_SEQUENTIAL;
+    ph[0].mix.weight[OP_READ] = 1;
+    ph[0].ops = 25;
+    ph[0].sequential_prefix = 7;
+    ph[0].range_lo = 0.2;                    /* keys 2..9 of 0..9 */
+    ph[0].range_hi = 1.0;
+    wl_phase_defaults(&ph[1], "scans", 8);
+    ph[1].dist = DIST_SEQUENTIAL;
+    ph[1].mix.weight[OP_SCAN] = 1;
+    ph[1].ops = 6;
+    ph[1].scan_min = ph[1].scan_max = 4;
+    wl_workload w = { .name = "t", .nphases = 2, .phases = ph, .keys = 10,
+                      .key_format = KEYS_PADDED, .key_prefix = "k", .key_digits = 4 };
+    for (unsigned nt = 1; nt <= 3; nt++)
+        for (unsigned t = 0; t < nt; t++) {
+            uint64_t cnt;
+            wl_op *o = wt_drain(&w, 0, NULL, 1, t, nt, &cnt);
+            for (uint64_t k = 0; k < cnt; k++) {
+                uint64_t j = t + k * nt;
+                assert_int_equal(o[k].type, j < 7 ? OP_INSERT : OP_READ);
+                assert_int_equal(o[k].key, 2 + (j < 7 ? j : (j - 7) % 8));
+            }
+            free(o);
+            o = wt_drain(&w, 1, NULL, 1, t, nt, &cnt);
+            for (uint64_t k = 0; k < cnt; k++) {
+                uint64_t j = t + k * nt, start = j * 4 % 10;
+                assert_int_equal(o[k].type, OP_SCAN);
+                assert_int_equal(o[k].key, start);
+                assert_int_equal(o[k].scan_length, start + 4 <= 10 ? 4 : 10 - start);
+            }
+            free(o);
+        }
+}
+
 static int same_stream(const wl_workload *w, size_t ph, uint64_t s1, unsigned t1, uint64_t s2,
                        unsigned t2, uint64_t *differ)
 {
@@ -650,6 +691,7 @@ int main(void)
         cmocka_unit_test(test_fillrandom_permutation),
         cmocka_unit_test(test_comma_list),
         cmocka_unit_test(test_thread_split),
+        cmocka_unit_test(test_sequential_rule),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_threads_share_key_space),
         cmocka_unit_test(test_gen_bad_args),
