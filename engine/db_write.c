@@ -44,8 +44,13 @@ int db_switch_memtable(am_db *db)
         return rc;
     }
     /* The old log must be complete on disk before its memtable can be flushed and the log
-       deleted; closing it is enough for a process crash, and sync_wal synced every write. */
-    rc = wal_writer_close(db->wal);
+       deleted; closing it is enough for a process crash. Without sync_wal it is also
+       synced here: a later synced write (am_write with sync) lands in the new log and must
+       not outlive the unsynced writes before it in a power cut (the recovered history has
+       to be a prefix). With sync_wal every write was synced already. */
+    rc = db->opts.sync_wal ? AM_OK : wal_writer_sync(db->wal);
+    int crc = wal_writer_close(db->wal);
+    if (rc == AM_OK) rc = crc;
     db->wal = w;
     db->imm[db->nimm].mem = db->mem;
     db->imm[db->nimm].log = db->wal_number;
