@@ -18,6 +18,11 @@ const char *am_strerror(int status)
     return "unknown status";
 }
 
+const char *am_strategy_names(void)
+{
+    return strategy_names();
+}
+
 void am_options_init(am_options *o)
 {
     memset(o, 0, sizeof *o);

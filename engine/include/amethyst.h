@@ -80,6 +80,9 @@ typedef struct am_options {
 
 /* Fills every field with its default. */
 void am_options_init(am_options *o);
+/* The strategy names am_options.strategy accepts, comma-separated in registry order
+ * ("leveled, tiered, ..."); a static string, never NULL. */
+const char *am_strategy_names(void);
 
 /* Opens (and, with create_if_missing, creates) the database in dir, recovering from the
  * WAL whatever a crash left unflushed. On failure *out is NULL and am_open_msg() writes
