@@ -38,8 +38,11 @@ int db_write_level0(am_db *db, memtable *mem, const uint64_t *snaps, size_t nsna
     am_iiter *it = mem_iter_new(mem);
     if (!it) return AM_ERR_NOMEM;
     /* During open nothing else runs and mu is not held; afterwards flushes run without mu
-       and take it for file numbers. */
-    merge_params p = base_params(db, db->sv != NULL);
+       and take it for file numbers. (db->sv is read under sv_mu: writers swap it.) */
+    pthread_mutex_lock(&db->sv_mu);
+    int opened = db->sv != NULL;
+    pthread_mutex_unlock(&db->sv_mu);
+    merge_params p = base_params(db, opened);
     p.out_level = 0;
     p.out_tag = AM_TAG_LEVELED;
     p.target_file_bytes = 0;                 /* one file per flush */
