@@ -60,10 +60,9 @@ static am_db *must_open(const char *dir, const am_options *o)
 
 static void must_close(am_db *db)
 {
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", am_errmsg(db));   /* a background error's detail */
+    /* (am_errmsg is not read here: background threads may be writing it.) */
     int rc = am_close(db);
-    if (rc != AM_OK) fail_msg("am_close: %s (last error: %s)", am_strerror(rc), msg);
+    if (rc != AM_OK) fail_msg("am_close: %s", am_strerror(rc));
 }
 
 static void put_s(am_db *db, const char *k, const char *v)
