@@ -279,8 +279,7 @@ static int count_engine_file(void *arg, const char *name)
 {
     int kind;
     uint64_t id;
-    if (fname_parse(name, &kind, &id) && (kind == FILE_SST || kind == FILE_WAL ||
-                                          kind == FILE_MANIFEST))
+    if (fname_parse(name, &kind, &id) && (kind == FILE_SST || kind == FILE_WAL))
         (*(int *)arg)++;
     return 0;
 }
@@ -309,8 +308,10 @@ static int open_dir(am_db *db, char *msg, size_t cap)
         snprintf(msg, cap, "%s: no database here (no CURRENT file)", db->dir);
         return AM_ERR_INVALID;
     }
-    /* Engine files without CURRENT are a damaged database, not an empty directory:
-       creating a new database over them would lose them. */
+    /* Data files (SSTables, logs) without CURRENT are a damaged database, not an empty
+       directory: creating a new database over them would lose them. A MANIFEST alone
+       holds no data: it is what a creation that failed (or crashed) before writing
+       CURRENT leaves, and refusing it would make the directory unusable forever. */
     int orphans = 0;
     if (exists && (rc = db->env->ops->list_dir(db->env, db->dir, count_engine_file, &orphans)))
         return rc;
