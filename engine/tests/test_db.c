@@ -215,11 +215,11 @@ static void test_open_twice_busy(void **state)
     must_close(db);
 }
 
-/* Engine files without CURRENT: refused, and left exactly as they were. */
+/* Data files without CURRENT: refused, and left exactly as they were. */
 static void test_open_refuses_orphan_files(void **state)
 {
     fixture *fx = *state;
-    static const char *const names[] = { "000005.sst", "000003.log", "MANIFEST-000002" };
+    static const char *const names[] = { "000005.sst", "000003.log" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char path[512], cur[512];
         tu_rmtree(fx->dir);
@@ -238,6 +238,19 @@ static void test_open_refuses_orphan_files(void **state)
         snprintf(cur, sizeof cur, "%s/CURRENT", fx->dir);
         assert_false(file_exists(cur));
     }
+    /* A MANIFEST alone (a creation that failed before CURRENT) holds no data: a new
+       database is created. */
+    tu_rmtree(fx->dir);
+    assert_int_equal(mkdir(fx->dir, 0755), 0);
+    char mpath[512];
+    snprintf(mpath, sizeof mpath, "%s/MANIFEST-000001", fx->dir);
+    write_file(mpath, "half-written");
+    am_db *mdb = must_open(fx->dir, &fx->o);
+    put_s(mdb, "k", "v");
+    must_close(mdb);
+    mdb = must_open(fx->dir, &fx->o);
+    expect_s(mdb, NULL, "k", "v");
+    must_close(mdb);
     /* Unrelated files are no obstacle. */
     tu_rmtree(fx->dir);
     assert_int_equal(mkdir(fx->dir, 0755), 0);

@@ -447,6 +447,45 @@ static void test_current_rename_fails(void **state)
     assert_int_equal(am_close(db), AM_OK);
 }
 
+/* A database whose creation failed half-way (any write, sync, rename or open of the first
+ * am_open) held nothing yet: the next open must create it rather than refuse the leftover
+ * files forever. */
+static void test_failed_create_then_open(void **state)
+{
+    fixture *fx = *state;
+    static const int kinds[] = { FAULT_RENAME, FAULT_SYNC, FAULT_WRITE, FAULT_OPEN };
+    /* A clean creation counts the calls. */
+    fresh(fx);
+    am_options o = opts(fx->fault, 0);
+    am_db *db = must_open(fx->dir, &o);
+    uint64_t calls[FAULT_KINDS];
+    for (int k = 0; k < FAULT_KINDS; k++) calls[k] = fault_env_count(fx->fault, k);
+    assert_int_equal(am_close(db), AM_OK);
+    for (size_t ki = 0; ki < sizeof kinds / sizeof kinds[0]; ki++) {
+        int kind = kinds[ki];
+        for (uint64_t n = 1; n <= calls[kind]; n++) {
+            char ctx[96], msg[512] = "";
+            snprintf(ctx, sizeof ctx, "creation with %s %llu of %llu failed", kind_name[kind],
+                     (unsigned long long)n, (unsigned long long)calls[kind]);
+            fresh(fx);
+            o.env = fx->fault;
+            fault_env_fail_nth(fx->fault, kind, n, AM_ERR_IO, 0);
+            db = (am_db *)1;
+            int rc = am_open_msg(fx->dir, &o, &db, msg, sizeof msg);
+            if (rc >= 0) fail_msg("%s: am_open returned %s", ctx, am_strerror(rc));
+            assert_null(db);
+            rc = am_open_msg(fx->dir, &o, &db, msg, sizeof msg);
+            if (rc != AM_OK) fail_msg("%s: the next open: %s (%s)", ctx, am_strerror(rc), msg);
+            put_range(db, 0, 10, 0);
+            assert_int_equal(am_close(db), AM_OK);
+            o.env = NULL;
+            db = must_open(fx->dir, &o);
+            expect_range(db, 0, 10, 0, ctx);
+            assert_int_equal(am_close(db), AM_OK);
+        }
+    }
+}
+
 /* ---- no space ---- */
 
 static void nospace_round(fixture *fx, int bg)
@@ -661,6 +700,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flush_and_compaction_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_current_rename_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_create_then_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nospace_on_sstable_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_power_cut_synced_wal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_power_cut_after_flush, setup, teardown),
