@@ -4,7 +4,14 @@
  *
  * Every function returns 0 on success, 1 for "not found" (get), or -1 on error with a
  * message in the handle (he_error). A handle is used by many client threads at once;
- * adapters must be thread-safe as their engines are. */
+ * adapters must be thread-safe as their engines are.
+ *
+ * Names. The registry (engine.c) is one static const table of engine families. A family
+ * without variants is one engine ("null"); a family with variants is one engine per
+ * variant, named "<family>-<variant>" ("rocksdb-universal"). Amethyst's variants are the
+ * engine's compaction strategies, read at run time from am_strategy_names(), and are also
+ * engines by their bare names ("leveled" = "amethyst-leveled"), so a strategy added to the
+ * engine is an engine of the harness without a line here. A peer drops in as one row. */
 #ifndef AM_HARNESS_ENGINE_H
 #define AM_HARNESS_ENGINE_H
 
@@ -16,7 +23,7 @@ typedef struct he_config {
     size_t memtable_bytes;
     int bloom_bits;               /* 0: no bloom filters */
     size_t cache_bytes;
-    size_t block_bytes;
+    size_t block_bytes;           /* 0: the engine's default */
     int sync;                     /* fsync every write */
     int compaction_threads;       /* 0: inline, deterministic (Amethyst only) */
     int deterministic;
@@ -34,9 +41,18 @@ typedef struct he_counters {
     uint64_t live_bytes, live_files, logical_bytes;
     uint64_t pending_compaction_bytes;
     uint64_t segments_leveled, segments_tiered, bytes_leveled, bytes_tiered;
+    /* Added with amethystd (additive): */
+    uint64_t flushes;
+    uint64_t blocks_read_disk;    /* of blocks_read, those that came from a file */
+    uint64_t lookups_found;
+    uint64_t slowdown_count, slowdown_micros;   /* writes delayed, not stopped */
+    uint64_t memtable_bytes;      /* data not yet in SSTables (active + frozen memtables) */
+    uint64_t live_entries;        /* entries in live SSTables, shadowed versions included */
     uint32_t have;                /* HE_HAVE_* bits */
     int approximate;              /* 1: some figures are estimates (docs/engines.md) */
 } he_counters;
+/* logical_bytes: adapters leave it 0; the runner fills it from its own account of the live
+ * pairs (liveset.h), the same for every engine. */
 
 enum {
     HE_HAVE_WRITE_AMP = 1u << 0, HE_HAVE_READ_AMP = 1u << 1, HE_HAVE_SPACE = 1u << 2,
@@ -47,6 +63,8 @@ typedef struct he_engine he_engine;
 typedef struct he_ops {
     const char *name;             /* "leveled", "rocksdb-leveled", "null", ... */
     const char *description;
+    /* Returns 0, -1 (e.g. I/O) or -2 when the configuration is invalid for this engine
+       (a usage error: the harness exits 2), with a one-line reason in err. */
     int (*open)(const he_config *c, const char *variant, he_engine **out, char *err,
                 size_t errcap);
     int (*close)(he_engine *e);
@@ -62,11 +80,20 @@ typedef struct he_ops {
     /* Writes the engine's own settings as JSON-ready key=value pairs. */
     void (*settings)(he_engine *e, void (*emit)(void *arg, const char *k, const char *v),
                      void *arg);
+    /* Added with amethystd (additive). Optional (NULL: no variants): the variants as one
+       comma-separated string ("leveled, tiered"), static. */
+    const char *(*variants)(void);
 } he_ops;
 
 /* The adapter called name (variant is the part after the engine family, e.g. the
- * strategy), or NULL. */
+ * strategy; it points into name), or NULL. */
 const he_ops *he_find(const char *name, const char **variant);
+/* Every engine name he_find accepts (aliases left out), with a description. */
 void he_list(void (*emit)(void *arg, const char *name, const char *desc), void *arg);
+/* The one name of the engine name stands for ("amethyst-leveled" -> "leveled") into buf;
+ * 0, or -1 when name is unknown. */
+int he_canonical(const char *name, char *buf, size_t cap);
+/* The engine names as one comma-separated line, for error messages (into buf). */
+void he_names(char *buf, size_t cap);
 
 #endif

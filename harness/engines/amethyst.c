@@ -1,0 +1,218 @@
+/* amethyst.c: the harness adapter for libamethyst, one engine per compaction strategy the
+ * library knows (the variant is the strategy name, am_strategy_names()). Reads go through
+ * am_get_into into the caller's per-thread buffer, so a read allocates nothing; counters
+ * come from am_stats and am_segments, converted to he_counters; busy is am_busy. */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "amethyst.h"
+#include "../engine.h"
+
+struct he_engine {
+    am_db *db;
+    am_options o;                 /* as opened; o.strategy points to strategy */
+    char strategy[64];
+    pthread_mutex_t mu;           /* guards err */
+    char err[512];                /* the first error, "" when none */
+};
+
+/* Keeps the first error's words (status and the handle's detail); returns -1. */
+static int fail(he_engine *e, const char *what, int rc)
+{
+    pthread_mutex_lock(&e->mu);
+    if (!e->err[0]) {
+        const char *detail = am_errmsg(e->db);
+        snprintf(e->err, sizeof e->err, "%s: %s%s%s", what, am_strerror(rc),
+                 detail && detail[0] ? ": " : "", detail ? detail : "");
+    }
+    pthread_mutex_unlock(&e->mu);
+    return -1;
+}
+
+static int ame_open(const he_config *c, const char *variant, he_engine **out, char *err,
+                    size_t errcap)
+{
+    *out = NULL;
+    he_engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    pthread_mutex_init(&e->mu, NULL);
+    snprintf(e->strategy, sizeof e->strategy, "%s", variant ? variant : "leveled");
+    am_options_init(&e->o);
+    e->o.strategy = e->strategy;
+    if (c->memtable_bytes) e->o.memtable_bytes = c->memtable_bytes;
+    if (c->block_bytes) e->o.block_bytes = c->block_bytes;
+    e->o.block_cache_bytes = c->cache_bytes;
+    e->o.bloom_bits_per_key = c->bloom_bits;
+    e->o.sync_wal = c->sync;
+    e->o.background_threads = c->compaction_threads;
+    /* c->deterministic: compaction_threads is already 0 (inline); the adaptive strategy's
+       windows counted in operations will be set here when the engine has the option. */
+    int rc = am_open_msg(c->dir, &e->o, &e->db, err, errcap);
+    if (rc != AM_OK) {
+        pthread_mutex_destroy(&e->mu);
+        free(e);
+        return rc == AM_ERR_INVALID ? -2 : -1;
+    }
+    *out = e;
+    return 0;
+}
+
+static int ame_close(he_engine *e)
+{
+    if (!e) return 0;
+    int rc = am_close(e->db);
+    pthread_mutex_destroy(&e->mu);
+    free(e);
+    return rc == AM_OK ? 0 : -1;
+}
+
+static int ame_put(he_engine *e, const void *k, size_t kn, const void *v, size_t vn)
+{
+    int rc = am_put(e->db, k, kn, v, vn);
+    return rc == AM_OK ? 0 : fail(e, "am_put", rc);
+}
+
+static int ame_get(he_engine *e, const void *k, size_t kn, void *buf, size_t cap, size_t *vn)
+{
+    int rc = am_get_into(e->db, NULL, k, kn, buf, cap, vn);
+    if (rc == AM_OK) return 0;
+    if (rc == AM_NOT_FOUND) return 1;
+    return fail(e, "am_get", rc);
+}
+
+static int ame_del(he_engine *e, const void *k, size_t kn)
+{
+    int rc = am_delete(e->db, k, kn);
+    return rc == AM_OK ? 0 : fail(e, "am_delete", rc);
+}
+
+static int ame_scan(he_engine *e, const void *k, size_t kn, uint32_t n, uint32_t *got)
+{
+    *got = 0;
+    am_iter *it = am_iter_new(e->db, NULL);
+    if (!it) return fail(e, "am_iter_new", AM_ERR_NOMEM);
+    uint32_t i = 0;
+    for (am_iter_seek(it, k, kn); i < n && am_iter_valid(it); am_iter_next(it)) {
+        size_t klen, vlen;
+        (void)am_iter_key(it, &klen);
+        (void)am_iter_value(it, &vlen);
+        i++;
+    }
+    int rc = am_iter_status(it);
+    am_iter_free(it);
+    *got = i;
+    return rc == AM_OK ? 0 : fail(e, "am_iter", rc);
+}
+
+static void count_segment(void *arg, const am_segment_info *seg)
+{
+    he_counters *c = arg;
+    if (seg->tag == AM_TAG_TIERED) {
+        c->segments_tiered++;
+        c->bytes_tiered += seg->bytes;
+    } else {
+        c->segments_leveled++;
+        c->bytes_leveled += seg->bytes;
+    }
+}
+
+static int ame_counters(he_engine *e, he_counters *out)
+{
+    am_stats st;
+    *out = (he_counters){ 0 };
+    int rc = am_stats(e->db, &st);
+    if (rc == AM_OK) rc = am_segments(e->db, count_segment, out);
+    if (rc != AM_OK) return fail(e, "am_stats", rc);
+    out->user_bytes_written = st.user_bytes_written;
+    out->flush_bytes_written = st.flush_bytes_written;
+    out->compaction_bytes_written = st.compaction_bytes_written;
+    out->compaction_bytes_read = st.compaction_bytes_read;
+    out->wal_bytes = st.wal_bytes;
+    out->point_lookups = st.point_lookups;
+    out->lookups_found = st.lookups_found;
+    out->segments_probed = st.segments_probed;
+    out->blocks_read = st.blocks_read_cache + st.blocks_read_disk;
+    out->blocks_read_disk = st.blocks_read_disk;
+    out->compactions = st.compactions;
+    out->flushes = st.flushes;
+    out->switches = st.strategy_switches;
+    out->switches_to_leveled = st.switches_to_leveled;
+    out->switches_to_tiered = st.switches_to_tiered;
+    out->stall_count = st.stall_count;
+    out->stall_micros = st.stall_micros;
+    out->slowdown_count = st.slowdown_count;
+    out->slowdown_micros = st.slowdown_micros;
+    out->live_bytes = st.live_sst_bytes;
+    out->live_files = st.live_sst_files;
+    out->live_entries = st.live_entries;
+    out->memtable_bytes = st.memtable_bytes;
+    out->pending_compaction_bytes = st.pending_compaction_bytes;
+    out->have = HE_HAVE_WRITE_AMP | HE_HAVE_READ_AMP | HE_HAVE_SPACE | HE_HAVE_COMPACTIONS |
+                HE_HAVE_STALLS | HE_HAVE_TAGS;
+    return 0;
+}
+
+static int ame_busy(he_engine *e) { return am_busy(e->db) != 0; }
+
+static const char *ame_error(he_engine *e)
+{
+    /* err is written once (the first error), before the caller learns of the failure. */
+    pthread_mutex_lock(&e->mu);
+    const char *s = e->err;
+    pthread_mutex_unlock(&e->mu);
+    return s;
+}
+
+static void ame_settings(he_engine *e, void (*emit)(void *arg, const char *k, const char *v),
+                         void *arg)
+{
+    const am_options *o = &e->o;
+    char v[32];
+#define EMIT_NUM(field, fmt, cast)                       \
+    do {                                                 \
+        snprintf(v, sizeof v, fmt, (cast)o->field);      \
+        emit(arg, #field, v);                            \
+    } while (0)
+    emit(arg, "strategy", o->strategy);
+    EMIT_NUM(memtable_bytes, "%" PRIu64, uint64_t);
+    EMIT_NUM(block_bytes, "%" PRIu64, uint64_t);
+    EMIT_NUM(block_cache_bytes, "%" PRIu64, uint64_t);
+    EMIT_NUM(target_file_bytes, "%" PRIu64, uint64_t);
+    EMIT_NUM(index_stride, "%d", int);
+    EMIT_NUM(bloom_bits_per_key, "%d", int);
+    EMIT_NUM(sync_wal, "%d", int);
+    EMIT_NUM(background_threads, "%d", int);
+    EMIT_NUM(max_frozen_memtables, "%d", int);
+    EMIT_NUM(l0_slowdown_files, "%d", int);
+    EMIT_NUM(l0_stop_files, "%d", int);
+    EMIT_NUM(level_fanout, "%d", int);
+    /* l1_target_bytes 0 means 10 x memtable_bytes (amethyst.h): report what applies. */
+    snprintf(v, sizeof v, "%" PRIu64,
+             (uint64_t)(o->l1_target_bytes ? o->l1_target_bytes : 10 * o->memtable_bytes));
+    emit(arg, "l1_target_bytes", v);
+    EMIT_NUM(l0_compaction_trigger, "%d", int);
+    EMIT_NUM(paranoid_checks, "%d", int);
+#undef EMIT_NUM
+}
+
+const he_ops he_amethyst_ops = {
+    .name = "amethyst",
+    .description = "Amethyst",
+    .open = ame_open,
+    .close = ame_close,
+    .put = ame_put,
+    .get = ame_get,
+    .del = ame_del,
+    .scan = ame_scan,
+    .counters = ame_counters,
+    .busy = ame_busy,
+    .error = ame_error,
+    .settings = ame_settings,
+    .variants = am_strategy_names,
+};
