@@ -24,9 +24,10 @@ TOOLS      := $(patsubst engine/tools/%.c,%,$(TOOL_SRC))
 # Tests that exercise threads; `make tsan` runs these.
 TSAN_TESTS := $(filter test_concurrency test_cache test_skiplist test_db test_env,$(TESTS))
 
-# The workbench harness: harness/*.c as a library per flavor (the CLI comes later);
-# harness/tests/test_*.c link with it and run in `make test` with the engine's tests.
-HARNESS_LIB_SRC  := harness/histogram.c
+# The workbench harness: harness/*.c and harness/engines/*.c but main.c as a library per
+# flavor; amethystd is main.c linked with it, the workloads and libamethyst.
+# harness/tests/test_*.c link with the same and run in `make test` with the engine's tests.
+HARNESS_LIB_SRC  := $(filter-out harness/main.c,$(sort $(wildcard harness/*.c harness/engines/*.c)))
 HARNESS_TEST_SRC := $(sort $(wildcard harness/tests/test_*.c))
 HARNESS_TESTS    := $(patsubst harness/tests/%.c,%,$(HARNESS_TEST_SRC))
 TESTS            += $(HARNESS_TESTS)
@@ -41,6 +42,15 @@ TESTS       += $(WL_TESTS)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
+# The build revision amethystd reports (-version, JSON "build"): git describe, "unknown"
+# outside git. $(REV_STAMP) changes only when the revision does, so only the two files
+# that use it are rebuilt.
+AM_BUILD_REV := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
+REV_STAMP    := $(BUILD)/.build-rev
+REV_USERS    := harness/main.c harness/report.c
+$(shell mkdir -p $(BUILD); [ "$$(cat $(REV_STAMP) 2>/dev/null)" = "$(AM_BUILD_REV)" ] || \
+        echo "$(AM_BUILD_REV)" > $(REV_STAMP))
+
 # flavor name, extra cflags
 FLAVORS := rel asan tsan
 FLAGS_rel  :=
@@ -49,7 +59,7 @@ FLAGS_tsan := -fsanitize=thread -O1
 
 .PHONY: all test tsan run clean deps check-one
 .SECONDARY:
-all: $(BUILD)/rel/libamethyst.a $(addprefix $(BUILD)/rel/,$(TOOLS))
+all: $(BUILD)/rel/libamethyst.a $(addprefix $(BUILD)/rel/,$(TOOLS)) $(BUILD)/rel/amethystd
 
 $(DEPS_STAMP): scripts/install-deps.sh
 	@mkdir -p $(BUILD)
@@ -76,6 +86,13 @@ $(BUILD)/$(1)/%: $(BUILD)/$(1)/engine/tools/%.o $(BUILD)/$(1)/libamethyst.a
 $(BUILD)/$(1)/libamethyst_harness.a: $(patsubst %.c,$(BUILD)/$(1)/%.o,$(HARNESS_LIB_SRC))
 	@rm -f $$@
 	ar rcs $$@ $$^
+
+$(patsubst %.c,$(BUILD)/$(1)/%.o,$(REV_USERS)): $(REV_STAMP)
+$(patsubst %.c,$(BUILD)/$(1)/%.o,$(REV_USERS)): CFLAGS += -DAM_BUILD_REV='"$(AM_BUILD_REV)"'
+
+$(BUILD)/$(1)/amethystd: $(BUILD)/$(1)/harness/main.o $(BUILD)/$(1)/libamethyst_harness.a \
+                         $(BUILD)/$(1)/libamethyst_workloads.a $(BUILD)/$(1)/libamethyst.a
+	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(WL_LDLIBS) $$(LDLIBS)
 
 $(addprefix $(BUILD)/$(1)/,$(HARNESS_TESTS)): $(BUILD)/$(1)/%: $(BUILD)/$(1)/harness/tests/%.o $(BUILD)/$(1)/libamethyst_harness.a
 	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(TEST_LDLIBS) -lm
