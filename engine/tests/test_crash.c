@@ -258,11 +258,7 @@ static void crash_rounds(const config *c, int rounds)
     tu_rng r = { c->seed ^ 0xc0ffee };
     am_options o;
     set_options(&o, c);
-    /* The database exists before the first kill (a kill inside the very first am_open
-       would leave a MANIFEST without CURRENT, which open refuses by design). */
-    am_db *first = NULL;
-    assert_int_equal(am_open(dbdir, &o, &first), AM_OK);
-    assert_int_equal(am_close(first), AM_OK);
+    /* The first child creates the database: a kill may land inside that first am_open. */
     for (int round = 0; round < rounds; round++) {
         int fd = open(ackpath, O_RDWR | O_CREAT | O_TRUNC, 0644);
         assert_true(fd >= 0);
