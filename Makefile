@@ -94,8 +94,12 @@ $(BUILD)/$(1)/amethystd: $(BUILD)/$(1)/harness/main.o $(BUILD)/$(1)/libamethyst_
                          $(BUILD)/$(1)/libamethyst_workloads.a $(BUILD)/$(1)/libamethyst.a
 	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(WL_LDLIBS) $$(LDLIBS)
 
-$(addprefix $(BUILD)/$(1)/,$(HARNESS_TESTS)): $(BUILD)/$(1)/%: $(BUILD)/$(1)/harness/tests/%.o $(BUILD)/$(1)/libamethyst_harness.a
-	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(TEST_LDLIBS) -lm
+# Harness tests link everything amethystd does; the CLI tests run $(BUILD)/<flavor>/amethystd
+# (the AMETHYSTD variable RUN_TESTS sets), so it is built first.
+$(addprefix $(BUILD)/$(1)/,$(HARNESS_TESTS)): $(BUILD)/$(1)/%: $(BUILD)/$(1)/harness/tests/%.o \
+        $(BUILD)/$(1)/libamethyst_harness.a $(BUILD)/$(1)/libamethyst_workloads.a \
+        $(BUILD)/$(1)/libamethyst.a | $(BUILD)/$(1)/amethystd
+	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(WL_LDLIBS) $$(TEST_LDLIBS) -lm
 
 $(BUILD)/$(1)/bench_histogram: $(BUILD)/$(1)/harness/tests/bench_histogram.o $(BUILD)/$(1)/libamethyst_harness.a
 	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ -lm
@@ -113,7 +117,7 @@ $(foreach f,$(FLAVORS),$(eval $(call FLAVOR_RULES,$(f))))
 define RUN_TESTS
 	@set -e; for t in $(2); do \
 	  echo "== $(1)/$$t"; \
-	  AM_TEST_FLAVOR=$(1) $(BUILD)/$(1)/$$t; \
+	  AM_TEST_FLAVOR=$(1) AMETHYSTD=$(BUILD)/$(1)/amethystd $(BUILD)/$(1)/$$t; \
 	done
 endef
 
@@ -124,8 +128,8 @@ test: $(addprefix $(BUILD)/rel/,$(TESTS)) $(addprefix $(BUILD)/asan/,$(TESTS))
 
 # One test, both flavors: make check-one T=test_skiplist
 check-one: $(BUILD)/rel/$(T) $(BUILD)/asan/$(T)
-	$(BUILD)/rel/$(T)
-	AM_TEST_FLAVOR=asan $(BUILD)/asan/$(T)
+	AMETHYSTD=$(BUILD)/rel/amethystd $(BUILD)/rel/$(T)
+	AM_TEST_FLAVOR=asan AMETHYSTD=$(BUILD)/asan/amethystd $(BUILD)/asan/$(T)
 
 tsan: $(addprefix $(BUILD)/tsan/,$(TSAN_TESTS))
 	$(call RUN_TESTS,tsan,$(TSAN_TESTS))
