@@ -54,6 +54,40 @@ struct vset {
 
 /* ---- file names ---- */
 
+typedef struct log_scan {
+    uint64_t log_number;
+    int named_exists, newer_exists;
+} log_scan;
+
+static int scan_log(void *arg, const char *name)
+{
+    log_scan *ls = arg;
+    int kind;
+    uint64_t id;
+    if (fname_parse(name, &kind, &id) && kind == FILE_WAL) {
+        if (id == ls->log_number) ls->named_exists = 1;
+        if (id > ls->log_number) ls->newer_exists = 1;
+    }
+    return 0;
+}
+
+/* A MANIFEST ending in a bad record is normally a power cut during the last edit's sync:
+ * that edit was never acted on, so the log it would have retired is still here. If instead
+ * the log the recovered state needs is gone while a newer one exists, a later edit was
+ * durable and acted on (its logs deleted), and its record has since been damaged: opening
+ * would silently lose what it recorded. */
+static int check_torn_tail(vset *vs, const char *path, size_t nrec)
+{
+    log_scan ls = { .log_number = vs->log_number };
+    int rc = vs->env->ops->list_dir(vs->env, vs->dir, scan_log, &ls);
+    if (rc != AM_OK) return rc;
+    if (ls.log_number > 0 && !ls.named_exists && ls.newer_exists)
+        return am_env_error(vs->env, AM_ERR_CORRUPT, "%s: the record after record %zu is "
+                            "damaged, and the logs show it had been applied; refusing to open "
+                            "rather than lose its data", path, nrec);
+    return AM_OK;
+}
+
 void fname_sst(char *out, size_t cap, const char *dir, uint64_t id)
 {
     snprintf(out, cap, "%s/%06" PRIu64 ".sst", dir, id);
@@ -464,6 +498,7 @@ int vset_recover(am_env *env, const char *dir, blk_cache *cache, vset **out)
         if (rc != AM_OK) goto done;
         nrec++;
     }
+    if (wal_reader_torn(r, NULL) && (rc = check_torn_tail(vs, path, nrec)) != AM_OK) goto done;
     if (!seen_next || !seen_strategy) {
         rc = am_env_error(env, AM_ERR_CORRUPT, "%s: %zu records and no %s", path, nrec,
                           nrec == 0 ? "edit" : !seen_next ? "next file number" : "strategy name");
