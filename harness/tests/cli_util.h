@@ -20,7 +20,7 @@
 
 extern char **environ;
 
-static const char *cu_binary(void)
+static inline const char *cu_binary(void)
 {
     static char path[512];
     const char *env = getenv("AMETHYSTD");
@@ -69,7 +69,7 @@ static inline int cu_run(const char *const *args, const char *out_path, const ch
 }
 
 /* The whole file, NUL-terminated (malloc'd), or NULL. */
-static char *cu_read(const char *path)
+static inline char *cu_read(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
@@ -123,7 +123,7 @@ static inline void cu_rmtree(const char *dir)
     if (dir && *dir) nftw(dir, cu_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static json_t *cu_load_json(const char *path)
+static inline json_t *cu_load_json(const char *path)
 {
     json_error_t e;
     json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
