@@ -355,7 +355,9 @@ static int run_phase(run_ctx *r, size_t p, he_counters *edge)
     atomic_store(&r->state, RS_RUN);
     int rc = run_clients(r);
     if (gather(r, pr) != 0) rc_fail(r, "out of memory merging histograms");
+    /* A phase whose operations all ran is finished, even if Ctrl-C came at its end. */
     int stop = atomic_load(r->stop);
+    if (stop == STOP_INTERRUPT && rc == 0 && pr->ops == pr->ops_expected) stop = STOP_NONE;
     if (rc != 0 || stop != STOP_NONE) {
         if (stop == STOP_INTERRUPT)
             snprintf(r->res->interrupted_phase, sizeof r->res->interrupted_phase, "%s", pr->name);

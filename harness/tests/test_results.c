@@ -136,6 +136,11 @@ static long long check_phase(const json_t *p, const json_t *def, size_t index)
     assert_int_equal(sum, ops);
     json_t *g = get(p, "gets");
     assert_int_equal(iget(g, "found") + iget(g, "not_found"), gets);
+    /* The engine counted the same lookups, and found the same keys, as the harness. */
+    if (json_is_integer(get(p, "point_lookups"))) {
+        assert_int_equal(iget(p, "point_lookups"), gets);
+        assert_int_equal(iget(p, "lookups_found"), iget(g, "found"));
+    }
     static const char *const ratios[] = { "write_amplification", "wal_amplification",
                                           "read_amplification", "blocks_per_lookup",
                                           "space_amplification", "wa", "ra" };
