@@ -89,11 +89,13 @@ const char *am_strategy_names(void);
  * a one-line reason naming the path and OS error into msg (if msg is not NULL). */
 int am_open(const char *dir, const am_options *o, am_db **out);
 int am_open_msg(const char *dir, const am_options *o, am_db **out, char *msg, size_t msgcap);
-/* Waits for background work, flushes nothing (the WAL keeps unflushed writes), frees db.
- * Accepts NULL. Returns the first background error, if any. */
+/* Stops background work (a merge in progress is abandoned and its inputs stay live; a
+ * flush in progress is abandoned and its log kept), syncs the WAL, frees db. Unflushed
+ * writes stay in the WAL and are recovered by the next open. Accepts NULL. Returns the
+ * first background error, if any. REQUIRES: no iterator or snapshot still open. */
 int am_close(am_db *db);
 /* Detail of the most recent error on this handle; "" when none. Valid until the next call
- * on db from any thread that fails. */
+ * on db that fails; with several threads failing at once, it may describe another one's. */
 const char *am_errmsg(am_db *db);
 
 int am_put(am_db *db, const void *k, size_t kn, const void *v, size_t vn);
