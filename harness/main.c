@@ -344,6 +344,11 @@ static int prepare_db(const cli *c, run_config *cfg)
         cfg->db_is_temp = 1;
         return 0;
     }
+    if (cfg->keep) {
+        fprintf(stderr, "amethystd: -keep applies to the temporary directory; a -db "
+                        "directory is always kept\n");
+        return -1;
+    }
     if (!*dir || strlen(dir) >= sizeof cfg->db - 16) {
         fprintf(stderr, "amethystd: -db: empty or too long\n");
         return -1;

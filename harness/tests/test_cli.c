@@ -131,6 +131,7 @@ static void bad_input_exits_2(void **state)
         { { "-workload", wl_syntax, NULL }, "syntax.json" },
         { { "-out", outdir, NULL }, "cannot create a file" },
         { { "-out", g_dir, NULL }, "is a directory" },
+        { { "-keep", "-db", g_dir, NULL }, "always kept" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         /* Common options first: the case's own come later and win (the last value of an
