@@ -22,7 +22,7 @@ TOOL_SRC   := $(sort $(wildcard engine/tools/*.c))
 TESTS      := $(patsubst engine/tests/%.c,%,$(TEST_SRC))
 TOOLS      := $(patsubst engine/tools/%.c,%,$(TOOL_SRC))
 # Tests that exercise threads; `make tsan` runs these.
-TSAN_TESTS := $(filter test_concurrency test_cache test_skiplist test_db test_env test_model test_version test_sst test_workloads test_results,$(TESTS))
+TSAN_TESTS := $(filter test_concurrency test_cache test_skiplist test_db test_env test_model test_version test_sst test_workloads test_results test_livehist test_accounting,$(TESTS))
 
 # The workbench harness: harness/*.c and harness/engines/*.c but main.c as a library per
 # flavor; amethystd is main.c linked with it, the workloads and libamethyst.
