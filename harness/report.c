@@ -298,6 +298,9 @@ static json_t *engine_json(const run_config *cfg, const he_ops *ops, const char 
     set(o, "family", json_string(ops->name));
     set(o, "variant", variant ? json_string(variant) : json_null());
     set(o, "description", json_string(ops->description));
+    /* A peer whose counters are partly estimates says so (he_counters.approximate). */
+    const he_counters *end = res->nphases ? &res->phases[res->nphases - 1].end : &res->opened;
+    set(o, "counters_approximate", json_boolean(res->opened.approximate || end->approximate));
     for (size_t i = 0; i < res->nsettings; i++)
         set(st, res->settings[i].key, setting_value(res->settings[i].value));
     set(o, "settings", st);
