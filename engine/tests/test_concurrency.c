@@ -34,26 +34,17 @@ enum {
     RANGE = 40,                /* keys per iterator scan */
 };
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    return x ^ (x >> 33);
-}
-
 static void key_of(char *buf, uint32_t k) { snprintf(buf, 16, "k%05u", k); }
 
 /* Version 0 (never written) and every eighth version or so are deletes. */
-static int is_del(uint32_t k, uint32_t v) { return v == 0 || mix(((uint64_t)k << 32) | v) % 8 == 0; }
+static int is_del(uint32_t k, uint32_t v) { return v == 0 || tu_mix(((uint64_t)k << 32) | v) % 8 == 0; }
 
 static size_t make_value(uint32_t k, uint32_t v, char *out)
 {
-    uint64_t h = mix(((uint64_t)v << 32) | k | 1ull << 62);
+    uint64_t h = tu_mix(((uint64_t)v << 32) | k | 1ull << 62);
     size_t n = 24 + (size_t)(h % (MAX_VALUE - 24));
     int head = snprintf(out, MAX_VALUE, "k%05u v%08u ", k, v);
-    for (size_t i = (size_t)head; i < n; i++) out[i] = (char)('a' + (mix(h + i / 8) >> (i % 8 * 8)) % 26);
+    for (size_t i = (size_t)head; i < n; i++) out[i] = (char)('a' + (tu_mix(h + i / 8) >> (i % 8 * 8)) % 26);
     return n;
 }
 

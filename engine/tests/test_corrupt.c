@@ -57,39 +57,6 @@ static int teardown(void **state)
 
 /* ---- files ---- */
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)len + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return buf;
-}
-
-static void spit(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, n, f), n);
-    fclose(f);
-}
-
-static void flip_byte(const char *path, size_t off)
-{
-    size_t n;
-    char *d = slurp(path, &n);
-    if (off >= n) fail_msg("%s: offset %zu past %zu bytes", path, off, n);
-    d[off] ^= 0x5a;
-    spit(path, d, n);
-    free(d);
-}
-
 /* The one file in dir whose name ends with suffix (fails if none or several); a prefix
  * instead when prefix is set. */
 static void find_one(const char *dir, const char *suffix, int prefix, char *out, size_t cap)
@@ -114,7 +81,7 @@ static void find_one(const char *dir, const char *suffix, int prefix, char *out,
 static size_t find_bytes(const char *path, const void *needle, size_t nn)
 {
     size_t n;
-    char *d = slurp(path, &n);
+    char *d = tu_read_file(path, &n);
     for (size_t i = 0; i + nn <= n; i++) {
         if (memcmp(d + i, needle, nn) == 0) {
             free(d);
@@ -230,7 +197,7 @@ static void test_sst_block_flips(void **state)
         if (fc->in_key) key_of(needle, fc->key);
         else value_of(needle, fc->key, 0);
         size_t off = find_bytes(sst, needle, strlen(needle)) + (size_t)fc->delta;
-        flip_byte(sst, off);
+        tu_flip_byte(sst, off, 0x5a);
 
         am_db *db = open_ok(fx->dir, &fx->o);      /* footer, index, filter are intact */
         int corrupt = 0, first_bad = -1, last_bad = -1;
@@ -326,9 +293,9 @@ static void test_sst_truncated(void **state)
         char sst[512];
         make_one_sst(fx, sst, sizeof sst);
         size_t n;
-        char *d = slurp(sst, &n);
+        char *d = tu_read_file(sst, &n);
         assert_true(n > cuts[c]);
-        spit(sst, d, n - cuts[c]);
+        tu_write_file(sst, d, n - cuts[c]);
         free(d);
         const char *msg = open_fails(fx->dir, &fx->o, AM_ERR_CORRUPT, "truncated sstable");
         const char *base = strrchr(sst, '/') + 1;
@@ -370,23 +337,23 @@ static void test_manifest_flips(void **state)
     char manifest[512];
     find_one(fx->dir, "MANIFEST-", 1, manifest, sizeof manifest);
     size_t n;
-    char *orig = slurp(manifest, &n);
+    char *orig = tu_read_file(manifest, &n);
     /* Every byte of a small MANIFEST, or a spread of them. */
     size_t step = n <= 400 ? 1 : n / 400 + 1;
     int tried = 0;
     for (size_t off = 0; off < n; off += step) {
         char ctx[64];
         snprintf(ctx, sizeof ctx, "MANIFEST byte %zu of %zu flipped", off, n);
-        flip_byte(manifest, off);
+        tu_flip_byte(manifest, off, 0x5a);
         const char *msg = open_fails(fx->dir, &fx->o, AM_ERR_CORRUPT, ctx);
         if (!strstr(msg, "MANIFEST")) fail_msg("%s: message does not name it: '%s'", ctx, msg);
         /* The failed open changed nothing: the same bytes are there. */
         size_t m;
-        char *now = slurp(manifest, &m);
+        char *now = tu_read_file(manifest, &m);
         assert_int_equal(m, n);
         assert_int_equal(now[off], (char)(orig[off] ^ 0x5a));
         free(now);
-        spit(manifest, orig, n);
+        tu_write_file(manifest, orig, n);
         tried++;
     }
     assert_true(tried >= 50);
@@ -416,11 +383,9 @@ static void test_manifest_last_edit_flipped(void **state)
         char manifest[512], wal[512];
         find_one(fx->dir, "MANIFEST-", 1, manifest, sizeof manifest);
         find_one(fx->dir, ".log", 0, wal, sizeof wal);
-        size_t n;
-        free(slurp(wal, &n));
-        assert_int_equal(n, 0);                  /* keys 100..199 live only in the SSTable */
-        free(slurp(manifest, &n));
-        flip_byte(manifest, n - (size_t)back[c]);
+        assert_int_equal(tu_file_size(wal), 0);  /* keys 100..199 live only in the SSTable */
+        size_t n = (size_t)tu_file_size(manifest);
+        tu_flip_byte(manifest, n - (size_t)back[c], 0x5a);
         char msg[512] = "";
         db = NULL;
         int rc = am_open_msg(fx->dir, &fx->o, &db, msg, sizeof msg);
@@ -452,7 +417,7 @@ static void make_wal(fixture *fx, char *wal, size_t cap, size_t *offs)
     assert_int_equal(am_close(db), AM_OK);
     find_one(fx->dir, ".log", 0, wal, cap);
     size_t n;
-    unsigned char *d = (unsigned char *)slurp(wal, &n);
+    unsigned char *d = (unsigned char *)tu_read_file(wal, &n);
     size_t off = 0;
     for (int r = 0; r < WAL_RECORDS; r++) {
         offs[r] = off;
@@ -517,10 +482,10 @@ static void test_wal_torn_tail(void **state)
     /* A zero-filled tail (preallocated, never written) is an end too. */
     make_wal(fx, wal, sizeof wal, offs);
     size_t n;
-    char *d = slurp(wal, &n);
+    char *d = tu_read_file(wal, &n);
     char *z = calloc(1, n + 4096);
     memcpy(z, d, n);
-    spit(wal, z, n + 4096);
+    tu_write_file(wal, z, n + 4096);
     free(d);
     free(z);
     am_db *db = open_ok(fx->dir, &fx->o);
@@ -537,7 +502,7 @@ static void test_wal_damage_before_the_end(void **state)
     static const int deltas[] = { 0, 4, 8, 12, 20 };
     for (size_t c = 0; c < sizeof deltas / sizeof deltas[0]; c++) {
         make_wal(fx, wal, sizeof wal, offs);
-        flip_byte(wal, offs[30] + (size_t)deltas[c]);
+        tu_flip_byte(wal, offs[30] + (size_t)deltas[c], 0x5a);
         char ctx[64];
         snprintf(ctx, sizeof ctx, "log record 30 byte %d flipped", deltas[c]);
         const char *msg = open_fails(fx->dir, &fx->o, AM_ERR_CORRUPT, ctx);
@@ -554,7 +519,7 @@ static void test_current_garbage(void **state)
     char cur[512];
     snprintf(cur, sizeof cur, "%s/CURRENT", fx->dir);
     size_t n;
-    char *orig = slurp(cur, &n);
+    char *orig = tu_read_file(cur, &n);
     static const struct { const char *data; size_t n; } bad[] = {
         { "", 0 },
         { "\n", 1 },
@@ -567,14 +532,14 @@ static void test_current_garbage(void **state)
         { "../MANIFEST-000001\n", 19 },
     };
     for (size_t c = 0; c < sizeof bad / sizeof bad[0]; c++) {
-        spit(cur, bad[c].data, bad[c].n);
+        tu_write_file(cur, bad[c].data, bad[c].n);
         char ctx[64];
         snprintf(ctx, sizeof ctx, "CURRENT case %zu", c);
         const char *msg = open_fails(fx->dir, &fx->o, AM_ERR_CORRUPT, ctx);
         if (!strstr(msg, "CURRENT") && !strstr(msg, "MANIFEST"))
             fail_msg("%s: message names neither CURRENT nor MANIFEST: '%s'", ctx, msg);
     }
-    spit(cur, orig, n);
+    tu_write_file(cur, orig, n);
     free(orig);
     am_db *db = open_ok(fx->dir, &fx->o);
     check_history(db);

@@ -40,15 +40,6 @@ enum {
     CHILD_MAX_OPS = 2000000,     /* a child that is never killed still stops */
 };
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    return x ^ (x >> 33);
-}
-
 /* ---- the deterministic operation sequence ---- */
 
 /* One record of an operation: key and tag (0: delete; else what the value encodes). */
@@ -61,10 +52,10 @@ typedef struct rec {
  * Returns the number of records. */
 static int op_records(uint64_t seed, uint64_t i, rec *out)
 {
-    uint64_t h = mix(seed ^ (i * 0x9e3779b97f4a7c15ull));
+    uint64_t h = tu_mix(seed ^ (i * 0x9e3779b97f4a7c15ull));
     int n = h % 100 < 80 ? 1 : 2 + (int)((h >> 8) % (MAX_BATCH - 1));
     for (int j = 0; j < n; j++) {
-        uint64_t x = mix(h + (uint64_t)j + 1);
+        uint64_t x = tu_mix(h + (uint64_t)j + 1);
         /* Batches stay near one key half the time, so they touch neighbours and repeats. */
         out[j].key = j > 0 && (x & 1) ? (out[j - 1].key + (uint32_t)((x >> 1) % 3)) % NKEYS
                                        : (uint32_t)((x >> 8) % NKEYS);
@@ -78,11 +69,11 @@ static void keyname(char *buf, uint32_t k) { snprintf(buf, 16, "c%05u", k); }
 /* The value of a key with a tag: the tag, the key, then bytes derived from both. */
 static size_t make_value(uint32_t key, uint64_t tag, unsigned char *out)
 {
-    uint64_t h = mix(tag * 31 + key);
+    uint64_t h = tu_mix(tag * 31 + key);
     size_t n = 12 + (size_t)(h % (MAX_VALUE - 12));
     memcpy(out, &tag, 8);
     memcpy(out + 8, &key, 4);
-    for (size_t i = 12; i < n; i++) out[i] = (unsigned char)(mix(h + i / 8) >> (8 * (i % 8)));
+    for (size_t i = 12; i < n; i++) out[i] = (unsigned char)(tu_mix(h + i / 8) >> (8 * (i % 8)));
     return n;
 }
 
@@ -158,7 +149,7 @@ static void child_main(const char *dir, const config *c, uint64_t start, int ack
         }
         if (rc != AM_OK) child_die(4, "write", rc, db);
         if (pwrite(ackfd, &i, sizeof i, 0) != (ssize_t)sizeof i) _exit(7);
-        if (mix(i ^ 0xf1u) % 3000 == 0 && (rc = am_flush(db)) != AM_OK)
+        if (tu_mix(i ^ 0xf1u) % 3000 == 0 && (rc = am_flush(db)) != AM_OK)
             child_die(8, "am_flush", rc, db);
     }
     _exit(0);

@@ -104,29 +104,14 @@ static am_stats stats(am_db *db)
     return s;
 }
 
-static int file_exists(const char *path)
+/* Asserts path holds exactly the text want. */
+static void expect_file(const char *path, const char *want)
 {
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-static void write_file(const char *path, const char *data)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(data, f);
-    fclose(f);
-}
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    static char buf[4096];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = 0;
-    fclose(f);
-    return buf;
+    size_t n;
+    char *data = tu_read_file(path, &n);
+    assert_string_equal(data, want);
+    assert_int_equal(n, strlen(want));
+    free(data);
 }
 
 /* ---- open / create / refusals ---- */
@@ -137,7 +122,7 @@ static void test_open_create_reopen(void **state)
     char path[512];
     am_db *db = must_open(fx->dir, &fx->o);
     snprintf(path, sizeof path, "%s/CURRENT", fx->dir);
-    assert_true(file_exists(path));
+    assert_true(tu_file_exists(path));
     assert_string_equal(am_errmsg(db), am_errmsg(db));   /* callable, never NULL */
     put_s(db, "a", "1");
     must_close(db);
@@ -180,7 +165,7 @@ static void test_open_missing_without_create(void **state)
     assert_int_equal(rc, AM_ERR_INVALID);
     assert_null(db);
     if (!strstr(msg, fx->dir)) fail_msg("message does not name %s: '%s'", fx->dir, msg);
-    assert_false(file_exists(fx->dir));          /* nothing was created */
+    assert_false(tu_file_exists(fx->dir));          /* nothing was created */
 
     /* An existing but empty directory is not a database either. */
     assert_int_equal(mkdir(fx->dir, 0755), 0);
@@ -225,18 +210,16 @@ static void test_open_refuses_orphan_files(void **state)
         tu_rmtree(fx->dir);
         assert_int_equal(mkdir(fx->dir, 0755), 0);
         snprintf(path, sizeof path, "%s/%s", fx->dir, names[i]);
-        write_file(path, "precious bytes");
+        tu_write_file(path, "precious bytes", 14);
         char msg[512] = "";
         am_db *db = (am_db *)1;
         int rc = am_open_msg(fx->dir, &fx->o, &db, msg, sizeof msg);
         if (rc >= 0) fail_msg("%s without CURRENT: open gave %s", names[i], am_strerror(rc));
         assert_null(db);
         assert_non_null(strstr(msg, fx->dir));
-        const char *data = read_file(path);
-        assert_non_null(data);
-        assert_string_equal(data, "precious bytes");
+        expect_file(path, "precious bytes");
         snprintf(cur, sizeof cur, "%s/CURRENT", fx->dir);
-        assert_false(file_exists(cur));
+        assert_false(tu_file_exists(cur));
     }
     /* A MANIFEST alone (a creation that failed before CURRENT) holds no data: a new
        database is created. */
@@ -244,7 +227,7 @@ static void test_open_refuses_orphan_files(void **state)
     assert_int_equal(mkdir(fx->dir, 0755), 0);
     char mpath[512];
     snprintf(mpath, sizeof mpath, "%s/MANIFEST-000001", fx->dir);
-    write_file(mpath, "half-written");
+    tu_write_file(mpath, "half-written", 12);
     am_db *mdb = must_open(fx->dir, &fx->o);
     put_s(mdb, "k", "v");
     must_close(mdb);
@@ -256,10 +239,10 @@ static void test_open_refuses_orphan_files(void **state)
     assert_int_equal(mkdir(fx->dir, 0755), 0);
     char path[512];
     snprintf(path, sizeof path, "%s/notes.txt", fx->dir);
-    write_file(path, "hello");
+    tu_write_file(path, "hello", 5);
     am_db *db = must_open(fx->dir, &fx->o);
     must_close(db);
-    assert_string_equal(read_file(path), "hello");
+    expect_file(path, "hello");
 }
 
 /* ---- options ---- */
@@ -350,7 +333,7 @@ static void test_options_out_of_range(void **state)
                                            am_strerror(rc));
         assert_null(db);
         if (!strstr(msg, c->what)) fail_msg("case %zu: message '%s' lacks '%s'", i, msg, c->what);
-        assert_false(file_exists(fx->dir));   /* refused before touching the disk */
+        assert_false(tu_file_exists(fx->dir));   /* refused before touching the disk */
     }
     am_db *db = (am_db *)1;
     assert_int_equal(am_open(fx->dir, NULL, &db), AM_ERR_INVALID);
@@ -362,7 +345,7 @@ static void test_options_out_of_range(void **state)
     assert_int_equal(am_open("", &fx->o, &db), AM_ERR_INVALID);
     assert_null(db);
     assert_int_equal(am_open(fx->dir, &fx->o, NULL), AM_ERR_INVALID);
-    assert_false(file_exists(fx->dir));
+    assert_false(tu_file_exists(fx->dir));
 }
 
 /* ---- basic reads and writes ---- */

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,13 +81,6 @@ static void assert_msg_has(am_env *e, const char *needle)
     char msg[512];
     am_env_last_error(e, msg, sizeof msg);
     if (!strstr(msg, needle)) fail_msg("error message \"%s\" lacks \"%s\"", msg, needle);
-}
-
-static uint64_t disk_size(const char *path)
-{
-    struct stat st;
-    assert_int_equal(stat(path, &st), 0);
-    return (uint64_t)st.st_size;
 }
 
 /* ---------------- POSIX env ---------------- */
@@ -512,7 +504,7 @@ static void test_fault_nth_sync(void **state)
        sync_dir, the bytes never. */
     assert_int_equal(fault_env_power_cut(e), AM_OK);
     assert_int_equal(env_exists(fx->posix, p), 1);
-    assert_int_equal(disk_size(p), 0);
+    assert_int_equal(tu_file_size(p), 0);
 }
 
 static void test_fault_nth_rename(void **state)
@@ -694,7 +686,7 @@ static void test_power_cut_truncated_existing_file(void **state)
     assert_int_equal(env_close(e, f), AM_OK);
     assert_int_equal(fault_env_power_cut(e), AM_OK);
     assert_int_equal(env_exists(fx->posix, p), 1);
-    assert_int_equal(disk_size(p), 0);
+    assert_int_equal(tu_file_size(p), 0);
 }
 
 static void test_power_cut_and_renames(void **state)
@@ -906,7 +898,7 @@ static void test_fault_threads(void **state)
     assert_int_equal(fault_env_power_cut(e), AM_OK);
     for (int i = 0; i < W; i++) {
         assert_int_equal(args[i].rc, AM_OK);
-        assert_int_equal(disk_size(args[i].path), args[i].synced);
+        assert_int_equal(tu_file_size(args[i].path), args[i].synced);
     }
 }
 

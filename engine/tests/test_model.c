@@ -37,15 +37,6 @@ typedef struct key {
     size_t n;
 } key;
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    return x ^ (x >> 33);
-}
-
 static int key_cmp(const void *a, const void *b)
 {
     const key *x = a, *y = b;
@@ -81,14 +72,14 @@ static size_t make_keys(key *keys, uint64_t seed)
  * short, some empty, a few spanning several blocks. */
 static size_t make_value(uint32_t kid, uint32_t ver, unsigned char *out)
 {
-    uint64_t h = mix(((uint64_t)kid << 32) | ver);
+    uint64_t h = tu_mix(((uint64_t)kid << 32) | ver);
     size_t n;
     if (h % 61 == 0) n = 1000 + (size_t)(h >> 20) % 4000;
     else if (h % 17 == 0) n = 0;
     else n = (size_t)(h >> 8) % 400;
     uint64_t s = h;
     for (size_t i = 0; i < n; i++) {
-        if (i % 8 == 0) s = mix(s + i);
+        if (i % 8 == 0) s = tu_mix(s + i);
         out[i] = (unsigned char)(s >> (8 * (i % 8)));
     }
     if (n >= 8) {                       /* readable in a debugger: kid and ver up front */

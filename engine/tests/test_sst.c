@@ -561,28 +561,6 @@ static void test_builder_sticky_errors(void **state)
 
 /* ---- corruption ------------------------------------------------------------------- */
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    long sz = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *d = malloc((size_t)sz + 1);
-    assert_int_equal(fread(d, 1, (size_t)sz, fp), (size_t)sz);
-    fclose(fp);
-    *n = (size_t)sz;
-    return d;
-}
-
-static void spit(const char *path, const char *d, size_t n)
-{
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(d, 1, n, fp), n);
-    fclose(fp);
-}
-
 /* Answers from a corrupt file: each is right or AM_ERR_CORRUPT. Returns the number of
  * AM_ERR_CORRUPT seen (open failing counts as one). */
 static int probe_corrupt(am_env *env, const char *path, const model *m)
@@ -635,7 +613,7 @@ static void test_flipped_bytes(void **state)
     sst_file_info info;
     build_file(f->env, path, &m, &o, &info);
     size_t n;
-    char *orig = slurp(path, &n);
+    char *orig = tu_read_file(path, &n);
     assert_int_equal(n, info.file_bytes);
     char *copy = malloc(n);
 
@@ -663,7 +641,7 @@ static void test_flipped_bytes(void **state)
     for (size_t i = 0; i < npos; i++) {
         memcpy(copy, orig, n);
         copy[pos[i]] ^= (char)(1u << tu_below(&rng, 8));
-        spit(bad, copy, n);
+        tu_write_file(bad, copy, n);
         int b = probe_corrupt(f->env, bad, &m);
         assert_true(b > 0);                        /* every byte is covered by a crc */
         if (pos[i] < filter_off) {
@@ -702,11 +680,11 @@ static void test_truncated_and_foreign_files(void **state)
     sst_file_info info;
     build_file(f->env, path, &m, &o, &info);
     size_t n;
-    char *orig = slurp(path, &n);
+    char *orig = tu_read_file(path, &n);
     size_t lens[] = { 0, 1, 8, 63, 64, 65, n / 2, n - 65, n - 64, n - 63, n - 8, n - 1 };
     char msg[512];
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
-        spit(bad, orig, lens[i]);
+        tu_write_file(bad, orig, lens[i]);
         sst_reader *r = (sst_reader *)1;
         assert_int_equal(sst_reader_open(f->env, bad, 1, NULL, &r), AM_ERR_CORRUPT);
         assert_null(r);
@@ -717,7 +695,7 @@ static void test_truncated_and_foreign_files(void **state)
     /* a file of another kind, with a long enough body */
     char junk[4096];
     memset(junk, 'j', sizeof junk);
-    spit(bad, junk, sizeof junk);
+    tu_write_file(bad, junk, sizeof junk);
     sst_reader *r;
     assert_int_equal(sst_reader_open(f->env, bad, 1, NULL, &r), AM_ERR_CORRUPT);
     /* the footer moved: the file cut just before its last block ends keeps a footer-sized

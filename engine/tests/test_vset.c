@@ -75,11 +75,10 @@ static void read_current(fx *f, char *buf, size_t cap)
 {
     char path[1024];
     snprintf(path, sizeof(path), "%s/CURRENT", f->dir);
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    size_t n = fread(buf, 1, cap - 1, fp);
-    buf[n] = 0;
-    fclose(fp);
+    size_t n;
+    char *cur = tu_read_file(path, &n);
+    snprintf(buf, cap, "%s", cur);
+    free(cur);
 }
 
 static void current_manifest_path(fx *f, char *path, size_t cap)
@@ -427,16 +426,6 @@ static void test_log_and_recover(void **state)
 
 /* ---- damaged MANIFEST / CURRENT ---- */
 
-static uint64_t file_size(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fclose(fp);
-    return (uint64_t)n;
-}
-
 static void test_torn_tail(void **state)
 {
     fx *f = *state;
@@ -448,10 +437,10 @@ static void test_torn_tail(void **state)
     assert_int_equal(log_edit(f, vs, &fl[1], 1, NULL, 0, NULL), AM_OK);
     char *two = describe(vs, 0);
     current_manifest_path(f, path, sizeof path);
-    uint64_t size2 = file_size(path);
+    uint64_t size2 = tu_file_size(path);
     assert_int_equal(log_edit(f, vs, &fl[2], 1, NULL, 0, NULL), AM_OK);
     char *three = describe(vs, 0);
-    uint64_t size3 = file_size(path);
+    uint64_t size3 = tu_file_size(path);
     vset_free(vs);
 
     /* Zeros after the last record (a preallocated tail) are a torn tail too. */
@@ -475,23 +464,20 @@ static void test_torn_tail(void **state)
     assert_int_equal(log_edit(f, vs, &fl[1], 1, NULL, 0, NULL), AM_OK);
     char *two_b = describe(vs, 0);
     assert_string_equal(two_b, two);
-    size2 = file_size(path);
+    size2 = tu_file_size(path);
     assert_int_equal(log_edit(f, vs, &fl[2], 1, NULL, 0, NULL), AM_OK);
-    size3 = file_size(path);
+    size3 = tu_file_size(path);
     vset_free(vs);
     /* Keep a copy of the full log, then try cuts inside the last record. */
-    char *full = malloc(size3);
-    FILE *fp = fopen(path, "rb");
-    assert_int_equal(fread(full, 1, size3, fp), size3);
-    fclose(fp);
+    size_t full_n;
+    char *full = tu_read_file(path, &full_n);
+    assert_int_equal(full_n, size3);
     char copy_dir_manifest[1100];
     snprintf(copy_dir_manifest, sizeof copy_dir_manifest, "%s", path);
     uint64_t cuts[] = {size2 + 1, size2 + 5, size2 + 9, (size2 + size3) / 2, size3 - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
         /* Recovery replaces the MANIFEST: put the damaged log back under CURRENT's name. */
-        fp = fopen(copy_dir_manifest, "wb");
-        assert_int_equal(fwrite(full, 1, cuts[i], fp), cuts[i]);
-        fclose(fp);
+        tu_write_file(copy_dir_manifest, full, cuts[i]);
         char cur[128];
         const char *slash = strrchr(copy_dir_manifest, '/');
         snprintf(cur, sizeof cur, "%s\n", slash + 1);
@@ -521,22 +507,17 @@ static void test_corrupt_middle(void **state)
     assert_int_equal(log_edit(f, vs, &fl[1], 1, NULL, 0, NULL), AM_OK);
     current_manifest_path(f, path, sizeof path);
     vset_free(vs);
-    uint64_t n = file_size(path);
-    char *orig = malloc(n);
-    FILE *fp = fopen(path, "rb");
-    assert_int_equal(fread(orig, 1, n, fp), n);
-    fclose(fp);
+    size_t n;
+    char *orig = tu_read_file(path, &n);
     /* Three records (snapshot, two flushes). Flip one byte in the checksum or the payload
      * of the first or second: a bad record with data after it is corruption. */
     uint64_t r2 = WAL_HEADER + dec_fixed32(orig + 4);
     assert_true(r2 + WAL_HEADER < n);
     uint64_t at[] = {1, WAL_HEADER + 2, r2 + 0, r2 + WAL_HEADER + 3};
     for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
-        fp = fopen(path, "wb");
         orig[at[i]] ^= 0x40;
-        assert_int_equal(fwrite(orig, 1, n, fp), n);
+        tu_write_file(path, orig, n);
         orig[at[i]] ^= 0x40;
-        fclose(fp);
         vs = (vset *)1;
         int rc = vset_recover(f->env, f->dir, f->cache, &vs);
         if (rc != AM_ERR_CORRUPT) fail_msg("flip at %llu: rc %d", (unsigned long long)at[i], rc);
@@ -546,9 +527,7 @@ static void test_corrupt_middle(void **state)
         assert_non_null(strstr(msg, "MANIFEST-"));
     }
     /* Undamaged again: recovers. */
-    fp = fopen(path, "wb");
-    assert_int_equal(fwrite(orig, 1, n, fp), n);
-    fclose(fp);
+    tu_write_file(path, orig, n);
     assert_int_equal(vset_recover(f->env, f->dir, f->cache, &vs), AM_OK);
     assert_int_equal(vset_current(vs)->total_segs, 2);
     vset_free(vs);
@@ -734,9 +713,7 @@ static void test_missing_or_damaged_segment(void **state)
 
     /* A damaged file (zeros where the footer was) is corruption naming it, too. */
     memset(saved + n / 2, 0, n - n / 2);
-    FILE *fp = fopen(path, "wb");
-    assert_int_equal(fwrite(saved, 1, n, fp), n);
-    fclose(fp);
+    tu_write_file(path, saved, n);
     assert_int_equal(vset_recover(f->env, f->dir, f->cache, &vs), AM_ERR_CORRUPT);
     am_env_last_error(f->env, msg, sizeof msg);
     if (!strstr(msg, want)) fail_msg("message '%s' does not name %s", msg, want);

@@ -78,29 +78,6 @@ static uint64_t *write_log(fixture *f, const size_t *sizes, size_t count, uint64
     return offs;
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    long sz = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *p = malloc(sz ? (size_t)sz : 1);
-    assert_non_null(p);
-    assert_int_equal(fread(p, 1, (size_t)sz, fp), (size_t)sz);
-    fclose(fp);
-    *n = (size_t)sz;
-    return p;
-}
-
-static void spit(const char *path, const char *p, size_t n)
-{
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(p, 1, n, fp), n);
-    fclose(fp);
-}
-
 /* Reads the log and checks it holds records 0 .. good-1 of (sizes, seed) and then ends
  * with want_rc (AM_NOT_FOUND or AM_ERR_CORRUPT); for AM_NOT_FOUND, also the torn flag
  * and the valid length. */
@@ -178,7 +155,7 @@ static void test_framing_bytes(void **state)
     assert_int_equal(wal_writer_add(w, "abc", 3), AM_OK);
     assert_int_equal(wal_writer_close(w), AM_OK);
     size_t n;
-    char *p = slurp(f->path, &n);
+    char *p = tu_read_file(f->path, &n);
     assert_int_equal(n, WAL_HEADER + 3);
     /* crc32c("\x01abc"), computed independently (bitwise, reflected 0x82f63b78). */
     uint32_t crc = 0xffffffffu;
@@ -202,18 +179,18 @@ static void check_every_cut(fixture *f, const size_t *sizes, size_t count, size_
 {
     uint64_t *offs = write_log(f, sizes, count, 9);
     size_t n;
-    char *full = slurp(f->path, &n);
+    char *full = tu_read_file(f->path, &n);
     uint64_t last = offs[count - 1];
     /* Cuts: the start of the last record (a clean end), every byte of its header, every
        step-th byte of the rest, and its last byte. */
     for (uint64_t cut = last; cut < n; ) {
-        spit(f->path, full, (size_t)cut);
+        tu_write_file(f->path, full, (size_t)cut);
         expect_log(f, sizes, count - 1, 9, AM_NOT_FOUND, cut != last, last);
         if (cut == n - 1) break;
         cut = cut < last + WAL_HEADER + 1 ? cut + 1 : cut + step;
         if (cut > n - 1) cut = n - 1;
     }
-    spit(f->path, full, n);
+    tu_write_file(f->path, full, n);
     expect_log(f, sizes, count, 9, AM_NOT_FOUND, 0, n);
     free(full);
     free(offs);
@@ -239,7 +216,7 @@ static void test_flipped_byte_in_middle(void **state)
     static const size_t sizes[] = { 40, 100, 60 };
     uint64_t *offs = write_log(f, sizes, 3, 5);
     size_t n;
-    char *full = slurp(f->path, &n);
+    char *full = tu_read_file(f->path, &n);
     char *copy = malloc(n);
     assert_non_null(copy);
     uint64_t mid = offs[1];
@@ -248,7 +225,7 @@ static void test_flipped_byte_in_middle(void **state)
         for (int mask = 0x01; mask <= 0x80; mask <<= 7) {          /* 0x01 and 0x80 */
             memcpy(copy, full, n);
             copy[at] ^= (char)mask;
-            spit(f->path, copy, n);
+            tu_write_file(f->path, copy, n);
             uint32_t len = dec_fixed32(copy + mid + 4);
             if (mid + WAL_HEADER + len > n) {
                 expect_log(f, sizes, 1, 5, AM_NOT_FOUND, 1, mid);
@@ -265,7 +242,7 @@ static void test_flipped_byte_in_middle(void **state)
     /* The message names the file and the offset. */
     memcpy(copy, full, n);
     copy[mid + WAL_HEADER + 3] ^= 0x10;
-    spit(f->path, copy, n);
+    tu_write_file(f->path, copy, n);
     wal_reader *r;
     const char *rec;
     size_t rn;
@@ -284,7 +261,7 @@ static void test_flipped_byte_in_middle(void **state)
        nothing follows it, so it is a torn tail and the records before it are kept. */
     memcpy(copy, full, n);
     copy[n - 1] ^= 0x01;
-    spit(f->path, copy, n);
+    tu_write_file(f->path, copy, n);
     expect_log(f, sizes, 2, 5, AM_NOT_FOUND, 1, offs[2]);
     free(copy);
     free(full);
@@ -299,7 +276,7 @@ static void test_zero_filled_tail(void **state)
     static const size_t sizes[] = { 33, 0, 1000 };
     uint64_t *offs = write_log(f, sizes, 3, 3);
     size_t n;
-    char *full = slurp(f->path, &n);
+    char *full = tu_read_file(f->path, &n);
     static const struct { size_t zeros; int trailer; int rc; int torn; } cases[] = {
         { 1, -1, AM_NOT_FOUND, 1 },
         { 8, -1, AM_NOT_FOUND, 1 },
@@ -319,7 +296,7 @@ static void test_zero_filled_tail(void **state)
         assert_non_null(p);
         memcpy(p, full, n);
         if (cases[i].trailer >= 0) p[tn - 1] = (char)cases[i].trailer;
-        spit(f->path, p, tn);
+        tu_write_file(f->path, p, tn);
         expect_log(f, sizes, 3, 3, cases[i].rc, cases[i].torn, offs[3]);
         free(p);
     }
