@@ -17,7 +17,7 @@ TEST_LDLIBS := -lcmocka $(LDLIBS)
 ENGINE_SRC := $(sort $(wildcard engine/util/*.c engine/mem/*.c engine/wal/*.c engine/sst/*.c \
                     engine/version/*.c engine/compact/*.c engine/*.c))
 TEST_SRC   := $(sort $(wildcard engine/tests/test_*.c))
-TESTUTIL   := $(wildcard engine/tests/testutil.c)
+TESTUTIL   := $(wildcard engine/tests/testutil*.c)
 TOOL_SRC   := $(sort $(wildcard engine/tools/*.c))
 TESTS      := $(patsubst engine/tests/%.c,%,$(TEST_SRC))
 TOOLS      := $(patsubst engine/tools/%.c,%,$(TOOL_SRC))
