@@ -25,6 +25,7 @@
 
 #include "amethyst.h"
 #include "testutil.h"
+#include "testutil_db.h"
 
 enum {
     NWRITERS = 3,
@@ -406,17 +407,11 @@ static void test_writers_readers_iterators_snapshots(void **state)
     sh->writer_ops = scaled(20000);
     sh->reader_ops = scaled(20000);
     am_options o;
-    am_options_init(&o);
-    o.background_threads = 2;
-    o.memtable_bytes = 64u << 10;
-    o.target_file_bytes = 64u << 10;
-    o.block_bytes = 512;
+    tu_small_options(&o, 2);
     o.block_cache_bytes = 256u << 10;
     o.l1_target_bytes = 256u << 10;
     o.level_fanout = 4;
-    char msg[512];
-    int rc = am_open_msg(dir, &o, &sh->db, msg, sizeof msg);
-    if (rc != AM_OK) fail_msg("open: %s (%s)", am_strerror(rc), msg);
+    sh->db = tu_open(dir, &o);
 
     pthread_t wt[NWRITERS], rt[NREADERS];
     writer_arg wa[NWRITERS];
@@ -445,10 +440,9 @@ static void test_writers_readers_iterators_snapshots(void **state)
         fail_msg("too little background work (%llu flushes, %llu compactions)",
                  (unsigned long long)st.flushes, (unsigned long long)st.compactions);
     final_check(sh, "after the threads");
-    rc = am_close(sh->db);
+    int rc = am_close(sh->db);
     if (rc != AM_OK) fail_msg("close: %s", am_strerror(rc));
-    rc = am_open_msg(dir, &o, &sh->db, msg, sizeof msg);
-    if (rc != AM_OK) fail_msg("reopen: %s (%s)", am_strerror(rc), msg);
+    sh->db = tu_open(dir, &o);
     final_check(sh, "after reopen");
     assert_int_equal(am_close(sh->db), AM_OK);
     pthread_mutex_destroy(&sh->fail_mu);

@@ -24,34 +24,21 @@
 
 #include "amethyst.h"
 #include "testutil.h"
+#include "testutil_db.h"
 
-typedef struct fixture {
-    char base[256];
-    char dir[300];
-    am_options o;
-} fixture;
+typedef tu_fixture fixture;
 
+/* The shared fixture with this file's options: one big memtable, small blocks. */
 static int setup(void **state)
 {
-    fixture *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    tu_tempdir(fx->base, sizeof fx->base, "corrupt");
-    snprintf(fx->dir, sizeof fx->dir, "%s/db", fx->base);
+    tu_setup(state);
+    fixture *fx = *state;
     am_options_init(&fx->o);
     fx->o.background_threads = 0;
     fx->o.memtable_bytes = 1u << 20;
     fx->o.block_bytes = 256;
     fx->o.index_stride = 1;             /* every key whole in the file: easy to find */
     fx->o.l0_compaction_trigger = 4;
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-    tu_rmtree(fx->base);
-    free(fx);
     return 0;
 }
 
@@ -103,15 +90,6 @@ static size_t value_of(char *v, int i, int gen)
     return (size_t)snprintf(v, 64, "value-%05d-gen%d-abcdefghijklmnop", i, gen);
 }
 
-static am_db *open_ok(const char *dir, const am_options *o)
-{
-    char msg[512];
-    am_db *db = NULL;
-    int rc = am_open_msg(dir, o, &db, msg, sizeof msg);
-    if (rc != AM_OK) fail_msg("open %s: %s (%s)", dir, am_strerror(rc), msg);
-    return db;
-}
-
 /* Opening must fail with want; returns the message. */
 static const char *open_fails(const char *dir, const am_options *o, int want, const char *ctx)
 {
@@ -160,7 +138,7 @@ static int get_key(am_db *db, int i, int gen)
 static void make_one_sst(fixture *fx, char *sst, size_t cap)
 {
     tu_rmtree(fx->dir);
-    am_db *db = open_ok(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     put_keys(db, 0, NKEYS, 0);
     assert_int_equal(am_flush(db), AM_OK);
     assert_int_equal(am_close(db), AM_OK);
@@ -199,7 +177,7 @@ static void test_sst_block_flips(void **state)
         size_t off = find_bytes(sst, needle, strlen(needle)) + (size_t)fc->delta;
         tu_flip_byte(sst, off, 0x5a);
 
-        am_db *db = open_ok(fx->dir, &fx->o);      /* footer, index, filter are intact */
+        am_db *db = tu_open(fx->dir, &fx->o);      /* footer, index, filter are intact */
         int corrupt = 0, first_bad = -1, last_bad = -1;
         for (int i = 0; i < NKEYS; i++) {
             int rc = get_key(db, i, 0);
@@ -274,7 +252,7 @@ static void test_sst_block_flips(void **state)
            inline open would run the failing merge again and fail). */
         am_options bgo = fx->o;
         bgo.background_threads = 1;
-        db = open_ok(fx->dir, &bgo);
+        db = tu_open(fx->dir, &bgo);
         for (int j = 0; j < NKEYS; j++) {
             if (j >= first_bad && j <= last_bad) continue;
             int want_gen = (j % 10 < 5 && j < 30) ? 1 : 0;
@@ -308,13 +286,13 @@ static void test_sst_truncated(void **state)
 static void make_db_with_history(fixture *fx)
 {
     tu_rmtree(fx->dir);
-    am_db *db = open_ok(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     for (int f = 0; f < 3; f++) {                /* three flushes: three edits */
         put_keys(db, f * 100, f * 100 + 150, f);
         assert_int_equal(am_flush(db), AM_OK);
     }
     assert_int_equal(am_close(db), AM_OK);
-    db = open_ok(fx->dir, &fx->o);               /* a fresh MANIFEST (snapshot) ... */
+    db = tu_open(fx->dir, &fx->o);               /* a fresh MANIFEST (snapshot) ... */
     put_keys(db, 500, 550, 3);
     assert_int_equal(am_flush(db), AM_OK);       /* ... and one more edit after it */
     assert_int_equal(am_close(db), AM_OK);
@@ -357,7 +335,7 @@ static void test_manifest_flips(void **state)
         tried++;
     }
     assert_true(tried >= 50);
-    am_db *db = open_ok(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     check_history(db);
     assert_int_equal(am_close(db), AM_OK);
     free(orig);
@@ -374,7 +352,7 @@ static void test_manifest_last_edit_flipped(void **state)
     static const int back[] = { 1, 5, 20 };     /* bytes from the end of the file */
     for (size_t c = 0; c < sizeof back / sizeof back[0]; c++) {
         tu_rmtree(fx->dir);
-        am_db *db = open_ok(fx->dir, &fx->o);
+        am_db *db = tu_open(fx->dir, &fx->o);
         put_keys(db, 0, 100, 0);
         assert_int_equal(am_flush(db), AM_OK);
         put_keys(db, 100, 200, 0);
@@ -412,7 +390,7 @@ enum { WAL_RECORDS = 100 };
 static void make_wal(fixture *fx, char *wal, size_t cap, size_t *offs)
 {
     tu_rmtree(fx->dir);
-    am_db *db = open_ok(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     put_keys(db, 0, WAL_RECORDS, 0);
     assert_int_equal(am_close(db), AM_OK);
     find_one(fx->dir, ".log", 0, wal, cap);
@@ -469,12 +447,12 @@ static void test_wal_torn_tail(void **state)
         truncate_to(wal, at);
         char ctx[96];
         snprintf(ctx, sizeof ctx, "log cut %s (at %zu)", cuts[c].what, at);
-        am_db *db = open_ok(fx->dir, &fx->o);
+        am_db *db = tu_open(fx->dir, &fx->o);
         expect_first(db, cuts[c].keep, ctx);
         /* Life goes on: new writes, a reopen, all there. */
         put_keys(db, 200, 210, 0);
         assert_int_equal(am_close(db), AM_OK);
-        db = open_ok(fx->dir, &fx->o);
+        db = tu_open(fx->dir, &fx->o);
         expect_first(db, cuts[c].keep, ctx);
         for (int i = 200; i < 210; i++) assert_int_equal(get_key(db, i, 0), AM_OK);
         assert_int_equal(am_close(db), AM_OK);
@@ -488,7 +466,7 @@ static void test_wal_torn_tail(void **state)
     tu_write_file(wal, z, n + 4096);
     free(d);
     free(z);
-    am_db *db = open_ok(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     expect_first(db, WAL_RECORDS, "log with a zero tail");
     assert_int_equal(am_close(db), AM_OK);
 }
@@ -541,7 +519,7 @@ static void test_current_garbage(void **state)
     }
     tu_write_file(cur, orig, n);
     free(orig);
-    am_db *db = open_ok(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     check_history(db);
     assert_int_equal(am_close(db), AM_OK);
 }
@@ -573,7 +551,7 @@ static void test_missing_sst(void **state)
         if (!strstr(msg, names[i])) fail_msg("message does not name %s: '%s'", names[i], msg);
         assert_int_equal(rename(aside, path), 0);
     }
-    am_db *db = open_ok(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     check_history(db);
     assert_int_equal(am_close(db), AM_OK);
 }
@@ -581,14 +559,14 @@ static void test_missing_sst(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_sst_block_flips, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sst_truncated, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_manifest_flips, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_manifest_last_edit_flipped, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wal_torn_tail, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wal_damage_before_the_end, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_current_garbage, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_sst, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sst_block_flips, setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_sst_truncated, setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_manifest_flips, setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_manifest_last_edit_flipped, setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_wal_torn_tail, setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_wal_damage_before_the_end, setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_current_garbage, setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_missing_sst, setup, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

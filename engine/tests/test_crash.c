@@ -27,6 +27,7 @@
 
 #include "amethyst.h"
 #include "testutil.h"
+#include "testutil_db.h"
 
 static const char *const strategies[] = {
     "leveled",
@@ -96,13 +97,9 @@ typedef struct config {
 
 static void set_options(am_options *o, const config *c)
 {
-    am_options_init(o);
+    tu_small_options(o, c->bg);
     o->strategy = c->strategy;
     o->sync_wal = c->sync_wal;
-    o->background_threads = c->bg;
-    o->memtable_bytes = 64u << 10;
-    o->target_file_bytes = 64u << 10;
-    o->block_bytes = 512;
     o->l1_target_bytes = 256u << 10;
     o->level_fanout = 4;
 }

@@ -16,47 +16,13 @@
 
 #include "amethyst.h"
 #include "testutil.h"
+#include "testutil_db.h"
 
 /* ---- helpers ---- */
 
-typedef struct fixture {
-    char base[256];      /* temp dir */
-    char dir[300];       /* base/db: the database */
-    am_options o;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    tu_tempdir(fx->base, sizeof fx->base, "db");
-    snprintf(fx->dir, sizeof fx->dir, "%s/db", fx->base);
-    am_options_init(&fx->o);
-    fx->o.memtable_bytes = 64u << 10;
-    fx->o.target_file_bytes = 64u << 10;
-    fx->o.block_bytes = 512;
-    fx->o.background_threads = 0;      /* deterministic unless a test says otherwise */
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-    tu_rmtree(fx->base);
-    free(fx);
-    return 0;
-}
-
-static am_db *must_open(const char *dir, const am_options *o)
-{
-    char msg[512];
-    am_db *db = NULL;
-    int rc = am_open_msg(dir, o, &db, msg, sizeof msg);
-    if (rc != AM_OK) fail_msg("am_open %s: %s (%s)", dir, am_strerror(rc), msg);
-    assert_non_null(db);
-    return db;
-}
+/* base: the temp dir; dir: base/db, the database; o: small options, no background
+ * threads (deterministic unless a test says otherwise). */
+typedef tu_fixture fixture;
 
 static void must_close(am_db *db)
 {
@@ -120,7 +86,7 @@ static void test_open_create_reopen(void **state)
 {
     fixture *fx = *state;
     char path[512];
-    am_db *db = must_open(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     snprintf(path, sizeof path, "%s/CURRENT", fx->dir);
     assert_true(tu_file_exists(path));
     assert_string_equal(am_errmsg(db), am_errmsg(db));   /* callable, never NULL */
@@ -129,7 +95,7 @@ static void test_open_create_reopen(void **state)
 
     /* A second open finds it (create_if_missing off is fine now). */
     fx->o.create_if_missing = 0;
-    db = must_open(fx->dir, &fx->o);
+    db = tu_open(fx->dir, &fx->o);
     expect_s(db, NULL, "a", "1");
     must_close(db);
 
@@ -141,7 +107,7 @@ static void test_open_create_reopen(void **state)
     assert_null(db2);
     assert_non_null(strstr(msg, fx->dir));
     fx->o.error_if_exists = 0;
-    db = must_open(fx->dir, &fx->o);
+    db = tu_open(fx->dir, &fx->o);
     expect_s(db, NULL, "a", "1");
     must_close(db);
 
@@ -150,7 +116,7 @@ static void test_open_create_reopen(void **state)
     snprintf(other, sizeof other, "%s/fresh", fx->base);
     fx->o.error_if_exists = 1;
     fx->o.create_if_missing = 1;
-    db = must_open(other, &fx->o);
+    db = tu_open(other, &fx->o);
     expect_s(db, NULL, "a", NULL);
     must_close(db);
 }
@@ -182,7 +148,7 @@ static void test_open_missing_without_create(void **state)
 static void test_open_twice_busy(void **state)
 {
     fixture *fx = *state;
-    am_db *db = must_open(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     put_s(db, "k", "v");
     am_db *db2 = (am_db *)1;
     char msg[512] = "";
@@ -195,7 +161,7 @@ static void test_open_twice_busy(void **state)
     assert_int_equal(am_flush(db), AM_OK);
     must_close(db);
     /* Closing released the lock. */
-    db = must_open(fx->dir, &fx->o);
+    db = tu_open(fx->dir, &fx->o);
     expect_s(db, NULL, "k2", "v2");
     must_close(db);
 }
@@ -228,10 +194,10 @@ static void test_open_refuses_orphan_files(void **state)
     char mpath[512];
     snprintf(mpath, sizeof mpath, "%s/MANIFEST-000001", fx->dir);
     tu_write_file(mpath, "half-written", 12);
-    am_db *mdb = must_open(fx->dir, &fx->o);
+    am_db *mdb = tu_open(fx->dir, &fx->o);
     put_s(mdb, "k", "v");
     must_close(mdb);
-    mdb = must_open(fx->dir, &fx->o);
+    mdb = tu_open(fx->dir, &fx->o);
     expect_s(mdb, NULL, "k", "v");
     must_close(mdb);
     /* Unrelated files are no obstacle. */
@@ -240,7 +206,7 @@ static void test_open_refuses_orphan_files(void **state)
     char path[512];
     snprintf(path, sizeof path, "%s/notes.txt", fx->dir);
     tu_write_file(path, "hello", 5);
-    am_db *db = must_open(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     must_close(db);
     expect_file(path, "hello");
 }
@@ -353,7 +319,7 @@ static void test_options_out_of_range(void **state)
 static void test_put_get_delete_overwrite(void **state)
 {
     fixture *fx = *state;
-    am_db *db = must_open(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     expect_s(db, NULL, "missing", NULL);
     put_s(db, "apple", "red");
     put_s(db, "banana", "yellow");
@@ -390,7 +356,7 @@ static void test_put_get_delete_overwrite(void **state)
     del_s(db, "apple");                          /* tombstone in memtable over an SST value */
     expect_s(db, NULL, "apple", NULL);
     must_close(db);
-    db = must_open(fx->dir, &fx->o);
+    db = tu_open(fx->dir, &fx->o);
     expect_s(db, NULL, "apple", NULL);
     expect_s(db, NULL, "banana", "back");
     expect_s(db, NULL, "app", "short");
@@ -403,7 +369,7 @@ static void test_put_get_delete_overwrite(void **state)
 static void test_get_into_and_empty_value(void **state)
 {
     fixture *fx = *state;
-    am_db *db = must_open(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     put_s(db, "k", "0123456789");
     assert_int_equal(am_put(db, "empty", 5, "", 0), AM_OK);
     assert_int_equal(am_put(db, "nullempty", 9, NULL, 0), AM_OK);
@@ -453,7 +419,7 @@ static void test_get_into_and_empty_value(void **state)
         assert_int_equal(am_flush(db), AM_OK);     /* round 2 reads from an SSTable */
     }
     must_close(db);
-    db = must_open(fx->dir, &fx->o);
+    db = tu_open(fx->dir, &fx->o);
     size_t vn = 99;
     assert_int_equal(am_get_into(db, NULL, "empty", 5, NULL, 0, &vn), AM_OK);
     assert_int_equal(vn, 0);
@@ -463,7 +429,7 @@ static void test_get_into_and_empty_value(void **state)
 static void test_key_and_value_limits(void **state)
 {
     fixture *fx = *state;
-    am_db *db = must_open(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     size_t max = AM_MAX_KEY_BYTES;
     char *big = malloc(max + 1);
     assert_non_null(big);
@@ -512,7 +478,7 @@ static void test_key_and_value_limits(void **state)
         if (round == 0) assert_int_equal(am_flush(db), AM_OK);
         if (round == 1) {
             must_close(db);
-            db = must_open(fx->dir, &fx->o);
+            db = tu_open(fx->dir, &fx->o);
         }
     }
     assert_int_equal(am_delete(db, big, max), AM_OK);
@@ -540,7 +506,7 @@ static void record_seg(void *arg, const am_segment_info *s) { (void)s; (*(int *)
 static void test_null_arguments(void **state)
 {
     fixture *fx = *state;
-    am_db *db = must_open(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     void *v = (void *)1;
     size_t vn = 0;
     char buf[8];
@@ -602,7 +568,7 @@ static void test_null_arguments(void **state)
 static void test_batches(void **state)
 {
     fixture *fx = *state;
-    am_db *db = must_open(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     put_s(db, "gone", "soon");
     put_s(db, "keep", "old");
     am_batch *b = am_batch_new();
@@ -655,7 +621,7 @@ static void test_batches(void **state)
     assert_int_equal(am_write(db, b, 0), AM_OK);
     am_batch_free(b);
     must_close(db);
-    db = must_open(fx->dir, &fx->o);
+    db = tu_open(fx->dir, &fx->o);
     expect_s(db, NULL, "a", "3");
     expect_s(db, NULL, "gone", NULL);
     expect_s(db, NULL, "keep", "new");
@@ -678,7 +644,7 @@ static void test_snapshots(void **state)
 {
     fixture *fx = *state;
     fx->o.l0_compaction_trigger = 2;          /* so flushes lead to merges quickly */
-    am_db *db = must_open(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     enum { N = 300 };
     char k[32], v[64];
     for (int i = 0; i < N; i++) {
@@ -784,7 +750,7 @@ static void test_snapshots(void **state)
 static void test_iterator_is_a_snapshot(void **state)
 {
     fixture *fx = *state;
-    am_db *db = must_open(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     put_s(db, "a", "1");
     put_s(db, "c", "3");
     am_iter *it = am_iter_new(db, NULL);
@@ -888,7 +854,7 @@ static void test_iterators(void **state)
 {
     fixture *fx = *state;
     fx->o.block_bytes = 256;
-    am_db *db = must_open(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     static itref r;
     memset(&r, 0, sizeof r);
     check_all_seeks(db, &r);                    /* empty database */
@@ -917,7 +883,7 @@ static void test_iterators(void **state)
     assert_true(stats(db).compactions > 0);
     check_all_seeks(db, &r);
     must_close(db);
-    db = must_open(fx->dir, &fx->o);
+    db = tu_open(fx->dir, &fx->o);
     check_all_seeks(db, &r);
     /* Everything deleted: nothing to iterate. */
     for (int i = 0; i < IT_N; i++) if (r.live[i]) ref_del(db, &r, i);
@@ -998,7 +964,7 @@ static void check_segments(am_db *db, const char *dir, seglist *l)
 static void test_flush_compact_stats_segments(void **state)
 {
     fixture *fx = *state;
-    am_db *db = must_open(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     am_stats st = stats(db);
     assert_int_equal(st.user_bytes_written, 0);
     assert_int_equal(st.flushes, 0);
@@ -1123,7 +1089,7 @@ static void test_flush_compact_stats_segments(void **state)
     uint64_t ids[256];
     for (int s = 0; s < l->n; s++) ids[s] = l->s[s].id;
     must_close(db);
-    db = must_open(fx->dir, &fx->o);
+    db = tu_open(fx->dir, &fx->o);
     check_segments(db, fx->dir, l);
     assert_int_equal(l->n, n_before);
     for (int s = 0; s < l->n; s++) assert_int_equal(l->s[s].id, ids[s]);
@@ -1137,7 +1103,7 @@ static void reopen_round(fixture *fx, int bg)
 {
     fx->o.background_threads = bg;
     char k[32], v[128];
-    am_db *db = must_open(fx->dir, &fx->o);
+    am_db *db = tu_open(fx->dir, &fx->o);
     /* About 5 memtables' worth: several flushes, merges, and a memtable left unflushed. */
     for (int i = 0; i < 3000; i++) {
         keyname(k, sizeof k, i % 1000);
@@ -1150,7 +1116,7 @@ static void reopen_round(fixture *fx, int bg)
     }
     must_close(db);
     for (int round = 0; round < 2; round++) {
-        db = must_open(fx->dir, &fx->o);
+        db = tu_open(fx->dir, &fx->o);
         for (int i = 0; i < 1000; i++) {
             keyname(k, sizeof k, i);
             snprintf(v, sizeof v, "gen2-%d-%080d", i, 2000 + i);
@@ -1207,23 +1173,25 @@ static void test_strerror_every_status(void **state)
 
 int main(void)
 {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_open_create_reopen, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_missing_without_create, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_twice_busy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_refuses_orphan_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_options_out_of_range, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_put_get_delete_overwrite, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_get_into_and_empty_value, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_key_and_value_limits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_null_arguments, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_batches, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_snapshots, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_iterator_is_a_snapshot, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_iterators, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_flush_compact_stats_segments, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
+        T(test_open_create_reopen),
+        T(test_open_missing_without_create),
+        T(test_open_twice_busy),
+        T(test_open_refuses_orphan_files),
+        T(test_options_out_of_range),
+        T(test_put_get_delete_overwrite),
+        T(test_get_into_and_empty_value),
+        T(test_key_and_value_limits),
+        T(test_null_arguments),
+        T(test_batches),
+        T(test_snapshots),
+        T(test_iterator_is_a_snapshot),
+        T(test_iterators),
+        T(test_flush_compact_stats_segments),
+        T(test_reopen_keeps_everything),
         cmocka_unit_test(test_strerror_every_status),
     };
+#undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

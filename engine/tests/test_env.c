@@ -15,42 +15,18 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "testutil_db.h"
 #include "util/env.h"
 #include "util/env_fault.h"
 
-typedef struct fixture {
-    char dir[256];
-    am_env *posix;
-    am_env *fault;   /* wraps posix */
-} fixture;
+/* The tests work in base (an empty temporary directory) through posix and fault (which
+ * wraps posix). */
+typedef tu_fixture fixture;
 
-static int setup(void **state)
-{
-    fixture *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    tu_tempdir(fx->dir, sizeof fx->dir, "env");
-    fx->posix = am_env_posix_new();
-    assert_non_null(fx->posix);
-    fx->fault = am_env_fault_new(fx->posix);
-    assert_non_null(fx->fault);
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-    am_env_fault_free(fx->fault);
-    am_env_posix_free(fx->posix);
-    tu_rmtree(fx->dir);
-    free(fx);
-    return 0;
-}
-
-/* dir/name into buf. */
+/* base/name into buf. */
 static const char *pj(char *buf, size_t cap, const fixture *fx, const char *name)
 {
-    snprintf(buf, cap, "%s/%s", fx->dir, name);
+    snprintf(buf, cap, "%s/%s", fx->base, name);
     return buf;
 }
 
@@ -187,7 +163,7 @@ static void test_posix_rename_remove(void **state)
     assert_int_equal(env_rename(e, b, c), AM_OK);
     assert_int_equal(env_exists(e, b), 0);
     assert_file(e, c, "AAA");
-    assert_int_equal(env_sync_dir(e, fx->dir), AM_OK);
+    assert_int_equal(env_sync_dir(e, fx->base), AM_OK);
     assert_int_equal(env_remove(e, c), AM_OK);
     assert_int_equal(env_exists(e, c), 0);
 }
@@ -236,7 +212,7 @@ static void list_dir_checks(const fixture *fx, am_env *e)
     put_file(e, pj(p, sizeof p, fx, "x2"), "2", 0);
     assert_int_equal(env_mkdir(e, pj(p, sizeof p, fx, "d3")), AM_OK);
     names s = { 0 };
-    assert_int_equal(e->ops->list_dir(e, fx->dir, collect, &s), AM_OK);
+    assert_int_equal(e->ops->list_dir(e, fx->base, collect, &s), AM_OK);
     assert_int_equal(s.n, 3);
     assert_true(has_name(&s, "x1"));
     assert_true(has_name(&s, "x2"));
@@ -245,7 +221,7 @@ static void list_dir_checks(const fixture *fx, am_env *e)
     assert_false(has_name(&s, ".."));
     /* The callback stops the walk; its value comes back unchanged. */
     names t = { .stop_after = 2 };
-    assert_int_equal(e->ops->list_dir(e, fx->dir, collect, &t), 7);
+    assert_int_equal(e->ops->list_dir(e, fx->base, collect, &t), 7);
     assert_int_equal(t.calls, 2);
     /* An empty directory calls nothing. */
     names u = { 0 };
@@ -389,13 +365,13 @@ static void test_write_atomic(void **state)
     am_env *e = fx->posix;
     char p[512];
     pj(p, sizeof p, fx, "CURRENT");
-    assert_int_equal(env_write_atomic(e, fx->dir, "CURRENT", "MANIFEST-000001\n", 16), AM_OK);
+    assert_int_equal(env_write_atomic(e, fx->base, "CURRENT", "MANIFEST-000001\n", 16), AM_OK);
     assert_file(e, p, "MANIFEST-000001\n");
-    assert_int_equal(env_write_atomic(e, fx->dir, "CURRENT", "MANIFEST-000002\n", 16), AM_OK);
+    assert_int_equal(env_write_atomic(e, fx->base, "CURRENT", "MANIFEST-000002\n", 16), AM_OK);
     assert_file(e, p, "MANIFEST-000002\n");
     /* No temporary file is left behind. */
     names s = { 0 };
-    assert_int_equal(e->ops->list_dir(e, fx->dir, collect, &s), AM_OK);
+    assert_int_equal(e->ops->list_dir(e, fx->base, collect, &s), AM_OK);
     assert_int_equal(s.n, 1);
     assert_string_equal(s.seen[0], "CURRENT");
     /* A directory that does not exist: an error naming it. */
@@ -428,7 +404,7 @@ static void test_fault_passes_through(void **state)
     /* Base errors come back with the base's message. */
     assert_int_equal(env_remove(e, a), AM_ERR_IO);
     assert_msg_has(e, a);
-    assert_int_equal(env_write_atomic(e, fx->dir, "CURRENT", "x\n", 2), AM_OK);
+    assert_int_equal(env_write_atomic(e, fx->base, "CURRENT", "x\n", 2), AM_OK);
     assert_file(e, pj(a, sizeof a, fx, "CURRENT"), "x\n");
     assert_int_equal(env_close(e, NULL), AM_OK);
 }
@@ -491,14 +467,14 @@ static void test_fault_nth_sync(void **state)
     uint64_t c0 = fault_env_count(e, FAULT_SYNC);
     /* sync and sync_dir share a kind: the 2nd of them fails. */
     fault_env_fail_nth(e, FAULT_SYNC, 2, AM_ERR_IO, 0);
-    assert_int_equal(env_sync_dir(e, fx->dir), AM_OK);
+    assert_int_equal(env_sync_dir(e, fx->base), AM_OK);
     assert_int_equal(env_sync(e, f), AM_ERR_IO);
     assert_msg_has(e, "injected fault");
     assert_msg_has(e, p);
     assert_int_equal(fault_env_count(e, FAULT_SYNC), c0 + 2);
     fault_env_fail_nth(e, FAULT_SYNC, 1, AM_ERR_IO, 0);
-    assert_int_equal(env_sync_dir(e, fx->dir), AM_ERR_IO);
-    assert_msg_has(e, fx->dir);
+    assert_int_equal(env_sync_dir(e, fx->base), AM_ERR_IO);
+    assert_msg_has(e, fx->base);
     assert_int_equal(env_close(e, f), AM_OK);
     /* Neither failed sync made anything durable: the name was synced by the first
        sync_dir, the bytes never. */
@@ -527,10 +503,10 @@ static void test_fault_nth_rename(void **state)
     assert_file(e, b, "A");
     /* env_write_atomic reports the failure, keeps the old file, leaves no temp file. */
     fault_env_fail_nth(e, FAULT_RENAME, 1, AM_ERR_NOSPACE, 0);
-    assert_int_equal(env_write_atomic(e, fx->dir, "to", "new", 3), AM_ERR_NOSPACE);
+    assert_int_equal(env_write_atomic(e, fx->base, "to", "new", 3), AM_ERR_NOSPACE);
     assert_file(e, b, "A");
     names s = { 0 };
-    assert_int_equal(e->ops->list_dir(e, fx->dir, collect, &s), AM_OK);
+    assert_int_equal(e->ops->list_dir(e, fx->base, collect, &s), AM_OK);
     assert_int_equal(s.n, 1);
     assert_string_equal(s.seen[0], "to");
 }
@@ -583,7 +559,7 @@ static void test_fault_counts(void **state)
     assert_int_equal(env_append(e, f, "x", 1), AM_ERR_IO);
     assert_int_equal(env_sync(e, f), AM_OK);
     assert_int_equal(env_close(e, f), AM_OK);
-    assert_int_equal(env_sync_dir(e, fx->dir), AM_OK);
+    assert_int_equal(env_sync_dir(e, fx->base), AM_OK);
     assert_int_equal(env_rename(e, p, q), AM_OK);
     assert_int_equal(env_remove(e, q), AM_OK);
     assert_int_equal(fault_env_count(e, FAULT_OPEN), 1);
@@ -626,7 +602,7 @@ static void test_power_cut_drops_unsynced_bytes(void **state)
     am_file *f = NULL, *g = NULL;
     assert_int_equal(env_open_writable(e, p, &f), AM_OK);
     assert_int_equal(env_open_writable(e, q, &g), AM_OK);
-    assert_int_equal(env_sync_dir(e, fx->dir), AM_OK);     /* both names durable */
+    assert_int_equal(env_sync_dir(e, fx->base), AM_OK);     /* both names durable */
     assert_int_equal(env_append(e, f, "durable|", 8), AM_OK);
     assert_int_equal(env_sync(e, f), AM_OK);
     assert_int_equal(env_append(e, f, "lost", 4), AM_OK);
@@ -656,7 +632,7 @@ static void test_power_cut_removes_unsynced_names(void **state)
     assert_int_equal(env_mkdir(e, sub), AM_OK);
     put_file(e, synced, "kept", 1);
     put_file(e, inner, "inner", 1);
-    assert_int_equal(env_sync_dir(e, fx->dir), AM_OK);  /* commits "synced", not "inner" */
+    assert_int_equal(env_sync_dir(e, fx->base), AM_OK);  /* commits "synced", not "inner" */
     put_file(e, fresh, "data synced, name not", 1);
     assert_int_equal(fault_env_power_cut(e), AM_OK);
     assert_int_equal(env_exists(fx->posix, fresh), 0);
@@ -698,7 +674,7 @@ static void test_power_cut_and_renames(void **state)
     pj(tmp, sizeof tmp, fx, "tmp");
     pj(dst, sizeof dst, fx, "dst");
     /* env_write_atomic is durable. */
-    assert_int_equal(env_write_atomic(e, fx->dir, "CURRENT", "one\n", 4), AM_OK);
+    assert_int_equal(env_write_atomic(e, fx->base, "CURRENT", "one\n", 4), AM_OK);
     assert_int_equal(fault_env_power_cut(e), AM_OK);
     assert_file(fx->posix, cur, "one\n");
     /* Replacing an existing name without a directory sync: the new file is there (its
@@ -722,7 +698,7 @@ static void test_power_cut_and_renames(void **state)
     assert_int_equal(env_append(e, f, "tail", 4), AM_OK);
     assert_int_equal(env_close(e, f), AM_OK);
     assert_int_equal(env_rename(e, tmp, dst), AM_OK);
-    assert_int_equal(env_sync_dir(e, fx->dir), AM_OK);
+    assert_int_equal(env_sync_dir(e, fx->base), AM_OK);
     assert_int_equal(fault_env_power_cut(e), AM_OK);
     assert_file(fx->posix, dst, "four");
     /* A removed file stays removed. */
@@ -740,7 +716,7 @@ static void test_power_cut_tolerates_missing_files(void **state)
     pj(a, sizeof a, fx, "a");
     pj(b, sizeof b, fx, "b");
     put_file(e, a, "aa", 0);
-    assert_int_equal(env_sync_dir(e, fx->dir), AM_OK);
+    assert_int_equal(env_sync_dir(e, fx->base), AM_OK);
     put_file(e, b, "bb", 0);
     assert_int_equal(unlink(a), 0);
     assert_int_equal(unlink(b), 0);
@@ -765,7 +741,7 @@ static void test_dead_mode(void **state)
     assert_int_equal(env_sync(e, f), AM_OK);
     assert_int_equal(env_append(e, f, "unsynced", 8), AM_OK);
     put_file(e, q, "q", 1);
-    assert_int_equal(env_sync_dir(e, fx->dir), AM_OK);
+    assert_int_equal(env_sync_dir(e, fx->base), AM_OK);
     assert_int_equal(env_open_readable(e, q, &r), AM_OK);
     uint64_t counts[FAULT_KINDS];
     for (int k = 0; k < FAULT_KINDS; k++) counts[k] = fault_env_count(e, k);
@@ -791,14 +767,14 @@ static void test_dead_mode(void **state)
     assert_int_equal(env_rename(e, q, p), AM_ERR_IO);
     char sub[512];
     assert_int_equal(env_mkdir(e, pj(sub, sizeof sub, fx, "sub")), AM_ERR_IO);
-    assert_int_equal(env_sync_dir(e, fx->dir), AM_ERR_IO);
+    assert_int_equal(env_sync_dir(e, fx->base), AM_ERR_IO);
     assert_int_equal(env_exists(e, q), AM_ERR_IO);
     assert_int_equal(e->ops->file_size(e, q, &sz), AM_ERR_IO);
-    assert_int_equal(e->ops->list_dir(e, fx->dir, collect, &s), AM_ERR_IO);
+    assert_int_equal(e->ops->list_dir(e, fx->base, collect, &s), AM_ERR_IO);
     assert_int_equal(s.calls, 0);
     assert_int_equal(e->ops->lock(e, lk, &l2), AM_ERR_IO);
     assert_null(l2);
-    assert_int_equal(env_write_atomic(e, fx->dir, "CURRENT", "x", 1), AM_ERR_IO);
+    assert_int_equal(env_write_atomic(e, fx->base, "CURRENT", "x", 1), AM_ERR_IO);
     /* Nothing changed on disk, nothing counted. */
     assert_file(fx->posix, p, "synced|unsynced");
     assert_file(fx->posix, q, "q");
@@ -888,13 +864,13 @@ static void test_fault_threads(void **state)
         memset(&args[i], 0, sizeof args[i]);
         args[i].env = e;
         args[i].seed = i + 1;
-        snprintf(args[i].path, sizeof args[i].path, "%s/w%d", fx->dir, i);
+        snprintf(args[i].path, sizeof args[i].path, "%s/w%d", fx->base, i);
         assert_int_equal(pthread_create(&th[i], NULL, writer, &args[i]), 0);
     }
     for (int i = 0; i < 100; i++) (void)fault_env_count(e, FAULT_WRITE);
     for (int i = 0; i < W; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
     assert_int_equal(fault_env_count(e, FAULT_WRITE), W * 300);
-    assert_int_equal(env_sync_dir(e, fx->dir), AM_OK);
+    assert_int_equal(env_sync_dir(e, fx->base), AM_OK);
     assert_int_equal(fault_env_power_cut(e), AM_OK);
     for (int i = 0; i < W; i++) {
         assert_int_equal(args[i].rc, AM_OK);
@@ -905,7 +881,7 @@ static void test_fault_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
         T(test_posix_write_read),
         T(test_posix_open_writable_truncates),
         T(test_posix_large_append),

@@ -23,6 +23,7 @@
 
 #include "amethyst.h"
 #include "testutil.h"
+#include "testutil_db.h"
 #include "util/env.h"
 #include "util/env_fault.h"
 
@@ -31,36 +32,8 @@ static const char *const kind_name[FAULT_KINDS] = {
     [FAULT_OPEN] = "open", [FAULT_READ] = "read",
 };
 
-typedef struct fixture {
-    char base[256];
-    char dir[300];
-    am_env *posix;
-    am_env *fault;                /* wraps posix; replaced by fresh_fault() */
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    tu_tempdir(fx->base, sizeof fx->base, "fault");
-    snprintf(fx->dir, sizeof fx->dir, "%s/db", fx->base);
-    fx->posix = am_env_posix_new();
-    assert_non_null(fx->posix);
-    fx->fault = am_env_fault_new(fx->posix);
-    assert_non_null(fx->fault);
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-    am_env_fault_free(fx->fault);
-    am_env_posix_free(fx->posix);
-    tu_rmtree(fx->base);
-    free(fx);
-    return 0;
-}
+/* The database goes to dir; fault wraps posix and is replaced by fresh(). */
+typedef tu_fixture fixture;
 
 /* A new fault env and an empty database directory. */
 static void fresh(fixture *fx)
@@ -74,23 +47,17 @@ static void fresh(fixture *fx)
 static am_options opts(am_env *env, int bg)
 {
     am_options o;
-    am_options_init(&o);
+    tu_small_options(&o, bg);
     o.env = env;
-    o.background_threads = bg;
-    o.memtable_bytes = 64u << 10;
-    o.target_file_bytes = 64u << 10;
-    o.block_bytes = 512;
     o.l0_compaction_trigger = 2;
     return o;
 }
 
-static am_db *must_open(const char *dir, const am_options *o)
+/* Opens dir with o but through the plain POSIX env: a fresh start after the faults. */
+static am_db *open_clean(const char *dir, am_options o)
 {
-    char msg[512];
-    am_db *db = NULL;
-    int rc = am_open_msg(dir, o, &db, msg, sizeof msg);
-    if (rc != AM_OK) fail_msg("open %s: %s (%s)", dir, am_strerror(rc), msg);
-    return db;
+    o.env = NULL;
+    return tu_open(dir, &o);
 }
 
 static void key_of(char *k, int i) { snprintf(k, 32, "f%06d", i); }
@@ -213,7 +180,7 @@ static void test_wal_write_fails(void **state)
     fixture *fx = *state;
     am_options o = opts(fx->fault, 0);
     o.memtable_bytes = 1u << 20;           /* no flush: the next write call is the WAL's */
-    am_db *db = must_open(fx->dir, &o);
+    am_db *db = tu_open(fx->dir, &o);
     put_range(db, 0, 200, 0);
     fault_env_fail_nth(fx->fault, FAULT_WRITE, 1, AM_ERR_IO, 0);
     char k[32], v[160];
@@ -234,8 +201,7 @@ static void test_wal_write_fails(void **state)
     am_iter_free(it);
     assert_true(am_close(db) < 0);         /* close reports the background error */
     /* A fresh POSIX env: everything acknowledged is there, and writes work again. */
-    o.env = NULL;
-    db = must_open(fx->dir, &o);
+    db = open_clean(fx->dir, o);
     expect_range(db, 0, 200, 0, "reopened");
     key_one_of(db, 200, 0, -1, "reopened");
     put_range(db, 200, 300, 1);
@@ -251,7 +217,7 @@ static void test_wal_sync_fails(void **state)
     am_options o = opts(fx->fault, 1);
     o.sync_wal = 1;
     o.memtable_bytes = 1u << 20;
-    am_db *db = must_open(fx->dir, &o);
+    am_db *db = tu_open(fx->dir, &o);
     put_range(db, 0, 50, 0);
     fault_env_fail_nth(fx->fault, FAULT_SYNC, 1, AM_ERR_IO, 0);
     char k[32], v[160];
@@ -261,8 +227,7 @@ static void test_wal_sync_fails(void **state)
     expect_readonly(db, "after a failed WAL sync");
     expect_range(db, 0, 50, 0, "same handle");
     assert_true(am_close(db) < 0);
-    o.env = NULL;
-    db = must_open(fx->dir, &o);
+    db = open_clean(fx->dir, o);
     expect_range(db, 0, 50, 0, "reopened");
     key_one_of(db, 50, 0, -1, "reopened");       /* unsynced: either way */
     assert_int_equal(am_close(db), AM_OK);
@@ -277,7 +242,7 @@ static am_db *flush_setup(fixture *fx, am_options *o)
 {
     fresh(fx);
     *o = opts(fx->fault, 0);
-    am_db *db = must_open(fx->dir, o);
+    am_db *db = tu_open(fx->dir, o);
     put_range(db, 0, 300, 0);
     assert_int_equal(am_flush(db), AM_OK);
     put_range(db, 150, 450, 1);
@@ -288,6 +253,15 @@ static void flush_check_all(am_db *db, const char *ctx)
 {
     expect_range(db, 0, 150, 0, ctx);
     expect_range(db, 150, 450, 1, ctx);
+}
+
+/* Prints how many calls of each kind what made. */
+static void print_calls(const char *what, const uint64_t *calls)
+{
+    print_message("  %s: %llu writes, %llu syncs, %llu opens, %llu reads, %llu renames\n", what,
+                  (unsigned long long)calls[FAULT_WRITE], (unsigned long long)calls[FAULT_SYNC],
+                  (unsigned long long)calls[FAULT_OPEN], (unsigned long long)calls[FAULT_READ],
+                  (unsigned long long)calls[FAULT_RENAME]);
 }
 
 /* The Nth calls to try out of count: all of them, or 16 spread evenly. */
@@ -318,10 +292,7 @@ static void test_flush_and_compaction_faults(void **state)
     for (int k = 0; k < FAULT_KINDS; k++) calls[k] = fault_env_count(fx->fault, k) - before[k];
     flush_check_all(db, "clean run");
     assert_int_equal(am_close(db), AM_OK);
-    print_message("  flush + merge: %llu writes, %llu syncs, %llu opens, %llu reads, "
-                  "%llu renames\n", (unsigned long long)calls[FAULT_WRITE],
-                  (unsigned long long)calls[FAULT_SYNC], (unsigned long long)calls[FAULT_OPEN],
-                  (unsigned long long)calls[FAULT_READ], (unsigned long long)calls[FAULT_RENAME]);
+    print_calls("flush + merge", calls);
     assert_true(calls[FAULT_SYNC] >= 4);       /* two files and two MANIFEST edits, at least */
     assert_true(calls[FAULT_WRITE] >= 4);
 
@@ -343,9 +314,7 @@ static void test_flush_and_compaction_faults(void **state)
             flush_check_all(db, ctx);          /* reads still served */
             assert_true(am_close(db) < 0);
             /* Reopen without faults: whole, writable, and clean of half-made files. */
-            am_options clean = o;
-            clean.env = NULL;
-            db = must_open(fx->dir, &clean);
+            db = open_clean(fx->dir, o);
             flush_check_all(db, ctx);
             expect_no_stray_files(db, fx->dir, ctx);
             put_range(db, 0, 100, 2);
@@ -367,7 +336,7 @@ static void open_setup(fixture *fx)
 {
     fresh(fx);
     am_options o = opts(NULL, 0);
-    am_db *db = must_open(fx->dir, &o);
+    am_db *db = tu_open(fx->dir, &o);
     put_range(db, 0, 400, 0);                  /* about one memtable: a flush or so */
     assert_int_equal(am_flush(db), AM_OK);
     put_range(db, 300, 500, 1);                /* left in the log */
@@ -386,14 +355,11 @@ static void test_open_faults(void **state)
     open_setup(fx);
     am_options o = opts(fx->fault, 0);
     uint64_t calls[FAULT_KINDS];
-    am_db *db = must_open(fx->dir, &o);
+    am_db *db = tu_open(fx->dir, &o);
     for (int k = 0; k < FAULT_KINDS; k++) calls[k] = fault_env_count(fx->fault, k);
     open_check_all(db, "clean open");
     assert_int_equal(am_close(db), AM_OK);
-    print_message("  recovering open: %llu writes, %llu syncs, %llu opens, %llu reads, "
-                  "%llu renames\n", (unsigned long long)calls[FAULT_WRITE],
-                  (unsigned long long)calls[FAULT_SYNC], (unsigned long long)calls[FAULT_OPEN],
-                  (unsigned long long)calls[FAULT_READ], (unsigned long long)calls[FAULT_RENAME]);
+    print_calls("recovering open", calls);
     assert_true(calls[FAULT_RENAME] >= 1);     /* CURRENT is switched to a fresh MANIFEST */
 
     static const int kinds[] = { FAULT_RENAME, FAULT_SYNC, FAULT_WRITE, FAULT_OPEN, FAULT_READ };
@@ -414,13 +380,11 @@ static void test_open_faults(void **state)
             assert_null(db);
             if (!msg[0]) fail_msg("%s: no message", ctx);
             /* The same fault env, now disarmed, opens it; so does a fresh one. */
-            db = must_open(fx->dir, &o);
+            db = tu_open(fx->dir, &o);
             open_check_all(db, ctx);
             put_range(db, 500, 550, 2);
             assert_int_equal(am_close(db), AM_OK);
-            am_options clean = o;
-            clean.env = NULL;
-            db = must_open(fx->dir, &clean);
+            db = open_clean(fx->dir, o);
             open_check_all(db, ctx);
             expect_range(db, 500, 550, 2, ctx);
             expect_no_stray_files(db, fx->dir, ctx);
@@ -442,7 +406,7 @@ static void test_current_rename_fails(void **state)
     assert_int_equal(rc, AM_ERR_IO);
     assert_null(db);
     if (!strstr(msg, fx->dir)) fail_msg("message does not name the directory: '%s'", msg);
-    db = must_open(fx->dir, &o);
+    db = tu_open(fx->dir, &o);
     open_check_all(db, "after a failed rename");
     assert_int_equal(am_close(db), AM_OK);
 }
@@ -457,7 +421,7 @@ static void test_failed_create_then_open(void **state)
     /* A clean creation counts the calls. */
     fresh(fx);
     am_options o = opts(fx->fault, 0);
-    am_db *db = must_open(fx->dir, &o);
+    am_db *db = tu_open(fx->dir, &o);
     uint64_t calls[FAULT_KINDS];
     for (int k = 0; k < FAULT_KINDS; k++) calls[k] = fault_env_count(fx->fault, k);
     assert_int_equal(am_close(db), AM_OK);
@@ -478,8 +442,7 @@ static void test_failed_create_then_open(void **state)
             if (rc != AM_OK) fail_msg("%s: the next open: %s (%s)", ctx, am_strerror(rc), msg);
             put_range(db, 0, 10, 0);
             assert_int_equal(am_close(db), AM_OK);
-            o.env = NULL;
-            db = must_open(fx->dir, &o);
+            db = open_clean(fx->dir, o);
             expect_range(db, 0, 10, 0, ctx);
             assert_int_equal(am_close(db), AM_OK);
         }
@@ -493,7 +456,7 @@ static void nospace_round(fixture *fx, int bg)
     fresh(fx);
     am_options o = opts(fx->fault, bg);
     o.memtable_bytes = 1u << 20;
-    am_db *db = must_open(fx->dir, &o);
+    am_db *db = tu_open(fx->dir, &o);
     put_range(db, 0, 500, 0);
     /* Every write from now on: the disk is full. The next writes are the SSTable's. */
     fault_env_fail_nth(fx->fault, FAULT_WRITE, 1, AM_ERR_NOSPACE, 1);
@@ -504,8 +467,7 @@ static void nospace_round(fixture *fx, int bg)
     expect_readonly(db, "full disk");
     expect_range(db, 0, 500, 0, "full disk, same handle");
     assert_int_equal(am_close(db), AM_ERR_NOSPACE);
-    o.env = NULL;
-    db = must_open(fx->dir, &o);
+    db = open_clean(fx->dir, o);
     expect_range(db, 0, 500, 0, "after the full disk");
     expect_no_stray_files(db, fx->dir, "after the full disk");
     assert_int_equal(am_flush(db), AM_OK);
@@ -535,7 +497,7 @@ static void synced_power_cut_round(fixture *fx, int bg)
     fresh(fx);
     am_options o = opts(fx->fault, bg);
     o.sync_wal = 1;
-    am_db *db = must_open(fx->dir, &o);
+    am_db *db = tu_open(fx->dir, &o);
     /* Several memtables: logs switch, flushes and merges run, some still in flight. */
     put_range(db, 0, 1500, 0);
     put_range(db, 0, 700, 1);
@@ -548,14 +510,36 @@ static void synced_power_cut_round(fixture *fx, int bg)
     assert_int_equal(am_write(db, b, 0), AM_OK);
     am_batch_free(b);
     pull_the_plug(fx->fault, db);
-    o.env = NULL;
-    db = must_open(fx->dir, &o);
+    db = open_clean(fx->dir, o);
     char ctx[64];
     snprintf(ctx, sizeof ctx, "synced writes after a power cut (bg=%d)", bg);
     expect_range(db, 0, 700, 1, ctx);
     expect_range(db, 700, 1600, 0, ctx);
     expect_no_stray_files(db, fx->dir, ctx);
     assert_int_equal(am_close(db), AM_OK);
+}
+
+/* Writes keys 0, 1, ... (generation gen) in batches of 250 until the memtable switches
+ * (a frozen memtable waits for its flush, or a flush already ran); returns how many. */
+static int fill_until_switch(am_db *db, int gen)
+{
+    am_batch *b = am_batch_new();
+    assert_non_null(b);
+    char k[32], v[160];
+    int n = 0;
+    am_stats st = { 0 };
+    while (st.frozen_memtables == 0 && st.flushes == 0) {
+        am_batch_clear(b);
+        for (int j = 0; j < 250; j++, n++) {
+            key_of(k, n);
+            assert_int_equal(am_batch_put(b, k, strlen(k), v, value_of(v, n, gen)), AM_OK);
+        }
+        assert_int_equal(am_write(db, b, 0), AM_OK);
+        assert_int_equal(am_stats_get(db, &st), AM_OK);
+        if (n > 200000) fail_msg("no memtable switch after %d writes", n);
+    }
+    am_batch_free(b);
+    return n;
 }
 
 /* Synced writes land in a log created by a memtable switch while the flush that follows
@@ -567,28 +551,14 @@ static int switch_power_cut_round(fixture *fx, int attempt)
     am_options o = opts(fx->fault, 1);
     o.sync_wal = 1;
     o.memtable_bytes = 2u << 20;              /* a flush that takes a while */
-    am_db *db = must_open(fx->dir, &o);
-    am_batch *b = am_batch_new();
-    char k[32], v[160];
-    int n = 0;
-    am_stats st = { 0 };
-    while (st.frozen_memtables == 0 && st.flushes == 0) {
-        am_batch_clear(b);
-        for (int j = 0; j < 250; j++, n++) {
-            key_of(k, n);
-            assert_int_equal(am_batch_put(b, k, strlen(k), v, value_of(v, n, attempt)), AM_OK);
-        }
-        assert_int_equal(am_write(db, b, 0), AM_OK);
-        assert_int_equal(am_stats_get(db, &st), AM_OK);
-        if (n > 200000) fail_msg("no memtable switch after %d writes", n);
-    }
-    am_batch_free(b);
+    am_db *db = tu_open(fx->dir, &o);
+    int n = fill_until_switch(db, attempt);
     put_range(db, n, n + 3, attempt);         /* into the fresh log, synced */
+    am_stats st;
     assert_int_equal(am_stats_get(db, &st), AM_OK);
     int in_window = st.frozen_memtables > 0;  /* the flush had not finished */
     pull_the_plug(fx->fault, db);
-    o.env = NULL;
-    db = must_open(fx->dir, &o);
+    db = open_clean(fx->dir, o);
     expect_range(db, 0, n + 3, attempt, "synced writes around a memtable switch, power cut");
     assert_int_equal(am_close(db), AM_OK);
     return in_window;
@@ -602,32 +572,21 @@ static int sync_write_power_cut_round(fixture *fx, int attempt)
     fresh(fx);
     am_options o = opts(fx->fault, 1);
     o.memtable_bytes = 2u << 20;
-    am_db *db = must_open(fx->dir, &o);
+    am_db *db = tu_open(fx->dir, &o);
+    int n = fill_until_switch(db, attempt);     /* not synced */
     am_batch *b = am_batch_new();
+    assert_non_null(b);
     char k[32], v[160];
-    int n = 0;
-    am_stats st = { 0 };
-    while (st.frozen_memtables == 0 && st.flushes == 0) {
-        am_batch_clear(b);
-        for (int j = 0; j < 250; j++, n++) {
-            key_of(k, n);
-            assert_int_equal(am_batch_put(b, k, strlen(k), v, value_of(v, n, attempt)), AM_OK);
-        }
-        assert_int_equal(am_write(db, b, 0), AM_OK);       /* not synced */
-        assert_int_equal(am_stats_get(db, &st), AM_OK);
-        if (n > 200000) fail_msg("no memtable switch after %d writes", n);
-    }
-    am_batch_clear(b);
     key_of(k, n);
     assert_int_equal(am_batch_put(b, k, strlen(k), v, value_of(v, n, attempt)), AM_OK);
     n++;
     assert_int_equal(am_write(db, b, 1), AM_OK);           /* synced */
     am_batch_free(b);
+    am_stats st;
     assert_int_equal(am_stats_get(db, &st), AM_OK);
     int in_window = st.frozen_memtables > 0;
     pull_the_plug(fx->fault, db);
-    o.env = NULL;
-    db = must_open(fx->dir, &o);
+    db = open_clean(fx->dir, o);
     expect_range(db, 0, n, attempt, "writes before a synced write, power cut");
     assert_int_equal(am_close(db), AM_OK);
     return in_window;
@@ -658,14 +617,13 @@ static void flushed_power_cut_round(fixture *fx, int bg)
 {
     fresh(fx);
     am_options o = opts(fx->fault, bg);
-    am_db *db = must_open(fx->dir, &o);
+    am_db *db = tu_open(fx->dir, &o);
     put_range(db, 0, 1200, 0);
     assert_int_equal(am_flush(db), AM_OK);
     put_range(db, 600, 900, 1);               /* after the flush: unsynced */
     put_range(db, 1200, 1300, 1);
     pull_the_plug(fx->fault, db);
-    o.env = NULL;
-    db = must_open(fx->dir, &o);
+    db = open_clean(fx->dir, o);
     char ctx[64];
     snprintf(ctx, sizeof ctx, "flushed writes after a power cut (bg=%d)", bg);
     expect_range(db, 0, 600, 0, ctx);
@@ -694,18 +652,19 @@ static void test_power_cut_after_flush(void **state)
 
 int main(void)
 {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_wal_write_fails, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wal_sync_fails, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_flush_and_compaction_faults, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_faults, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_current_rename_fails, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_failed_create_then_open, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_nospace_on_sstable_write, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_power_cut_synced_wal, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_power_cut_after_flush, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_power_cut_sync_write_keeps_earlier_writes, setup,
-                                        teardown),
+        T(test_wal_write_fails),
+        T(test_wal_sync_fails),
+        T(test_flush_and_compaction_faults),
+        T(test_open_faults),
+        T(test_current_rename_fails),
+        T(test_failed_create_then_open),
+        T(test_nospace_on_sstable_write),
+        T(test_power_cut_synced_wal),
+        T(test_power_cut_after_flush),
+        T(test_power_cut_sync_write_keeps_earlier_writes),
     };
+#undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 
 #include "amethyst.h"
 #include "testutil.h"
+#include "testutil_db.h"
 
 static const char *const strategies[] = {
     "leveled",
@@ -432,11 +433,8 @@ static void run_model(const char *strategy, int bg, uint64_t seed, long nops)
     R->nk = make_keys(R->keys, seed);
     R->cur = calloc(R->nk, sizeof *R->cur);
     assert_non_null(R->cur);
-    am_options_init(&R->o);
+    tu_small_options(&R->o, bg);
     R->o.strategy = strategy;
-    R->o.background_threads = bg;
-    R->o.memtable_bytes = 64u << 10;
-    R->o.target_file_bytes = 64u << 10;
     R->o.block_bytes = 256;
     R->o.index_stride = 4;
     R->o.block_cache_bytes = 64u << 10;         /* small: blocks get evicted */
