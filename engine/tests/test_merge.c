@@ -18,12 +18,10 @@
 #include "mem/memtable.h"
 #include "util/ikey.h"
 #include "testutil.h"
+#include "testutil_iter.h"
 
-/* ---- entries and an array iterator (test only) ---- */
-typedef struct ent {
-    char k[40]; size_t kn;        /* internal key */
-    char v[64]; size_t vn;
-} ent;
+/* ---- entries (testutil_iter.h: an array of them is an internal iterator) ---- */
+typedef tu_ent ent;
 
 static void make_ent(ent *e, const char *uk, uint64_t seq, int kind, size_t vlen)
 {
@@ -33,64 +31,6 @@ static void make_ent(ent *e, const char *uk, uint64_t seq, int kind, size_t vlen
     e->kn = n + 8;
     e->vn = kind == AM_KIND_DELETE ? 0 : vlen;
     for (size_t i = 0; i < e->vn; i++) e->v[i] = (char)('a' + (seq + i) % 26);
-}
-
-static int cmp_ent(const void *a, const void *b)
-{
-    const ent *x = a, *y = b;
-    return ikey_cmp(x->k, x->kn, y->k, y->kn);
-}
-
-typedef struct arr_iter {
-    am_iiter base;
-    const ent *e;                 /* borrowed, sorted */
-    size_t n, pos;
-    size_t fail_at;               /* position where the iterator breaks (n+1: never) */
-} arr_iter;
-
-static void a_seek_first(am_iiter *it) { ((arr_iter *)it)->pos = 0; }
-static void a_seek(am_iiter *it, const char *k, size_t n)
-{
-    arr_iter *a = (arr_iter *)it;
-    for (a->pos = 0; a->pos < a->n; a->pos++)
-        if (ikey_cmp(a->e[a->pos].k, a->e[a->pos].kn, k, n) >= 0) break;
-}
-static void a_next(am_iiter *it) { ((arr_iter *)it)->pos++; }
-static int a_valid(const am_iiter *it)
-{
-    const arr_iter *a = (const arr_iter *)it;
-    return a->pos < a->n && a->pos < a->fail_at;
-}
-static const char *a_key(const am_iiter *it, size_t *n)
-{
-    const arr_iter *a = (const arr_iter *)it;
-    *n = a->e[a->pos].kn;
-    return a->e[a->pos].k;
-}
-static const char *a_value(const am_iiter *it, size_t *n)
-{
-    const arr_iter *a = (const arr_iter *)it;
-    *n = a->e[a->pos].vn;
-    return a->e[a->pos].v;
-}
-static int a_status(const am_iiter *it)
-{
-    const arr_iter *a = (const arr_iter *)it;
-    return a->pos >= a->fail_at ? AM_ERR_CORRUPT : AM_OK;
-}
-static void a_destroy(am_iiter *it) { free(it); }
-static const am_iiter_ops arr_ops = { a_seek_first, a_seek, a_next, a_valid,
-                                      a_key, a_value, a_status, a_destroy };
-
-static am_iiter *arr_iter_new(const ent *e, size_t n)
-{
-    arr_iter *a = calloc(1, sizeof(*a));
-    assert_non_null(a);
-    a->base.ops = &arr_ops;
-    a->e = e;
-    a->n = a->pos = n;
-    a->fail_at = n + 1;
-    return &a->base;
 }
 
 /* ---- a merge environment: temp dir, env, file numbers ---- */
@@ -148,7 +88,7 @@ static int count_files(fixture *f)
 /* Runs the merge of in[0..n) with params of f. */
 static int run(fixture *f, const ent *in, size_t n, merge_result *r)
 {
-    am_iiter *it = arr_iter_new(in, n);
+    am_iiter *it = tu_arr_iter_new(in, n);
     int rc = merge_run(it, &f->p, r);
     iter_free(it);
     return rc;
@@ -264,17 +204,6 @@ static const ent *visible(const ent *e, size_t n, const char *uk, size_t ukn, ui
     return NULL;
 }
 
-static void expect_same(const ent *a, size_t na, const ent *b, size_t nb)
-{
-    assert_int_equal(na, nb);
-    for (size_t i = 0; i < na; i++) {
-        assert_int_equal(a[i].kn, b[i].kn);
-        assert_memory_equal(a[i].k, b[i].k, a[i].kn);
-        assert_int_equal(a[i].vn, b[i].vn);
-        if (a[i].vn) assert_memory_equal(a[i].v, b[i].v, a[i].vn);
-    }
-}
-
 /* ---- tests ---- */
 
 static void test_drop_rules_no_snapshots(void **state)
@@ -304,7 +233,7 @@ static void test_drop_rules_no_snapshots(void **state)
         want[nw++] = in[5];
         if (!bottom) want[nw++] = in[6];
         want[nw++] = in[7];
-        expect_same(got, n, want, nw);
+        tu_expect_ents(got, n, want, nw);
         assert_int_equal(r.nout, 1);                  /* no target: one file */
         assert_int_equal(r.entries_in, 8);
         assert_int_equal(r.entries_out, nw);
@@ -341,7 +270,7 @@ static void test_drop_rules_with_snapshots(void **state)
         ent *got = read_outputs(f, &r, &n);
         /* Latest sees @10, snapshot 8 sees @8, snapshot 5 sees @4; del@6 and @2 go. */
         ent want[3] = { in[0], in[1], in[3] };
-        expect_same(got, n, want, 3);
+        tu_expect_ents(got, n, want, 3);
         free(got);
         merge_result_clear(&r);
         fx_free(f);
@@ -363,7 +292,7 @@ static void test_drop_rules_with_snapshots(void **state)
     size_t n;
     ent *got = read_outputs(f, &r, &n);
     ent want[2] = { in2[0], in2[1] };
-    expect_same(got, n, want, 2);
+    tu_expect_ents(got, n, want, 2);
     free(got);
     merge_result_clear(&r);
     fx_free(f);
@@ -390,7 +319,7 @@ static void test_random_against_reference(void **state)
                          tu_below(&rng, 4) ? AM_KIND_VALUE : AM_KIND_DELETE,
                          tu_below(&rng, 60));
         }
-        qsort(in, n, sizeof(*in), cmp_ent);
+        qsort(in, n, sizeof(*in), tu_ent_cmp);
         /* Distinct (key, seq) pairs: drop exact duplicates. */
         size_t u = 0;
         for (size_t i = 0; i < n; i++)
@@ -416,7 +345,7 @@ static void test_random_against_reference(void **state)
         size_t ng;
         ent *got = read_outputs(f, &r, &ng);
         size_t nw = reference(in, n, snaps, ns, bottom, want);
-        expect_same(got, ng, want, nw);
+        tu_expect_ents(got, ng, want, nw);
         assert_int_equal(r.entries_in, n);
         assert_int_equal(r.dropped, n - nw);
         if (f->p.target_file_bytes)
@@ -467,7 +396,7 @@ static void test_split_between_user_keys(void **state)
         for (int v = 0; v < nv && n < cap; v++)
             make_ent(&in[n++], uk, (uint64_t)(nv - v) * 2 - 1 + 0, AM_KIND_VALUE, 40);
     }
-    qsort(in, n, sizeof(*in), cmp_ent);
+    qsort(in, n, sizeof(*in), tu_ent_cmp);
     fixture *f = fx_new("merge-split");
     f->p.snapshots = snaps;
     f->p.nsnapshots = 400;
@@ -477,7 +406,7 @@ static void test_split_between_user_keys(void **state)
     assert_true(r.nout > 5);
     size_t ng;
     ent *got = read_outputs(f, &r, &ng);      /* checks no key straddles two files */
-    expect_same(got, ng, in, n);              /* every version is kept */
+    tu_expect_ents(got, ng, in, n);              /* every version is kept */
     for (size_t i = 0; i + 1 < r.nout; i++) assert_true(r.out[i].bytes >= 2048);
     for (size_t i = 0; i < r.nout; i++) assert_int_equal(r.out[i].id, 101 + i);
     /* The run iterator reads the outputs back as one sequence, and seeks. */
@@ -615,11 +544,10 @@ static void test_input_error_removes_outputs(void **state)
     ent *in = many_entries(n);
     fixture *f = fx_new("merge-err");
     f->p.target_file_bytes = 4096;
-    arr_iter *a = (arr_iter *)arr_iter_new(in, n);
-    a->fail_at = 4000;
+    am_iiter *it = tu_arr_iter_failing(in, n, 4000, AM_ERR_CORRUPT);
     merge_result r;
-    assert_int_equal(merge_run(&a->base, &f->p, &r), AM_ERR_CORRUPT);
-    iter_free(&a->base);
+    assert_int_equal(merge_run(it, &f->p, &r), AM_ERR_CORRUPT);
+    iter_free(it);
     assert_int_equal(r.nout, 0);
     assert_true(f->next_file > 105);          /* several files were written, then removed */
     assert_int_equal(count_files(f), 0);
@@ -654,7 +582,7 @@ static void test_from_memtable(void **state)
     make_ent(&want[1], "b", 3, AM_KIND_VALUE, 0);
     memcpy(want[1].v, "three", 5); want[1].vn = 5;
     make_ent(&want[2], "c", 4, AM_KIND_DELETE, 0);
-    expect_same(got, n, want, 3);
+    tu_expect_ents(got, n, want, 3);
     assert_int_equal(r.out[0].deletions, 1);
     free(got);
     merge_result_clear(&r);

@@ -14,65 +14,10 @@
 #include "compact/merge.h"
 #include "util/ikey.h"
 #include "testutil.h"
+#include "testutil_iter.h"
 
-/* ---- a sorted array as an internal iterator (test only) ---- */
-typedef struct ent {
-    char k[24]; size_t kn;   /* internal key */
-    char v[16]; size_t vn;
-} ent;
-
-typedef struct arr_iter {
-    am_iiter base;
-    const ent *e;            /* borrowed, sorted */
-    size_t n, pos;
-    int status;              /* reported once the end is reached */
-} arr_iter;
-
-static void a_seek_first(am_iiter *it) { ((arr_iter *)it)->pos = 0; }
-static void a_seek(am_iiter *it, const char *k, size_t n)
-{
-    arr_iter *a = (arr_iter *)it;
-    a->pos = 0;
-    while (a->pos < a->n && ikey_cmp(a->e[a->pos].k, a->e[a->pos].kn, k, n) < 0) a->pos++;
-}
-static void a_next(am_iiter *it) { ((arr_iter *)it)->pos++; }
-static int a_valid(const am_iiter *it)
-{
-    const arr_iter *a = (const arr_iter *)it;
-    return a->pos < a->n;
-}
-static const char *a_key(const am_iiter *it, size_t *n)
-{
-    const arr_iter *a = (const arr_iter *)it;
-    *n = a->e[a->pos].kn;
-    return a->e[a->pos].k;
-}
-static const char *a_value(const am_iiter *it, size_t *n)
-{
-    const arr_iter *a = (const arr_iter *)it;
-    *n = a->e[a->pos].vn;
-    return a->e[a->pos].v;
-}
-static int a_status(const am_iiter *it)
-{
-    const arr_iter *a = (const arr_iter *)it;
-    return a->pos >= a->n ? a->status : AM_OK;
-}
-static void a_destroy(am_iiter *it) { free(it); }
-static const am_iiter_ops arr_ops = { a_seek_first, a_seek, a_next, a_valid,
-                                      a_key, a_value, a_status, a_destroy };
-
-static am_iiter *arr_iter_new(const ent *e, size_t n, int status)
-{
-    arr_iter *a = calloc(1, sizeof(*a));
-    assert_non_null(a);
-    a->base.ops = &arr_ops;
-    a->e = e;
-    a->n = n;
-    a->pos = n;
-    a->status = status;
-    return &a->base;
-}
+/* ---- entries (testutil_iter.h: an array of them is an internal iterator) ---- */
+typedef tu_ent ent;
 
 static void make_ent(ent *e, unsigned key, uint64_t seq, int kind)
 {
@@ -83,23 +28,11 @@ static void make_ent(ent *e, unsigned key, uint64_t seq, int kind)
     e->vn = (size_t)snprintf(e->v, sizeof(e->v), "v%llu", (unsigned long long)seq);
 }
 
-static int cmp_ent(const void *a, const void *b)
-{
-    const ent *x = a, *y = b;
-    return ikey_cmp(x->k, x->kn, y->k, y->kn);
-}
-
 /* Walks it from its current position and checks it yields ref[from..n). */
 static void expect_rest(am_iiter *it, const ent *ref, size_t from, size_t n)
 {
     for (size_t i = from; i < n; i++) {
-        assert_true(iter_valid(it));
-        size_t kn, vn;
-        const char *k = iter_key(it, &kn), *v = iter_value(it, &vn);
-        assert_int_equal(kn, ref[i].kn);
-        assert_memory_equal(k, ref[i].k, kn);
-        assert_int_equal(vn, ref[i].vn);
-        assert_memory_equal(v, ref[i].v, vn);
+        tu_expect_iter_at(it, ref[i].k, ref[i].kn, ref[i].v, ref[i].vn);
         iter_next(it);
     }
     assert_false(iter_valid(it));
@@ -136,10 +69,10 @@ static void test_random_children(void **state)
         am_iiter **kids = malloc((nchild ? nchild : 1) * sizeof(*kids));
         assert_non_null(kids);
         for (size_t c = 0; c < nchild; c++) {
-            qsort(parts[c], cnt[c], sizeof(ent), cmp_ent);
-            kids[c] = arr_iter_new(parts[c], cnt[c], AM_OK);
+            qsort(parts[c], cnt[c], sizeof(ent), tu_ent_cmp);
+            kids[c] = tu_arr_iter_new(parts[c], cnt[c]);
         }
-        qsort(all, total, sizeof(ent), cmp_ent);
+        qsort(all, total, sizeof(ent), tu_ent_cmp);
 
         am_iiter *m = merging_iter_new(kids, nchild);
         assert_non_null(m);
@@ -173,8 +106,8 @@ static void test_failing_child_stops(void **state)
     make_ent(&b[0], 0, 9, AM_KIND_VALUE);
     am_iiter **kids = malloc(2 * sizeof(*kids));
     assert_non_null(kids);
-    kids[0] = arr_iter_new(a, 3, AM_OK);
-    kids[1] = arr_iter_new(b, 1, AM_ERR_CORRUPT);    /* fails after its one entry */
+    kids[0] = tu_arr_iter_new(a, 3);
+    kids[1] = tu_arr_iter_failing(b, 1, 1, AM_ERR_CORRUPT);   /* fails after its one entry */
     am_iiter *m = merging_iter_new(kids, 2);
     assert_non_null(m);
     iter_seek_first(m);

@@ -22,6 +22,7 @@
 #include "util/env_fault.h"
 #include "util/ikey.h"
 #include "testutil.h"
+#include "testutil_iter.h"
 
 /* ---- the model ------------------------------------------------------------------- */
 
@@ -232,13 +233,7 @@ static int check_absent(sst_reader *r, uint32_t nusers, sst_probe *p)
 
 static void check_at(am_iiter *it, const ment *e)
 {
-    assert_true(iter_valid(it));
-    size_t kn, vn;
-    const char *k = iter_key(it, &kn), *v = iter_value(it, &vn);
-    assert_int_equal(kn, e->kn);
-    assert_memory_equal(k, e->k, kn);
-    assert_int_equal(vn, e->vn);
-    if (vn) assert_memory_equal(v, e->v, vn);
+    tu_expect_iter_at(it, e->k, e->kn, e->v, e->vn);
 }
 
 static void check_iter(sst_reader *r, const model *m, int fill_cache, uint64_t seed)
