@@ -30,11 +30,19 @@ static const char *pj(char *buf, size_t cap, const fixture *fx, const char *name
     return buf;
 }
 
-/* Creates path with data through env; sync and close. */
-static void put_file(am_env *e, const char *path, const char *data, int sync)
+/* Opens path for writing through e (created or truncated); fails the test otherwise. */
+static am_file *create(am_env *e, const char *path)
 {
     am_file *f = NULL;
     assert_int_equal(env_open_writable(e, path, &f), AM_OK);
+    assert_non_null(f);
+    return f;
+}
+
+/* Creates path with data through env; sync and close. */
+static void put_file(am_env *e, const char *path, const char *data, int sync)
+{
+    am_file *f = create(e, path);
     assert_int_equal(env_append(e, f, data, strlen(data)), AM_OK);
     if (sync) assert_int_equal(env_sync(e, f), AM_OK);
     assert_int_equal(env_close(e, f), AM_OK);
@@ -59,6 +67,13 @@ static void assert_msg_has(am_env *e, const char *needle)
     if (!strstr(msg, needle)) fail_msg("error message \"%s\" lacks \"%s\"", msg, needle);
 }
 
+/* Asserts a call of e returned want and e's message holds needle (a path, a phrase). */
+static void expect_err(am_env *e, int rc, int want, const char *needle)
+{
+    assert_int_equal(rc, want);
+    assert_msg_has(e, needle);
+}
+
 /* ---------------- POSIX env ---------------- */
 
 static void test_posix_write_read(void **state)
@@ -66,10 +81,8 @@ static void test_posix_write_read(void **state)
     fixture *fx = *state;
     am_env *e = fx->posix;
     char p[512];
-    pj(p, sizeof p, fx, "data");
-    am_file *f = NULL;
+    am_file *f = create(e, pj(p, sizeof p, fx, "data"));
     uint64_t sz = 99;
-    assert_int_equal(env_open_writable(e, p, &f), AM_OK);
     assert_int_equal(env_fsize(e, f, &sz), AM_OK);
     assert_int_equal(sz, 0);
     assert_int_equal(env_append(e, f, "hello", 5), AM_OK);
@@ -131,8 +144,7 @@ static void test_posix_large_append(void **state)
     assert_non_null(back);
     tu_rng r = { 42 };
     for (size_t i = 0; i < n; i++) src[i] = (char)tu_next(&r);
-    am_file *f = NULL;
-    assert_int_equal(env_open_writable(e, p, &f), AM_OK);
+    am_file *f = create(e, p);
     assert_int_equal(env_append(e, f, src, n), AM_OK);
     assert_int_equal(env_close(e, f), AM_OK);
     size_t got = 0;
@@ -205,6 +217,15 @@ static int has_name(const names *s, const char *name)
     return 0;
 }
 
+/* Asserts dir holds exactly one entry, name (no temporary file left behind). */
+static void expect_only_entry(am_env *e, const char *dir, const char *name)
+{
+    names s = { 0 };
+    assert_int_equal(e->ops->list_dir(e, dir, collect, &s), AM_OK);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.seen[0], name);
+}
+
 static void list_dir_checks(const fixture *fx, am_env *e)
 {
     char p[512];
@@ -247,26 +268,18 @@ static void test_posix_errors_name_path(void **state)
     uint64_t sz;
     am_lock *l = (am_lock *)1;
     names s = { 0 };
-    assert_int_equal(e->ops->open_readable(e, missing, &f), AM_ERR_IO);
-    assert_msg_has(e, missing);
+    expect_err(e, e->ops->open_readable(e, missing, &f), AM_ERR_IO, missing);
     assert_null(f);
     f = (am_file *)1;
-    assert_int_equal(e->ops->open_writable(e, deep, &f), AM_ERR_IO);
-    assert_msg_has(e, deep);
+    expect_err(e, e->ops->open_writable(e, deep, &f), AM_ERR_IO, deep);
     assert_null(f);
-    assert_int_equal(env_remove(e, missing), AM_ERR_IO);
-    assert_msg_has(e, missing);
-    assert_int_equal(env_rename(e, missing, deep), AM_ERR_IO);
-    assert_msg_has(e, missing);
-    assert_int_equal(e->ops->file_size(e, missing, &sz), AM_ERR_IO);
-    assert_msg_has(e, missing);
-    assert_int_equal(e->ops->list_dir(e, missing, collect, &s), AM_ERR_IO);
-    assert_msg_has(e, missing);
+    expect_err(e, env_remove(e, missing), AM_ERR_IO, missing);
+    expect_err(e, env_rename(e, missing, deep), AM_ERR_IO, missing);
+    expect_err(e, e->ops->file_size(e, missing, &sz), AM_ERR_IO, missing);
+    expect_err(e, e->ops->list_dir(e, missing, collect, &s), AM_ERR_IO, missing);
     assert_int_equal(s.calls, 0);
-    assert_int_equal(env_sync_dir(e, missing), AM_ERR_IO);
-    assert_msg_has(e, missing);
-    assert_int_equal(e->ops->lock(e, deep, &l), AM_ERR_IO);
-    assert_msg_has(e, deep);
+    expect_err(e, env_sync_dir(e, missing), AM_ERR_IO, missing);
+    expect_err(e, e->ops->lock(e, deep, &l), AM_ERR_IO, deep);
     assert_null(l);
     assert_int_equal(env_exists(e, missing), 0);
     /* The OS reason is in the message too. */
@@ -370,15 +383,11 @@ static void test_write_atomic(void **state)
     assert_int_equal(env_write_atomic(e, fx->base, "CURRENT", "MANIFEST-000002\n", 16), AM_OK);
     assert_file(e, p, "MANIFEST-000002\n");
     /* No temporary file is left behind. */
-    names s = { 0 };
-    assert_int_equal(e->ops->list_dir(e, fx->base, collect, &s), AM_OK);
-    assert_int_equal(s.n, 1);
-    assert_string_equal(s.seen[0], "CURRENT");
+    expect_only_entry(e, fx->base, "CURRENT");
     /* A directory that does not exist: an error naming it. */
     char bad[512];
     pj(bad, sizeof bad, fx, "nodir");
-    assert_int_equal(env_write_atomic(e, bad, "CURRENT", "x", 1), AM_ERR_IO);
-    assert_msg_has(e, bad);
+    expect_err(e, env_write_atomic(e, bad, "CURRENT", "x", 1), AM_ERR_IO, bad);
 }
 
 /* ---------------- fault env: pass-through ---------------- */
@@ -402,8 +411,7 @@ static void test_fault_passes_through(void **state)
     assert_int_equal(env_exists(e, b), 0);
     list_dir_checks(fx, e);
     /* Base errors come back with the base's message. */
-    assert_int_equal(env_remove(e, a), AM_ERR_IO);
-    assert_msg_has(e, a);
+    expect_err(e, env_remove(e, a), AM_ERR_IO, a);
     assert_int_equal(env_write_atomic(e, fx->base, "CURRENT", "x\n", 2), AM_OK);
     assert_file(e, pj(a, sizeof a, fx, "CURRENT"), "x\n");
     assert_int_equal(env_close(e, NULL), AM_OK);
@@ -416,15 +424,12 @@ static void test_fault_nth_write(void **state)
     fixture *fx = *state;
     am_env *e = fx->fault;
     char p[512];
-    pj(p, sizeof p, fx, "w");
-    am_file *f = NULL;
-    assert_int_equal(env_open_writable(e, p, &f), AM_OK);
+    am_file *f = create(e, pj(p, sizeof p, fx, "w"));
     uint64_t base = fault_env_count(e, FAULT_WRITE);
     fault_env_fail_nth(e, FAULT_WRITE, 3, AM_ERR_IO, 0);
     assert_int_equal(env_append(e, f, "1", 1), AM_OK);
     assert_int_equal(env_append(e, f, "2", 1), AM_OK);
-    assert_int_equal(env_append(e, f, "3", 1), AM_ERR_IO);
-    assert_msg_has(e, "injected fault");
+    expect_err(e, env_append(e, f, "3", 1), AM_ERR_IO, "injected fault");
     assert_msg_has(e, p);
     assert_int_equal(env_append(e, f, "4", 1), AM_OK);   /* not sticky: fires once */
     assert_int_equal(env_append(e, f, "5", 1), AM_OK);
@@ -438,14 +443,11 @@ static void test_fault_sticky_nospace(void **state)
     fixture *fx = *state;
     am_env *e = fx->fault;
     char p[512];
-    pj(p, sizeof p, fx, "s");
-    am_file *f = NULL;
-    assert_int_equal(env_open_writable(e, p, &f), AM_OK);
+    am_file *f = create(e, pj(p, sizeof p, fx, "s"));
     fault_env_fail_nth(e, FAULT_WRITE, 2, AM_ERR_NOSPACE, 1);
     assert_int_equal(env_append(e, f, "a", 1), AM_OK);
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(env_append(e, f, "b", 1), AM_ERR_NOSPACE);
-        assert_msg_has(e, "injected fault");
+        expect_err(e, env_append(e, f, "b", 1), AM_ERR_NOSPACE, "injected fault");
     }
     /* Other kinds are unaffected. */
     assert_int_equal(env_sync(e, f), AM_OK);
@@ -460,16 +462,13 @@ static void test_fault_nth_sync(void **state)
     fixture *fx = *state;
     am_env *e = fx->fault;
     char p[512];
-    pj(p, sizeof p, fx, "y");
-    am_file *f = NULL;
-    assert_int_equal(env_open_writable(e, p, &f), AM_OK);
+    am_file *f = create(e, pj(p, sizeof p, fx, "y"));
     assert_int_equal(env_append(e, f, "abc", 3), AM_OK);
     uint64_t c0 = fault_env_count(e, FAULT_SYNC);
     /* sync and sync_dir share a kind: the 2nd of them fails. */
     fault_env_fail_nth(e, FAULT_SYNC, 2, AM_ERR_IO, 0);
     assert_int_equal(env_sync_dir(e, fx->base), AM_OK);
-    assert_int_equal(env_sync(e, f), AM_ERR_IO);
-    assert_msg_has(e, "injected fault");
+    expect_err(e, env_sync(e, f), AM_ERR_IO, "injected fault");
     assert_msg_has(e, p);
     assert_int_equal(fault_env_count(e, FAULT_SYNC), c0 + 2);
     fault_env_fail_nth(e, FAULT_SYNC, 1, AM_ERR_IO, 0);
@@ -493,8 +492,7 @@ static void test_fault_nth_rename(void **state)
     put_file(e, a, "A", 1);
     put_file(e, b, "B", 1);
     fault_env_fail_nth(e, FAULT_RENAME, 1, AM_ERR_IO, 0);
-    assert_int_equal(env_rename(e, a, b), AM_ERR_IO);
-    assert_msg_has(e, "injected fault");
+    expect_err(e, env_rename(e, a, b), AM_ERR_IO, "injected fault");
     assert_msg_has(e, a);
     assert_file(e, a, "A");                                 /* nothing moved */
     assert_file(e, b, "B");
@@ -505,10 +503,7 @@ static void test_fault_nth_rename(void **state)
     fault_env_fail_nth(e, FAULT_RENAME, 1, AM_ERR_NOSPACE, 0);
     assert_int_equal(env_write_atomic(e, fx->base, "to", "new", 3), AM_ERR_NOSPACE);
     assert_file(e, b, "A");
-    names s = { 0 };
-    assert_int_equal(e->ops->list_dir(e, fx->base, collect, &s), AM_OK);
-    assert_int_equal(s.n, 1);
-    assert_string_equal(s.seen[0], "to");
+    expect_only_entry(e, fx->base, "to");
 }
 
 static void test_fault_nth_open_and_read(void **state)
@@ -552,8 +547,7 @@ static void test_fault_counts(void **state)
     char p[512], q[512];
     pj(p, sizeof p, fx, "c");
     pj(q, sizeof q, fx, "d");
-    am_file *f = NULL;
-    assert_int_equal(env_open_writable(e, p, &f), AM_OK);
+    am_file *f = create(e, p);
     for (int i = 0; i < 4; i++) assert_int_equal(env_append(e, f, "x", 1), AM_OK);
     fault_env_fail_nth(e, FAULT_WRITE, 1, AM_ERR_IO, 0);
     assert_int_equal(env_append(e, f, "x", 1), AM_ERR_IO);
@@ -575,9 +569,7 @@ static void test_fault_arm_is_relative(void **state)
     fixture *fx = *state;
     am_env *e = fx->fault;
     char p[512];
-    pj(p, sizeof p, fx, "r");
-    am_file *f = NULL;
-    assert_int_equal(env_open_writable(e, p, &f), AM_OK);
+    am_file *f = create(e, pj(p, sizeof p, fx, "r"));
     for (int i = 0; i < 10; i++) assert_int_equal(env_append(e, f, "x", 1), AM_OK);
     fault_env_fail_nth(e, FAULT_WRITE, 1, AM_ERR_IO, 0);
     assert_int_equal(env_append(e, f, "y", 1), AM_ERR_IO);
@@ -597,11 +589,8 @@ static void test_power_cut_drops_unsynced_bytes(void **state)
     fixture *fx = *state;
     am_env *e = fx->fault;
     char p[512], q[512];
-    pj(p, sizeof p, fx, "log");
-    pj(q, sizeof q, fx, "never-synced");
-    am_file *f = NULL, *g = NULL;
-    assert_int_equal(env_open_writable(e, p, &f), AM_OK);
-    assert_int_equal(env_open_writable(e, q, &g), AM_OK);
+    am_file *f = create(e, pj(p, sizeof p, fx, "log"));
+    am_file *g = create(e, pj(q, sizeof q, fx, "never-synced"));
     assert_int_equal(env_sync_dir(e, fx->base), AM_OK);     /* both names durable */
     assert_int_equal(env_append(e, f, "durable|", 8), AM_OK);
     assert_int_equal(env_sync(e, f), AM_OK);
@@ -656,8 +645,7 @@ static void test_power_cut_truncated_existing_file(void **state)
     char p[512];
     pj(p, sizeof p, fx, "re");
     put_file(fx->posix, p, "old contents", 1);
-    am_file *f = NULL;
-    assert_int_equal(env_open_writable(e, p, &f), AM_OK);
+    am_file *f = create(e, p);
     assert_int_equal(env_append(e, f, "new", 3), AM_OK);
     assert_int_equal(env_close(e, f), AM_OK);
     assert_int_equal(fault_env_power_cut(e), AM_OK);
@@ -691,8 +679,7 @@ static void test_power_cut_and_renames(void **state)
     assert_int_equal(env_exists(fx->posix, dst), 0);
     assert_int_equal(env_exists(fx->posix, tmp), 0);
     /* ... and survives once the directory is synced; its unsynced tail does not. */
-    am_file *f = NULL;
-    assert_int_equal(env_open_writable(e, tmp, &f), AM_OK);
+    am_file *f = create(e, tmp);
     assert_int_equal(env_append(e, f, "four", 4), AM_OK);
     assert_int_equal(env_sync(e, f), AM_OK);
     assert_int_equal(env_append(e, f, "tail", 4), AM_OK);
@@ -735,8 +722,7 @@ static void test_dead_mode(void **state)
     pj(lk, sizeof lk, fx, "LOCK");
     am_lock *l = NULL;
     assert_int_equal(e->ops->lock(e, lk, &l), AM_OK);
-    am_file *f = NULL, *r = NULL;
-    assert_int_equal(env_open_writable(e, p, &f), AM_OK);
+    am_file *f = create(e, p), *r = NULL;
     assert_int_equal(env_append(e, f, "synced|", 7), AM_OK);
     assert_int_equal(env_sync(e, f), AM_OK);
     assert_int_equal(env_append(e, f, "unsynced", 8), AM_OK);
@@ -753,8 +739,7 @@ static void test_dead_mode(void **state)
     am_file *g = (am_file *)1;
     names s = { 0 };
     am_lock *l2 = (am_lock *)1;
-    assert_int_equal(env_append(e, f, "more", 4), AM_ERR_IO);
-    assert_msg_has(e, "injected fault");
+    expect_err(e, env_append(e, f, "more", 4), AM_ERR_IO, "injected fault");
     assert_int_equal(env_sync(e, f), AM_ERR_IO);
     assert_int_equal(env_fsize(e, f, &sz), AM_ERR_IO);
     assert_int_equal(env_pread(e, r, 0, 1, buf, &got), AM_ERR_IO);
@@ -808,9 +793,7 @@ static void test_dead_mode_does_not_consume_faults(void **state)
     fixture *fx = *state;
     am_env *e = fx->fault;
     char p[512];
-    pj(p, sizeof p, fx, "z");
-    am_file *f = NULL;
-    assert_int_equal(env_open_writable(e, p, &f), AM_OK);
+    am_file *f = create(e, pj(p, sizeof p, fx, "z"));
     fault_env_fail_nth(e, FAULT_WRITE, 1, AM_ERR_NOSPACE, 0);
     fault_env_set_dead(e, 1);
     assert_int_equal(env_append(e, f, "x", 1), AM_ERR_IO);
