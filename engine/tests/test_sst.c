@@ -157,6 +157,29 @@ static void build_file(am_env *env, const char *path, const model *m, const sst_
     assert_true(info->file_bytes >= est);
 }
 
+/* A model written to one SSTable: what most tests start from. */
+typedef struct table {
+    model m;
+    char path[300];
+    sst_file_info info;
+} table;
+
+/* Makes the model (model_make's nusers, maxver, pad, seed) and builds it into f's file
+ * name with o. */
+static void table_make(table *t, const fx *f, const char *name, uint32_t nusers, int maxver,
+                       size_t pad, uint64_t seed, const sst_options *o)
+{
+    model_make(&t->m, nusers, maxver, pad, seed);
+    path_of(f, name, t->path, sizeof t->path);
+    build_file(f->env, t->path, &t->m, o, &t->info);
+}
+
+static void table_free(table *t)
+{
+    sst_file_info_clear(&t->info);
+    model_free(&t->m);
+}
+
 /* ---- lookups ---------------------------------------------------------------------- */
 
 typedef struct got {
@@ -367,37 +390,32 @@ static void test_build_get_iterate(void **state)
 static void test_cache_accounting(void **state)
 {
     fx *f = *state;
-    model m;
-    model_make(&m, 2000, 2, 0, 2);
-    char path[300];
-    path_of(f, "c.sst", path, sizeof path);
     sst_options o = { .block_bytes = 2048, .index_stride = 8, .bloom_bits_per_key = 10 };
-    sst_file_info info;
-    build_file(f->env, path, &m, &o, &info);
+    table t;
+    table_make(&t, f, "c.sst", 2000, 2, 0, 2, &o);
     blk_cache *cache;
     assert_int_equal(cache_new(1 << 20, &cache), AM_OK);
     for (int with_cache = 0; with_cache < 2; with_cache++) {
         sst_reader *r;
-        assert_int_equal(sst_reader_open(f->env, path, 7, with_cache ? cache : NULL, &r), AM_OK);
+        assert_int_equal(sst_reader_open(f->env, t.path, 7, with_cache ? cache : NULL, &r), AM_OK);
         sst_probe p = { 0 };
-        check_get(r, &m, 500, 0, AM_MAX_SEQ, &p);
+        check_get(r, &t.m, 500, 0, AM_MAX_SEQ, &p);
         assert_int_equal(p.blocks_disk, 1);
         assert_int_equal(p.blocks_cache, 0);
         assert_int_equal(p.searched, 1);
         assert_int_equal(p.bloom_checks, 1);
-        check_get(r, &m, 500, 0, AM_MAX_SEQ, &p);
+        check_get(r, &t.m, 500, 0, AM_MAX_SEQ, &p);
         assert_int_equal(p.blocks_disk, with_cache ? 1 : 2);
         assert_int_equal(p.blocks_cache, with_cache ? 1 : 0);
         if (with_cache) assert_true(cache_usage(cache) > 0 && cache_usage(cache) <= 2048 + 512);
         /* an iterator that bypasses the cache adds nothing to it */
         size_t before = cache_usage(cache);
-        check_iter(r, &m, 0, 5);
+        check_iter(r, &t.m, 0, 5);
         assert_int_equal(cache_usage(cache), before);
         sst_reader_free(r);
     }
     cache_free(cache);
-    sst_file_info_clear(&info);
-    model_free(&m);
+    table_free(&t);
 }
 
 /* Keys longer than the block iterator's inline buffer and the lookup stack buffer, with
@@ -469,32 +487,28 @@ static int found_returns_7(void *arg, int kind, const char *v, size_t vn)
 static void test_found_return_value(void **state)
 {
     fx *f = *state;
-    model m;
-    model_make(&m, 100, 3, 0, 4);
-    char path[300];
-    path_of(f, "f.sst", path, sizeof path);
     sst_options o = { .block_bytes = 256, .index_stride = 2, .bloom_bits_per_key = 10 };
-    sst_file_info info;
-    build_file(f->env, path, &m, &o, &info);
+    table t;
+    table_make(&t, f, "f.sst", 100, 3, 0, 4, &o);
     sst_reader *r;
-    assert_int_equal(sst_reader_open(f->env, path, 1, NULL, &r), AM_OK);
+    assert_int_equal(sst_reader_open(f->env, t.path, 1, NULL, &r), AM_OK);
     char uk[32];
     size_t ukn = ukey_fmt(uk, 50, 0);
     int calls = 0;
     assert_int_equal(sst_reader_get(r, uk, ukn, AM_MAX_SEQ, NULL, found_returns_7, &calls), 7);
     assert_int_equal(calls, 1);
     sst_reader_free(r);
-    sst_file_info_clear(&info);
-    model_free(&m);
+    table_free(&t);
 
     /* An entry of a kind this version does not know (checksum intact) is corruption. */
     sst_builder *b;
-    assert_int_equal(sst_builder_new(f->env, path, &o, &b), AM_OK);
+    assert_int_equal(sst_builder_new(f->env, t.path, &o, &b), AM_OK);
     char ik[16];
     ikey_build(ik, "odd", 3, 9, 0x7f);
     assert_int_equal(sst_builder_add(b, ik, 11, "v", 1), AM_OK);
+    sst_file_info info;
     assert_int_equal(sst_builder_finish(b, &info), AM_OK);
-    assert_int_equal(sst_reader_open(f->env, path, 1, NULL, &r), AM_OK);
+    assert_int_equal(sst_reader_open(f->env, t.path, 1, NULL, &r), AM_OK);
     calls = 0;
     assert_int_equal(sst_reader_get(r, "odd", 3, AM_MAX_SEQ, NULL, found_returns_7, &calls),
                      AM_ERR_CORRUPT);
@@ -599,17 +613,14 @@ static int probe_corrupt(am_env *env, const char *path, const model *m)
 static void test_flipped_bytes(void **state)
 {
     fx *f = *state;
-    model m;
-    model_make(&m, 400, 3, 0, 6);
-    char path[300], bad[300];
-    path_of(f, "good.sst", path, sizeof path);
-    path_of(f, "bad.sst", bad, sizeof bad);
     sst_options o = { .block_bytes = 512, .index_stride = 4, .bloom_bits_per_key = 10 };
-    sst_file_info info;
-    build_file(f->env, path, &m, &o, &info);
+    table t;
+    table_make(&t, f, "good.sst", 400, 3, 0, 6, &o);
+    char bad[300];
+    path_of(f, "bad.sst", bad, sizeof bad);
     size_t n;
-    char *orig = tu_read_file(path, &n);
-    assert_int_equal(n, info.file_bytes);
+    char *orig = tu_read_file(t.path, &n);
+    assert_int_equal(n, t.info.file_bytes);
     char *copy = malloc(n);
 
     /* Where the regions are, from the footer. */
@@ -637,7 +648,7 @@ static void test_flipped_bytes(void **state)
         memcpy(copy, orig, n);
         copy[pos[i]] ^= (char)(1u << tu_below(&rng, 8));
         tu_write_file(bad, copy, n);
-        int b = probe_corrupt(f->env, bad, &m);
+        int b = probe_corrupt(f->env, bad, &t.m);
         assert_true(b > 0);                        /* every byte is covered by a crc */
         if (pos[i] < filter_off) {
             data_hits++;
@@ -659,23 +670,19 @@ static void test_flipped_bytes(void **state)
     free(pos);
     free(copy);
     free(orig);
-    sst_file_info_clear(&info);
-    model_free(&m);
+    table_free(&t);
 }
 
 static void test_truncated_and_foreign_files(void **state)
 {
     fx *f = *state;
-    model m;
-    model_make(&m, 300, 2, 0, 7);
-    char path[300], bad[300];
-    path_of(f, "t.sst", path, sizeof path);
-    path_of(f, "trunc.sst", bad, sizeof bad);
     sst_options o = { .block_bytes = 1024, .index_stride = 16, .bloom_bits_per_key = 10 };
-    sst_file_info info;
-    build_file(f->env, path, &m, &o, &info);
+    table t;
+    table_make(&t, f, "t.sst", 300, 2, 0, 7, &o);
+    char bad[300];
+    path_of(f, "trunc.sst", bad, sizeof bad);
     size_t n;
-    char *orig = tu_read_file(path, &n);
+    char *orig = tu_read_file(t.path, &n);
     size_t lens[] = { 0, 1, 8, 63, 64, 65, n / 2, n - 65, n - 64, n - 63, n - 8, n - 1 };
     char msg[512];
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
@@ -698,8 +705,7 @@ static void test_truncated_and_foreign_files(void **state)
     path_of(f, "missing.sst", bad, sizeof bad);
     assert_int_not_equal(sst_reader_open(f->env, bad, 1, NULL, &r), AM_OK);
     free(orig);
-    sst_file_info_clear(&info);
-    model_free(&m);
+    table_free(&t);
 }
 
 /* Four threads read one reader through one small cache (eviction while pinned). */
@@ -728,28 +734,23 @@ static void *reader_thread(void *arg)
 static void test_concurrent_gets(void **state)
 {
     fx *f = *state;
-    model m;
-    model_make(&m, 5000, 2, 0, 8);
-    char path[300];
-    path_of(f, "mt.sst", path, sizeof path);
     sst_options o = { .block_bytes = 1024, .index_stride = 16, .bloom_bits_per_key = 10 };
-    sst_file_info info;
-    build_file(f->env, path, &m, &o, &info);
+    table t;
+    table_make(&t, f, "mt.sst", 5000, 2, 0, 8, &o);
     blk_cache *cache;
     assert_int_equal(cache_new(32 * 1024, &cache), AM_OK);
     sst_reader *r;
-    assert_int_equal(sst_reader_open(f->env, path, 1, cache, &r), AM_OK);
-    pthread_t t[4];
+    assert_int_equal(sst_reader_open(f->env, t.path, 1, cache, &r), AM_OK);
+    pthread_t th[4];
     rworker w[4];
     for (int i = 0; i < 4; i++) {
-        w[i] = (rworker){ r, &m, 1000 + (uint64_t)i };
-        assert_int_equal(pthread_create(&t[i], NULL, reader_thread, &w[i]), 0);
+        w[i] = (rworker){ r, &t.m, 1000 + (uint64_t)i };
+        assert_int_equal(pthread_create(&th[i], NULL, reader_thread, &w[i]), 0);
     }
-    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
     sst_reader_free(r);
     cache_free(cache);
-    sst_file_info_clear(&info);
-    model_free(&m);
+    table_free(&t);
 }
 
 int main(void)
