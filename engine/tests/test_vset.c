@@ -235,6 +235,28 @@ static char *describe(vset *vs, int with_next_file)
     return b.p;
 }
 
+/* Asserts the picture of vs is want. */
+static void expect_picture(vset *vs, const char *want)
+{
+    char *now = describe(vs, 0);
+    assert_string_equal(now, want);
+    free(now);
+}
+
+/* A new "leveled" vset and one logged flush (an L0 SSTable) per spec of fl[0..n); the
+ * files' ids go to ids (if not NULL). */
+static vset *vset_with_flushes(fx *f, const spec *fl, size_t n, uint64_t *ids)
+{
+    vset *vs;
+    assert_int_equal(vset_create(f->env, f->dir, f->cache, "leveled", &vs), AM_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(log_edit(f, vs, &fl[i], 1, NULL, 0, ids ? &ids[i] : NULL), AM_OK);
+    return vs;
+}
+
+/* Two overlapping flushes: keys 0..9, then 5..19. */
+static const spec two_flushes[2] = {{0, 0, 0, 9}, {0, 0, 5, 19}};
+
 /* ---- file names ---- */
 
 static const struct name_case {
@@ -292,20 +314,18 @@ static void test_fname(void **state)
     fname_manifest(buf, sizeof buf, "db", 1);
     assert_string_equal(buf, "db/MANIFEST-000001");
     /* Every name made parses back. */
-    uint64_t ids[] = {0, 1, 999999, 1000000, UINT64_MAX};
-    for (size_t i = 0; i < 5; i++) {
-        fname_sst(buf, sizeof buf, ".", ids[i]);
-        assert_true(fname_parse(buf + 2, &kind, &id));
-        assert_int_equal(kind, FILE_SST);
-        assert_int_equal(id, ids[i]);
-        fname_wal(buf, sizeof buf, ".", ids[i]);
-        assert_true(fname_parse(buf + 2, &kind, &id));
-        assert_int_equal(kind, FILE_WAL);
-        assert_int_equal(id, ids[i]);
-        fname_manifest(buf, sizeof buf, ".", ids[i]);
-        assert_true(fname_parse(buf + 2, &kind, &id));
-        assert_int_equal(kind, FILE_MANIFEST);
-        assert_int_equal(id, ids[i]);
+    static const struct {
+        void (*make)(char *out, size_t cap, const char *dir, uint64_t id);
+        int kind;
+    } makers[] = {{fname_sst, FILE_SST}, {fname_wal, FILE_WAL}, {fname_manifest, FILE_MANIFEST}};
+    static const uint64_t ids[] = {0, 1, 999999, 1000000, UINT64_MAX};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        for (size_t m = 0; m < sizeof makers / sizeof makers[0]; m++) {
+            makers[m].make(buf, sizeof buf, ".", ids[i]);
+            assert_true(fname_parse(buf + 2, &kind, &id));
+            assert_int_equal(kind, makers[m].kind);
+            assert_int_equal(id, ids[i]);
+        }
     }
 }
 
@@ -402,9 +422,7 @@ static void test_log_and_recover(void **state)
 
     for (int round = 0; round < 2; round++) {
         assert_int_equal(vset_recover(f->env, f->dir, f->cache, &vs), AM_OK);
-        char *after = describe(vs, 0);
-        assert_string_equal(before, after);
-        free(after);
+        expect_picture(vs, before);
         vset_state st2 = vset_get_state(vs);
         assert_int_equal(st2.next_file, st.next_file + 1 + (uint64_t)round);
         char cur[64], want[64];
@@ -429,16 +447,13 @@ static void test_log_and_recover(void **state)
 static void test_torn_tail(void **state)
 {
     fx *f = *state;
-    vset *vs;
     char path[1024];
-    assert_int_equal(vset_create(f->env, f->dir, f->cache, "leveled", &vs), AM_OK);
-    spec fl[3] = {{0, 0, 0, 9}, {0, 0, 5, 19}, {0, 0, 30, 39}};
-    assert_int_equal(log_edit(f, vs, &fl[0], 1, NULL, 0, NULL), AM_OK);
-    assert_int_equal(log_edit(f, vs, &fl[1], 1, NULL, 0, NULL), AM_OK);
+    static const spec third = {0, 0, 30, 39};
+    vset *vs = vset_with_flushes(f, two_flushes, 2, NULL);
     char *two = describe(vs, 0);
     current_manifest_path(f, path, sizeof path);
     uint64_t size2 = tu_file_size(path);
-    assert_int_equal(log_edit(f, vs, &fl[2], 1, NULL, 0, NULL), AM_OK);
+    assert_int_equal(log_edit(f, vs, &third, 1, NULL, 0, NULL), AM_OK);
     char *three = describe(vs, 0);
     uint64_t size3 = tu_file_size(path);
     vset_free(vs);
@@ -449,9 +464,7 @@ static void test_torn_tail(void **state)
     assert_int_equal(write(fd, zeros, sizeof zeros), (ssize_t)sizeof zeros);
     close(fd);
     assert_int_equal(vset_recover(f->env, f->dir, f->cache, &vs), AM_OK);
-    char *got = describe(vs, 0);
-    assert_string_equal(got, three);
-    free(got);
+    expect_picture(vs, three);
     vset_free(vs);
 
     /* Recovery rewrote the log as one snapshot: start over, and cut the last of three
@@ -459,13 +472,10 @@ static void test_torn_tail(void **state)
     tu_rmtree(f->dir);
     assert_int_equal(mkdir(f->dir, 0755), 0);
     f->seq = 0;
-    assert_int_equal(vset_create(f->env, f->dir, f->cache, "leveled", &vs), AM_OK);
-    assert_int_equal(log_edit(f, vs, &fl[0], 1, NULL, 0, NULL), AM_OK);
-    assert_int_equal(log_edit(f, vs, &fl[1], 1, NULL, 0, NULL), AM_OK);
-    char *two_b = describe(vs, 0);
-    assert_string_equal(two_b, two);
+    vs = vset_with_flushes(f, two_flushes, 2, NULL);
+    expect_picture(vs, two);
     size2 = tu_file_size(path);
-    assert_int_equal(log_edit(f, vs, &fl[2], 1, NULL, 0, NULL), AM_OK);
+    assert_int_equal(log_edit(f, vs, &third, 1, NULL, 0, NULL), AM_OK);
     size3 = tu_file_size(path);
     vset_free(vs);
     /* Keep a copy of the full log, then try cuts inside the last record. */
@@ -485,26 +495,19 @@ static void test_torn_tail(void **state)
         int rc = vset_recover(f->env, f->dir, f->cache, &vs);
         if (rc != AM_OK) fail_msg("cut at %llu of %llu: %d", (unsigned long long)cuts[i],
                                   (unsigned long long)size3, rc);
-        got = describe(vs, 0);
-        assert_string_equal(got, two);       /* the torn edit is not applied */
-        free(got);
+        expect_picture(vs, two);             /* the torn edit is not applied */
         vset_free(vs);
     }
     free(full);
     free(two);
-    free(two_b);
     free(three);
 }
 
 static void test_corrupt_middle(void **state)
 {
     fx *f = *state;
-    vset *vs;
     char path[1024];
-    assert_int_equal(vset_create(f->env, f->dir, f->cache, "leveled", &vs), AM_OK);
-    spec fl[2] = {{0, 0, 0, 9}, {0, 0, 5, 19}};
-    assert_int_equal(log_edit(f, vs, &fl[0], 1, NULL, 0, NULL), AM_OK);
-    assert_int_equal(log_edit(f, vs, &fl[1], 1, NULL, 0, NULL), AM_OK);
+    vset *vs = vset_with_flushes(f, two_flushes, 2, NULL);
     current_manifest_path(f, path, sizeof path);
     vset_free(vs);
     size_t n;
@@ -561,6 +564,15 @@ static void fake_desc(seg_desc *d, uint64_t id, int level)
     d->smallest_len = d->largest_len = 8;
 }
 
+/* The fields every first record of a MANIFEST carries: strategy and next file number 5. */
+static void first_record_fields(version_edit *e, const char *strategy)
+{
+    e->has_strategy = 1;
+    snprintf(e->strategy, sizeof e->strategy, "%s", strategy);
+    e->has_next_file = 1;
+    e->next_file = 5;
+}
+
 static void write_manifest_case(fx *f, int which)
 {
     char path[1024];
@@ -585,22 +597,19 @@ static void write_manifest_case(fx *f, int which)
         put_record(w, &e);
         break;
     case 4:   /* deletes a segment never added */
-        e.has_strategy = 1; strcpy(e.strategy, "leveled");
-        e.has_next_file = 1; e.next_file = 5;
+        first_record_fields(&e, "leveled");
         edit_delete_segment(&e, 0, 3);
         put_record(w, &e);
         break;
     case 5:   /* adds one id twice */
-        e.has_strategy = 1; strcpy(e.strategy, "leveled");
-        e.has_next_file = 1; e.next_file = 5;
+        first_record_fields(&e, "leveled");
         fake_desc(&d, 3, 0);
         edit_add_segment(&e, &d);
         put_record(w, &e);
         put_record(w, &e);
         break;
     case 6:   /* deletes at the wrong level */
-        e.has_strategy = 1; strcpy(e.strategy, "leveled");
-        e.has_next_file = 1; e.next_file = 5;
+        first_record_fields(&e, "leveled");
         fake_desc(&d, 3, 0);
         edit_add_segment(&e, &d);
         put_record(w, &e);
@@ -609,8 +618,7 @@ static void write_manifest_case(fx *f, int which)
         put_record(w, &e);
         break;
     case 7:   /* valid, empty: adds and deletes cancel; next_file below the MANIFEST's */
-        e.has_strategy = 1; strcpy(e.strategy, "tiered");
-        e.has_next_file = 1; e.next_file = 5;
+        first_record_fields(&e, "tiered");
         e.has_last_seq = 1; e.last_seq = 99;
         fake_desc(&d, 3, 0);
         edit_add_segment(&e, &d);
@@ -689,12 +697,8 @@ static void test_bad_current(void **state)
 static void test_missing_or_damaged_segment(void **state)
 {
     fx *f = *state;
-    vset *vs;
-    assert_int_equal(vset_create(f->env, f->dir, f->cache, "leveled", &vs), AM_OK);
-    spec fl[2] = {{0, 0, 0, 9}, {0, 0, 5, 19}};
     uint64_t ids[2];
-    assert_int_equal(log_edit(f, vs, &fl[0], 1, NULL, 0, &ids[0]), AM_OK);
-    assert_int_equal(log_edit(f, vs, &fl[1], 1, NULL, 0, &ids[1]), AM_OK);
+    vset *vs = vset_with_flushes(f, two_flushes, 2, ids);
     vset_free(vs);
     char path[1024], want[32];
     fname_sst(path, sizeof path, f->dir, ids[1]);
@@ -731,12 +735,10 @@ static int found_any(void *arg, int kind, const char *v, size_t vn)
 static void test_obsolete_deleted_at_last_ref(void **state)
 {
     fx *f = *state;
-    vset *vs;
-    assert_int_equal(vset_create(f->env, f->dir, f->cache, "leveled", &vs), AM_OK);
-    spec fa = {0, 0, 0, 9}, fb = {0, 0, 20, 29};
-    uint64_t a, b, c;
-    assert_int_equal(log_edit(f, vs, &fa, 1, NULL, 0, &a), AM_OK);
-    assert_int_equal(log_edit(f, vs, &fb, 1, NULL, 0, &b), AM_OK);
+    static const spec fl[2] = {{0, 0, 0, 9}, {0, 0, 20, 29}};
+    uint64_t ids[2], c;
+    vset *vs = vset_with_flushes(f, fl, 2, ids);
+    uint64_t a = ids[0], b = ids[1];
 
     /* A reader pins the version holding a; another holds segment b alone. */
     am_version *pinned = vset_current(vs);
@@ -772,36 +774,49 @@ static void test_obsolete_deleted_at_last_ref(void **state)
 
 /* ---- failed edits ---- */
 
+/* An edit that replaces L0 segment a by a fresh L1 segment c (keys 0..9): c is built and
+ * opened, the edit made, nothing logged yet. */
+typedef struct replacement {
+    seg_desc d;                    /* c's description; owns its keys */
+    am_segment *sc;
+    version_edit e;
+} replacement;
+
+static void replacement_make(fx *f, vset *vs, uint64_t a, replacement *r)
+{
+    build_sst(f, vset_new_file_number(vs), 1, 1, 0, 9, &r->d);
+    assert_int_equal(vset_open_segment(vs, &r->d, &r->sc), AM_OK);
+    edit_init(&r->e);
+    edit_delete_segment(&r->e, 0, a);
+    edit_add_segment(&r->e, &r->d);
+}
+
+static void replacement_free(replacement *r)
+{
+    edit_clear(&r->e);
+    seg_unref(r->sc);
+    free(r->d.smallest);
+    free(r->d.largest);
+}
+
 static void test_failed_append_is_sticky(void **state)
 {
     fx *f = *state;
-    vset *vs;
-    assert_int_equal(vset_create(f->env, f->dir, f->cache, "leveled", &vs), AM_OK);
-    spec fa = {0, 0, 0, 9};
     uint64_t a;
-    assert_int_equal(log_edit(f, vs, &fa, 1, NULL, 0, &a), AM_OK);
+    vset *vs = vset_with_flushes(f, two_flushes, 1, &a);
     char *before = describe(vs, 0);
     am_version *v0 = vset_current(vs);
     am_segment *sa = v0->levels[0].runs[0].segs[0];
 
     /* The edit's append fails: the edit deletes a and adds c. Build c first, then arm. */
-    uint64_t c = vset_new_file_number(vs);
-    seg_desc d;
-    build_sst(f, c, 1, 1, 0, 9, &d);
-    am_segment *sc;
-    assert_int_equal(vset_open_segment(vs, &d, &sc), AM_OK);
-    version_edit e;
-    edit_init(&e);
-    edit_delete_segment(&e, 0, a);
-    edit_add_segment(&e, &d);
+    replacement r;
+    replacement_make(f, vs, a, &r);
     fault_env_fail_nth(f->env, FAULT_WRITE, 1, AM_ERR_NOSPACE, 0);
-    assert_int_equal(vset_log_and_apply(vs, &e, &sc), AM_ERR_NOSPACE);
+    assert_int_equal(vset_log_and_apply(vs, &r.e, &r.sc), AM_ERR_NOSPACE);
     assert_ptr_equal(vset_current(vs), v0);
     assert_false(sa->obsolete);
     assert_true(sst_exists(f, a));
-    char *now = describe(vs, 0);
-    assert_string_equal(now, before);
-    free(now);
+    expect_picture(vs, before);
 
     /* Refused from now on, without touching the file. */
     uint64_t writes = fault_env_count(f->env, FAULT_WRITE);
@@ -809,22 +824,17 @@ static void test_failed_append_is_sticky(void **state)
     version_edit empty;
     edit_init(&empty);
     assert_int_equal(vset_log_and_apply(vs, &empty, NULL), AM_ERR_NOSPACE);
-    assert_int_equal(vset_log_and_apply(vs, &e, &sc), AM_ERR_NOSPACE);
+    assert_int_equal(vset_log_and_apply(vs, &r.e, &r.sc), AM_ERR_NOSPACE);
     assert_int_equal(fault_env_count(f->env, FAULT_WRITE), writes);
     assert_int_equal(fault_env_count(f->env, FAULT_SYNC), syncs);
     edit_clear(&empty);
-    edit_clear(&e);
-    seg_unref(sc);
-    free(d.smallest);
-    free(d.largest);
+    replacement_free(&r);
     vset_free(vs);
     assert_true(sst_exists(f, a));
 
     /* Reopen: the edit never reached the file. */
     assert_int_equal(vset_recover(f->env, f->dir, f->cache, &vs), AM_OK);
-    now = describe(vs, 0);
-    assert_string_equal(now, before);
-    free(now);
+    expect_picture(vs, before);
     vset_free(vs);
     free(before);
 }
@@ -834,33 +844,20 @@ static void test_failed_append_is_sticky(void **state)
 static void test_failed_sync_then_power_cut(void **state)
 {
     fx *f = *state;
-    vset *vs;
-    assert_int_equal(vset_create(f->env, f->dir, f->cache, "leveled", &vs), AM_OK);
-    spec fa = {0, 0, 0, 9};
     uint64_t a;
-    assert_int_equal(log_edit(f, vs, &fa, 1, NULL, 0, &a), AM_OK);
+    vset *vs = vset_with_flushes(f, two_flushes, 1, &a);
     char *before = describe(vs, 0);
     am_version *v0 = vset_current(vs);
 
     for (int n = 1; n <= 2; n++) {       /* 1: the directory sync, 2: the MANIFEST sync */
-        uint64_t c = vset_new_file_number(vs);
-        seg_desc d;
-        build_sst(f, c, 1, 1, 0, 9, &d);
-        am_segment *sc;
-        assert_int_equal(vset_open_segment(vs, &d, &sc), AM_OK);
-        version_edit e;
-        edit_init(&e);
-        edit_delete_segment(&e, 0, a);
-        edit_add_segment(&e, &d);
+        replacement r;
+        replacement_make(f, vs, a, &r);
         fault_env_fail_nth(f->env, FAULT_SYNC, (uint64_t)n, AM_ERR_IO, 0);
-        assert_int_equal(vset_log_and_apply(vs, &e, &sc), AM_ERR_IO);
+        assert_int_equal(vset_log_and_apply(vs, &r.e, &r.sc), AM_ERR_IO);
         fault_env_fail_nth(f->env, FAULT_SYNC, 0, 0, 0);
         assert_ptr_equal(vset_current(vs), v0);
         assert_false(v0->levels[0].runs[0].segs[0]->obsolete);
-        edit_clear(&e);
-        seg_unref(sc);
-        free(d.smallest);
-        free(d.largest);
+        replacement_free(&r);
         assert_true(sst_exists(f, a));
         if (n == 1) {
             /* Still refusing; reopen to clear the error. */
@@ -875,9 +872,7 @@ static void test_failed_sync_then_power_cut(void **state)
     assert_int_equal(fault_env_power_cut(f->env), AM_OK);
     assert_true(sst_exists(f, a));
     assert_int_equal(vset_recover(f->env, f->dir, f->cache, &vs), AM_OK);
-    char *now = describe(vs, 0);
-    assert_string_equal(now, before);
-    free(now);
+    expect_picture(vs, before);
     free(before);
     vset_free(vs);
 }
@@ -886,19 +881,13 @@ static void test_failed_sync_then_power_cut(void **state)
 static void test_power_cut_keeps_logged_files(void **state)
 {
     fx *f = *state;
-    vset *vs;
-    assert_int_equal(vset_create(f->env, f->dir, f->cache, "leveled", &vs), AM_OK);
-    spec fl[2] = {{0, 0, 0, 9}, {0, 0, 5, 19}};
-    assert_int_equal(log_edit(f, vs, &fl[0], 1, NULL, 0, NULL), AM_OK);
-    assert_int_equal(log_edit(f, vs, &fl[1], 1, NULL, 0, NULL), AM_OK);
+    vset *vs = vset_with_flushes(f, two_flushes, 2, NULL);
     char *before = describe(vs, 0);
     vset_free(vs);
     assert_int_equal(fault_env_power_cut(f->env), AM_OK);
     assert_int_equal(vset_recover(f->env, f->dir, f->cache, &vs), AM_OK);
-    char *after = describe(vs, 0);
-    assert_string_equal(before, after);
+    expect_picture(vs, before);
     free(before);
-    free(after);
     vset_free(vs);
     /* And the MANIFEST recovery wrote is durable too. */
     assert_int_equal(fault_env_power_cut(f->env), AM_OK);
@@ -991,20 +980,22 @@ static void test_long_manifest_model(void **state)
 
 int main(void)
 {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fname),
-        cmocka_unit_test_setup_teardown(test_create_and_recover_empty, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_log_and_recover, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_corrupt_middle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_inconsistent_edits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_current, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_or_damaged_segment, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_obsolete_deleted_at_last_ref, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_failed_append_is_sticky, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_failed_sync_then_power_cut, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_power_cut_keeps_logged_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_long_manifest_model, setup, teardown),
+        T(test_create_and_recover_empty),
+        T(test_log_and_recover),
+        T(test_torn_tail),
+        T(test_corrupt_middle),
+        T(test_inconsistent_edits),
+        T(test_bad_current),
+        T(test_missing_or_damaged_segment),
+        T(test_obsolete_deleted_at_last_ref),
+        T(test_failed_append_is_sticky),
+        T(test_failed_sync_then_power_cut),
+        T(test_power_cut_keeps_logged_files),
+        T(test_long_manifest_model),
     };
+#undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
