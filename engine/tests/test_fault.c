@@ -68,14 +68,19 @@ static size_t value_of(char *v, int i, int gen)
     return (size_t)snprintf(v, 160, "value-%d-gen-%d-%0*d", i, gen, 60 + i % 40, i * 7 + gen);
 }
 
-static void put_range(am_db *db, int from, int to, int gen)
+/* am_put of key i in generation gen; returns its status. */
+static int put_key(am_db *db, int i, int gen)
 {
     char k[32], v[160];
+    key_of(k, i);
+    return am_put(db, k, strlen(k), v, value_of(v, i, gen));
+}
+
+static void put_range(am_db *db, int from, int to, int gen)
+{
     for (int i = from; i < to; i++) {
-        key_of(k, i);
-        size_t vn = value_of(v, i, gen);
-        int rc = am_put(db, k, strlen(k), v, vn);
-        if (rc != AM_OK) fail_msg("put %s: %s (%s)", k, am_strerror(rc), am_errmsg(db));
+        int rc = put_key(db, i, gen);
+        if (rc != AM_OK) fail_msg("put of key %d: %s (%s)", i, am_strerror(rc), am_errmsg(db));
     }
 }
 
@@ -183,11 +188,7 @@ static void test_wal_write_fails(void **state)
     am_db *db = tu_open(fx->dir, &o);
     put_range(db, 0, 200, 0);
     fault_env_fail_nth(fx->fault, FAULT_WRITE, 1, AM_ERR_IO, 0);
-    char k[32], v[160];
-    key_of(k, 200);
-    size_t vn = value_of(v, 200, 0);
-    int rc = am_put(db, k, strlen(k), v, vn);
-    assert_int_equal(rc, AM_ERR_IO);
+    assert_int_equal(put_key(db, 200, 0), AM_ERR_IO);
     if (!strstr(am_errmsg(db), "injected")) fail_msg("message: '%s'", am_errmsg(db));
     expect_readonly(db, "after a failed WAL write");
     expect_range(db, 0, 200, 0, "same handle");
@@ -220,10 +221,7 @@ static void test_wal_sync_fails(void **state)
     am_db *db = tu_open(fx->dir, &o);
     put_range(db, 0, 50, 0);
     fault_env_fail_nth(fx->fault, FAULT_SYNC, 1, AM_ERR_IO, 0);
-    char k[32], v[160];
-    key_of(k, 50);
-    size_t vn = value_of(v, 50, 0);
-    assert_true(am_put(db, k, strlen(k), v, vn) < 0);
+    assert_true(put_key(db, 50, 0) < 0);
     expect_readonly(db, "after a failed WAL sync");
     expect_range(db, 0, 50, 0, "same handle");
     assert_true(am_close(db) < 0);
@@ -484,12 +482,14 @@ static void test_nospace_on_sstable_write(void **state)
 
 /* ---- power cuts ---- */
 
-/* Abandons db as a dead machine would: nothing more reaches the disk; then the power cut. */
-static void pull_the_plug(am_env *fault, am_db *db)
+/* Abandons db as a dead machine would: nothing more reaches the disk; then the power cut;
+ * then the database in fx->dir opened again with o through the POSIX env. */
+static am_db *power_cut_and_reopen(fixture *fx, am_db *db, am_options o)
 {
-    fault_env_set_dead(fault, 1);
+    fault_env_set_dead(fx->fault, 1);
     (void)am_close(db);                        /* frees memory; writes nothing */
-    assert_int_equal(fault_env_power_cut(fault), AM_OK);
+    assert_int_equal(fault_env_power_cut(fx->fault), AM_OK);
+    return open_clean(fx->dir, o);
 }
 
 static void synced_power_cut_round(fixture *fx, int bg)
@@ -509,8 +509,7 @@ static void synced_power_cut_round(fixture *fx, int bg)
     }
     assert_int_equal(am_write(db, b, 0), AM_OK);
     am_batch_free(b);
-    pull_the_plug(fx->fault, db);
-    db = open_clean(fx->dir, o);
+    db = power_cut_and_reopen(fx, db, o);
     char ctx[64];
     snprintf(ctx, sizeof ctx, "synced writes after a power cut (bg=%d)", bg);
     expect_range(db, 0, 700, 1, ctx);
@@ -557,8 +556,7 @@ static int switch_power_cut_round(fixture *fx, int attempt)
     am_stats st;
     assert_int_equal(am_stats_get(db, &st), AM_OK);
     int in_window = st.frozen_memtables > 0;  /* the flush had not finished */
-    pull_the_plug(fx->fault, db);
-    db = open_clean(fx->dir, o);
+    db = power_cut_and_reopen(fx, db, o);
     expect_range(db, 0, n + 3, attempt, "synced writes around a memtable switch, power cut");
     assert_int_equal(am_close(db), AM_OK);
     return in_window;
@@ -585,8 +583,7 @@ static int sync_write_power_cut_round(fixture *fx, int attempt)
     am_stats st;
     assert_int_equal(am_stats_get(db, &st), AM_OK);
     int in_window = st.frozen_memtables > 0;
-    pull_the_plug(fx->fault, db);
-    db = open_clean(fx->dir, o);
+    db = power_cut_and_reopen(fx, db, o);
     expect_range(db, 0, n, attempt, "writes before a synced write, power cut");
     assert_int_equal(am_close(db), AM_OK);
     return in_window;
@@ -622,8 +619,7 @@ static void flushed_power_cut_round(fixture *fx, int bg)
     assert_int_equal(am_flush(db), AM_OK);
     put_range(db, 600, 900, 1);               /* after the flush: unsynced */
     put_range(db, 1200, 1300, 1);
-    pull_the_plug(fx->fault, db);
-    db = open_clean(fx->dir, o);
+    db = power_cut_and_reopen(fx, db, o);
     char ctx[64];
     snprintf(ctx, sizeof ctx, "flushed writes after a power cut (bg=%d)", bg);
     expect_range(db, 0, 600, 0, ctx);
