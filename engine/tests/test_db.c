@@ -63,6 +63,29 @@ static void expect_s(am_db *db, const am_snapshot *s, const char *k, const char 
     am_free(v);
 }
 
+/* Asserts it is valid at key k[0..kn) holding value v[0..vn) (v NULL: any value); ctx
+ * says where, for the message. */
+static void expect_at(am_iter *it, const void *k, size_t kn, const void *v, size_t vn,
+                      const char *ctx)
+{
+    if (!am_iter_valid(it))
+        fail_msg("%s: iterator ended, want key %.*s (status %s)", ctx, (int)kn, (const char *)k,
+                 am_strerror(am_iter_status(it)));
+    size_t gkn, gvn;
+    const char *gk = am_iter_key(it, &gkn);
+    const char *gv = am_iter_value(it, &gvn);
+    if (gkn != kn || memcmp(gk, k, kn) != 0)
+        fail_msg("%s: want key %.*s, got %.*s", ctx, (int)kn, (const char *)k, (int)gkn, gk);
+    if (v && (gvn != vn || memcmp(gv, v, vn) != 0))
+        fail_msg("%s: key %.*s: want value %.*s, got %.*s", ctx, (int)kn, (const char *)k,
+                 (int)vn, (const char *)v, (int)gvn, gv);
+}
+
+static void expect_at_s(am_iter *it, const char *k, const char *v, const char *ctx)
+{
+    expect_at(it, k, strlen(k), v, v ? strlen(v) : 0, ctx);
+}
+
 static am_stats stats(am_db *db)
 {
     am_stats s;
@@ -166,6 +189,16 @@ static void test_open_twice_busy(void **state)
     must_close(db);
 }
 
+/* Makes dir an empty directory but for name holding data; name's path into path. */
+static void dir_with_one_file(const fixture *fx, const char *name, const char *data,
+                              char *path, size_t cap)
+{
+    tu_rmtree(fx->dir);
+    assert_int_equal(mkdir(fx->dir, 0755), 0);
+    snprintf(path, cap, "%s/%s", fx->dir, name);
+    tu_write_file(path, data, strlen(data));
+}
+
 /* Data files without CURRENT: refused, and left exactly as they were. */
 static void test_open_refuses_orphan_files(void **state)
 {
@@ -173,10 +206,7 @@ static void test_open_refuses_orphan_files(void **state)
     static const char *const names[] = { "000005.sst", "000003.log" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char path[512], cur[512];
-        tu_rmtree(fx->dir);
-        assert_int_equal(mkdir(fx->dir, 0755), 0);
-        snprintf(path, sizeof path, "%s/%s", fx->dir, names[i]);
-        tu_write_file(path, "precious bytes", 14);
+        dir_with_one_file(fx, names[i], "precious bytes", path, sizeof path);
         char msg[512] = "";
         am_db *db = (am_db *)1;
         int rc = am_open_msg(fx->dir, &fx->o, &db, msg, sizeof msg);
@@ -189,11 +219,8 @@ static void test_open_refuses_orphan_files(void **state)
     }
     /* A MANIFEST alone (a creation that failed before CURRENT) holds no data: a new
        database is created. */
-    tu_rmtree(fx->dir);
-    assert_int_equal(mkdir(fx->dir, 0755), 0);
     char mpath[512];
-    snprintf(mpath, sizeof mpath, "%s/MANIFEST-000001", fx->dir);
-    tu_write_file(mpath, "half-written", 12);
+    dir_with_one_file(fx, "MANIFEST-000001", "half-written", mpath, sizeof mpath);
     am_db *mdb = tu_open(fx->dir, &fx->o);
     put_s(mdb, "k", "v");
     must_close(mdb);
@@ -201,11 +228,8 @@ static void test_open_refuses_orphan_files(void **state)
     expect_s(mdb, NULL, "k", "v");
     must_close(mdb);
     /* Unrelated files are no obstacle. */
-    tu_rmtree(fx->dir);
-    assert_int_equal(mkdir(fx->dir, 0755), 0);
     char path[512];
-    snprintf(path, sizeof path, "%s/notes.txt", fx->dir);
-    tu_write_file(path, "hello", 5);
+    dir_with_one_file(fx, "notes.txt", "hello", path, sizeof path);
     am_db *db = tu_open(fx->dir, &fx->o);
     must_close(db);
     expect_file(path, "hello");
@@ -408,13 +432,7 @@ static void test_get_into_and_empty_value(void **state)
         am_iter *it = am_iter_new(db, NULL);
         assert_non_null(it);
         am_iter_seek(it, "empty", 5);
-        assert_true(am_iter_valid(it));
-        size_t kn;
-        const void *k = am_iter_key(it, &kn);
-        assert_int_equal(kn, 5);
-        assert_memory_equal(k, "empty", 5);
-        am_iter_value(it, &vn);
-        assert_int_equal(vn, 0);
+        expect_at_s(it, "empty", "", "seek to the empty value");
         am_iter_free(it);
         assert_int_equal(am_flush(db), AM_OK);     /* round 2 reads from an SSTable */
     }
@@ -469,11 +487,7 @@ static void test_key_and_value_limits(void **state)
         am_iter *it = am_iter_new(db, NULL);
         assert_non_null(it);
         am_iter_seek(it, big, max);
-        assert_true(am_iter_valid(it));
-        size_t kn;
-        const void *k = am_iter_key(it, &kn);
-        assert_int_equal(kn, max);
-        assert_memory_equal(k, big, max);
+        expect_at(it, big, max, "maxkey", 6, "seek to the max key");
         am_iter_free(it);
         if (round == 0) assert_int_equal(am_flush(db), AM_OK);
         if (round == 1) {
@@ -694,13 +708,9 @@ static void test_snapshots(void **state)
         assert_non_null(it);
         int i = 0;
         for (am_iter_seek_first(it); am_iter_valid(it); am_iter_next(it), i++) {
-            size_t kn, vn;
-            const char *ik = am_iter_key(it, &kn);
-            const char *iv = am_iter_value(it, &vn);
             keyname(k, sizeof k, i);
             snprintf(v, sizeof v, "one-%d", i);
-            if (kn != strlen(k) || memcmp(ik, k, kn) || vn != strlen(v) || memcmp(iv, v, vn))
-                fail_msg("s1 iterator at %d: got %.*s=%.*s", i, (int)kn, ik, (int)vn, iv);
+            expect_at_s(it, k, v, "s1 iterator");
         }
         assert_int_equal(am_iter_status(it), AM_OK);
         assert_int_equal(i, N);
@@ -761,13 +771,9 @@ static void test_iterator_is_a_snapshot(void **state)
     assert_int_equal(am_flush(db), AM_OK);
     assert_int_equal(am_compact(db), AM_OK);
     am_iter_seek_first(it);
-    size_t kn, vn;
-    assert_true(am_iter_valid(it));
-    assert_memory_equal(am_iter_key(it, &kn), "a", 1);
-    assert_memory_equal(am_iter_value(it, &vn), "1", 1);
+    expect_at_s(it, "a", "1", "iterator made before the writes");
     am_iter_next(it);
-    assert_true(am_iter_valid(it));
-    assert_memory_equal(am_iter_key(it, &kn), "c", 1);
+    expect_at_s(it, "c", "3", "iterator made before the writes");
     am_iter_next(it);
     assert_false(am_iter_valid(it));
     assert_int_equal(am_iter_status(it), AM_OK);
@@ -805,6 +811,8 @@ static void ref_del(am_db *db, itref *r, int i)
 /* Scans from seek (NULL: first) for at most max keys, checking against r. */
 static void check_scan(am_db *db, const itref *r, const char *seek, int from, int max)
 {
+    char ctx[64];
+    snprintf(ctx, sizeof ctx, "seek %s", seek ? seek : "(first)");
     am_iter *it = am_iter_new(db, NULL);
     assert_non_null(it);
     if (seek) am_iter_seek(it, seek, strlen(seek));
@@ -813,18 +821,9 @@ static void check_scan(am_db *db, const itref *r, const char *seek, int from, in
     for (; seen < max; seen++) {
         while (i < IT_N && !r->live[i]) i++;
         if (i == IT_N) break;
-        if (!am_iter_valid(it))
-            fail_msg("seek %s: iterator ended, want key %d (status %s)", seek ? seek : "(first)",
-                     i, am_strerror(am_iter_status(it)));
         char k[32];
         keyname(k, sizeof k, i);
-        size_t kn, vn;
-        const char *ik = am_iter_key(it, &kn);
-        const char *iv = am_iter_value(it, &vn);
-        if (kn != strlen(k) || memcmp(ik, k, kn))
-            fail_msg("seek %s: want key %s, got %.*s", seek ? seek : "(first)", k, (int)kn, ik);
-        if (vn != strlen(r->val[i]) || memcmp(iv, r->val[i], vn))
-            fail_msg("key %s: want %s, got %.*s", k, r->val[i], (int)vn, iv);
+        expect_at_s(it, k, r->val[i], ctx);
         am_iter_next(it);
         i++;
     }
