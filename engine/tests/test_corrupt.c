@@ -558,15 +558,17 @@ static void test_missing_sst(void **state)
 
 int main(void)
 {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, tu_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_sst_block_flips, setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_sst_truncated, setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_manifest_flips, setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_manifest_last_edit_flipped, setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_wal_torn_tail, setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_wal_damage_before_the_end, setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_current_garbage, setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(test_missing_sst, setup, tu_teardown),
+        T(test_sst_block_flips),
+        T(test_sst_truncated),
+        T(test_manifest_flips),
+        T(test_manifest_last_edit_flipped),
+        T(test_wal_torn_tail),
+        T(test_wal_damage_before_the_end),
+        T(test_current_garbage),
+        T(test_missing_sst),
     };
+#undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@
 #include "util/env_fault.h"
 #include "util/ikey.h"
 #include "testutil.h"
+#include "testutil_db.h"
 #include "testutil_iter.h"
 
 /* ---- the model ------------------------------------------------------------------- */
@@ -113,34 +114,12 @@ static size_t model_lower_bound(const model *m, const char *k, size_t kn)
 
 /* ---- fixtures ------------------------------------------------------------------ */
 
-typedef struct fx {
-    char dir[256];
-    am_env *env;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    tu_tempdir(f->dir, sizeof f->dir, "sst");
-    f->env = am_env_posix_new();
-    assert_non_null(f->env);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    am_env_posix_free(f->env);
-    tu_rmtree(f->dir);
-    free(f);
-    return 0;
-}
+/* Files go to base, through posix (fault wraps it). */
+typedef tu_fixture fx;
 
 static void path_of(const fx *f, const char *name, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/%s", f->dir, name);
+    snprintf(out, cap, "%s/%s", f->base, name);
 }
 
 static void build_file(am_env *env, const char *path, const model *m, const sst_options *o,
@@ -171,7 +150,7 @@ static void table_make(table *t, const fx *f, const char *name, uint32_t nusers,
 {
     model_make(&t->m, nusers, maxver, pad, seed);
     path_of(f, name, t->path, sizeof t->path);
-    build_file(f->env, t->path, &t->m, o, &t->info);
+    build_file(f->posix, t->path, &t->m, o, &t->info);
 }
 
 static void table_free(table *t)
@@ -343,11 +322,11 @@ static void test_build_get_iterate(void **state)
         char path[300];
         path_of(f, oi ? "2.sst" : "1.sst", path, sizeof path);
         sst_file_info info;
-        build_file(f->env, path, &m, &opts[oi], &info);
+        build_file(f->posix, path, &m, &opts[oi], &info);
         check_info(&info, &m);
 
         sst_reader *r = NULL;
-        assert_int_equal(sst_reader_open(f->env, path, oi + 1, cache, &r), AM_OK);
+        assert_int_equal(sst_reader_open(f->posix, path, oi + 1, cache, &r), AM_OK);
         assert_int_equal(sst_reader_file_bytes(r), info.file_bytes);
         check_info(sst_reader_props(r), &m);
         assert_int_equal(sst_reader_props(r)->file_bytes, info.file_bytes);
@@ -397,7 +376,7 @@ static void test_cache_accounting(void **state)
     assert_int_equal(cache_new(1 << 20, &cache), AM_OK);
     for (int with_cache = 0; with_cache < 2; with_cache++) {
         sst_reader *r;
-        assert_int_equal(sst_reader_open(f->env, t.path, 7, with_cache ? cache : NULL, &r), AM_OK);
+        assert_int_equal(sst_reader_open(f->posix, t.path, 7, with_cache ? cache : NULL, &r), AM_OK);
         sst_probe p = { 0 };
         check_get(r, &t.m, 500, 0, AM_MAX_SEQ, &p);
         assert_int_equal(p.blocks_disk, 1);
@@ -434,9 +413,9 @@ static void test_long_keys_and_big_blocks(void **state)
         sst_options o = { .block_bytes = block_bytes[bi], .index_stride = 4,
                           .bloom_bits_per_key = 8 };
         sst_file_info info;
-        build_file(f->env, path, &m, &o, &info);
+        build_file(f->posix, path, &m, &o, &info);
         sst_reader *r;
-        assert_int_equal(sst_reader_open(f->env, path, 1, NULL, &r), AM_OK);
+        assert_int_equal(sst_reader_open(f->posix, path, 1, NULL, &r), AM_OK);
         sst_probe p = { 0 };
         check_all_gets(r, &m, 1000, &p);
         check_iter(r, &m, 0, 1);
@@ -455,13 +434,13 @@ static void test_empty_file(void **state)
     for (int bloom = 0; bloom < 2; bloom++) {
         sst_options o = { .block_bytes = 4096, .index_stride = 16, .bloom_bits_per_key = bloom * 10 };
         sst_builder *b;
-        assert_int_equal(sst_builder_new(f->env, path, &o, &b), AM_OK);
+        assert_int_equal(sst_builder_new(f->posix, path, &o, &b), AM_OK);
         sst_file_info info;
         assert_int_equal(sst_builder_finish(b, &info), AM_OK);
         assert_int_equal(info.entries, 0);
         assert_int_equal(info.largest_len, 0);
         sst_reader *r;
-        assert_int_equal(sst_reader_open(f->env, path, 1, NULL, &r), AM_OK);
+        assert_int_equal(sst_reader_open(f->posix, path, 1, NULL, &r), AM_OK);
         got g = { 0 };
         assert_int_equal(sst_reader_get(r, "a", 1, AM_MAX_SEQ, NULL, on_found, &g), AM_NOT_FOUND);
         am_iiter *it = sst_iter_new(r, 1);
@@ -491,7 +470,7 @@ static void test_found_return_value(void **state)
     table t;
     table_make(&t, f, "f.sst", 100, 3, 0, 4, &o);
     sst_reader *r;
-    assert_int_equal(sst_reader_open(f->env, t.path, 1, NULL, &r), AM_OK);
+    assert_int_equal(sst_reader_open(f->posix, t.path, 1, NULL, &r), AM_OK);
     char uk[32];
     size_t ukn = ukey_fmt(uk, 50, 0);
     int calls = 0;
@@ -502,13 +481,13 @@ static void test_found_return_value(void **state)
 
     /* An entry of a kind this version does not know (checksum intact) is corruption. */
     sst_builder *b;
-    assert_int_equal(sst_builder_new(f->env, t.path, &o, &b), AM_OK);
+    assert_int_equal(sst_builder_new(f->posix, t.path, &o, &b), AM_OK);
     char ik[16];
     ikey_build(ik, "odd", 3, 9, 0x7f);
     assert_int_equal(sst_builder_add(b, ik, 11, "v", 1), AM_OK);
     sst_file_info info;
     assert_int_equal(sst_builder_finish(b, &info), AM_OK);
-    assert_int_equal(sst_reader_open(f->env, t.path, 1, NULL, &r), AM_OK);
+    assert_int_equal(sst_reader_open(f->posix, t.path, 1, NULL, &r), AM_OK);
     calls = 0;
     assert_int_equal(sst_reader_get(r, "odd", 3, AM_MAX_SEQ, NULL, found_returns_7, &calls),
                      AM_ERR_CORRUPT);
@@ -523,8 +502,7 @@ static void test_builder_sticky_errors(void **state)
     fx *f = *state;
     model m;
     model_make(&m, 5000, 2, 0, 5);
-    am_env *fe = am_env_fault_new(f->env);
-    assert_non_null(fe);
+    am_env *fe = f->fault;
     char path[300];
     path_of(f, "sticky.sst", path, sizeof path);
     sst_options o = { .block_bytes = 4096, .index_stride = 16, .bloom_bits_per_key = 10 };
@@ -564,7 +542,6 @@ static void test_builder_sticky_errors(void **state)
     assert_int_equal(sst_builder_add(b, m.e[0].k, m.e[0].kn, "v", 1), AM_ERR_INVALID);
     sst_builder_abandon(b);
 
-    am_env_fault_free(fe);
     model_free(&m);
 }
 
@@ -648,23 +625,23 @@ static void test_flipped_bytes(void **state)
         memcpy(copy, orig, n);
         copy[pos[i]] ^= (char)(1u << tu_below(&rng, 8));
         tu_write_file(bad, copy, n);
-        int b = probe_corrupt(f->env, bad, &t.m);
+        int b = probe_corrupt(f->posix, bad, &t.m);
         assert_true(b > 0);                        /* every byte is covered by a crc */
         if (pos[i] < filter_off) {
             data_hits++;
             sst_reader *r;                         /* a data block: open still works */
-            assert_int_equal(sst_reader_open(f->env, bad, 1, NULL, &r), AM_OK);
+            assert_int_equal(sst_reader_open(f->posix, bad, 1, NULL, &r), AM_OK);
             sst_reader_free(r);
         } else if (pos[i] >= index_off) {          /* index, footer: open refuses */
             sst_reader *r = (sst_reader *)1;
-            assert_int_equal(sst_reader_open(f->env, bad, 1, NULL, &r), AM_ERR_CORRUPT);
+            assert_int_equal(sst_reader_open(f->posix, bad, 1, NULL, &r), AM_ERR_CORRUPT);
             assert_null(r);
         }
     }
     assert_true(data_hits == 150);
     /* the message names the file */
     char msg[512];
-    am_env_last_error(f->env, msg, sizeof msg);
+    am_env_last_error(f->posix, msg, sizeof msg);
     assert_non_null(strstr(msg, "bad.sst"));
 
     free(pos);
@@ -688,9 +665,9 @@ static void test_truncated_and_foreign_files(void **state)
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
         tu_write_file(bad, orig, lens[i]);
         sst_reader *r = (sst_reader *)1;
-        assert_int_equal(sst_reader_open(f->env, bad, 1, NULL, &r), AM_ERR_CORRUPT);
+        assert_int_equal(sst_reader_open(f->posix, bad, 1, NULL, &r), AM_ERR_CORRUPT);
         assert_null(r);
-        am_env_last_error(f->env, msg, sizeof msg);
+        am_env_last_error(f->posix, msg, sizeof msg);
         assert_non_null(strstr(msg, "not an SSTable"));
         assert_non_null(strstr(msg, "trunc.sst"));
     }
@@ -699,11 +676,11 @@ static void test_truncated_and_foreign_files(void **state)
     memset(junk, 'j', sizeof junk);
     tu_write_file(bad, junk, sizeof junk);
     sst_reader *r;
-    assert_int_equal(sst_reader_open(f->env, bad, 1, NULL, &r), AM_ERR_CORRUPT);
+    assert_int_equal(sst_reader_open(f->posix, bad, 1, NULL, &r), AM_ERR_CORRUPT);
     /* the footer moved: the file cut just before its last block ends keeps a footer-sized
        tail with no magic; a missing file is an I/O error, not corruption */
     path_of(f, "missing.sst", bad, sizeof bad);
-    assert_int_not_equal(sst_reader_open(f->env, bad, 1, NULL, &r), AM_OK);
+    assert_int_not_equal(sst_reader_open(f->posix, bad, 1, NULL, &r), AM_OK);
     free(orig);
     table_free(&t);
 }
@@ -740,7 +717,7 @@ static void test_concurrent_gets(void **state)
     blk_cache *cache;
     assert_int_equal(cache_new(32 * 1024, &cache), AM_OK);
     sst_reader *r;
-    assert_int_equal(sst_reader_open(f->env, t.path, 1, cache, &r), AM_OK);
+    assert_int_equal(sst_reader_open(f->posix, t.path, 1, cache, &r), AM_OK);
     pthread_t th[4];
     rworker w[4];
     for (int i = 0; i < 4; i++) {
@@ -755,16 +732,18 @@ static void test_concurrent_gets(void **state)
 
 int main(void)
 {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_build_get_iterate, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cache_accounting, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_long_keys_and_big_blocks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_found_return_value, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_builder_sticky_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_flipped_bytes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated_and_foreign_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_gets, setup, teardown),
+        T(test_build_get_iterate),
+        T(test_cache_accounting),
+        T(test_long_keys_and_big_blocks),
+        T(test_empty_file),
+        T(test_found_return_value),
+        T(test_builder_sticky_errors),
+        T(test_flipped_bytes),
+        T(test_truncated_and_foreign_files),
+        T(test_concurrent_gets),
     };
+#undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
