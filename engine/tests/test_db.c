@@ -68,17 +68,20 @@ static void expect_s(am_db *db, const am_snapshot *s, const char *k, const char 
 static void expect_at(am_iter *it, const void *k, size_t kn, const void *v, size_t vn,
                       const char *ctx)
 {
+#define SHOW(n) (int)((n) < 64 ? (n) : 64)     /* long keys and values: their first bytes */
     if (!am_iter_valid(it))
-        fail_msg("%s: iterator ended, want key %.*s (status %s)", ctx, (int)kn, (const char *)k,
-                 am_strerror(am_iter_status(it)));
+        fail_msg("%s: iterator ended, want key %.*s (status %s)", ctx, SHOW(kn),
+                 (const char *)k, am_strerror(am_iter_status(it)));
     size_t gkn, gvn;
     const char *gk = am_iter_key(it, &gkn);
     const char *gv = am_iter_value(it, &gvn);
     if (gkn != kn || memcmp(gk, k, kn) != 0)
-        fail_msg("%s: want key %.*s, got %.*s", ctx, (int)kn, (const char *)k, (int)gkn, gk);
+        fail_msg("%s: want key %.*s (%zu bytes), got %.*s (%zu bytes)", ctx, SHOW(kn),
+                 (const char *)k, kn, SHOW(gkn), gk, gkn);
     if (v && (gvn != vn || memcmp(gv, v, vn) != 0))
-        fail_msg("%s: key %.*s: want value %.*s, got %.*s", ctx, (int)kn, (const char *)k,
-                 (int)vn, (const char *)v, (int)gvn, gv);
+        fail_msg("%s: key %.*s: want value %.*s (%zu bytes), got %.*s (%zu bytes)", ctx,
+                 SHOW(kn), (const char *)k, SHOW(vn), (const char *)v, vn, SHOW(gvn), gv, gvn);
+#undef SHOW
 }
 
 static void expect_at_s(am_iter *it, const char *k, const char *v, const char *ctx)
