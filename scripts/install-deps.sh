@@ -8,6 +8,10 @@ need=(
   "libjansson-dev:/usr/include/jansson.h"
   "libcmocka-dev:/usr/include/cmocka.h"
   "libxxhash-dev:/usr/include/xxhash.h"
+  "pkg-config:/usr/bin/pkg-config"
+  "librocksdb-dev:/usr/include/rocksdb/c.h"
+  "libleveldb-dev:/usr/include/leveldb/c.h"
+  "rocksdb-tools:/usr/bin/db_bench"
 )
 
 missing=()
