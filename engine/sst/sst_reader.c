@@ -41,6 +41,8 @@ struct sst_reader {
     size_t nidx;
     char *idx_keys;                /* owned: separators back to back */
     size_t lcp;                    /* user-key prefix shared by every separator */
+    const char *map;               /* whole file mapped read-only (env's map), or NULL:
+                                      blocks are then read with pread into the cache */
     char *filter;                  /* owned, NULL when the file has none */
     size_t filter_len;
     sst_file_info props;           /* owned keys */
@@ -296,6 +298,12 @@ int sst_reader_open(am_env *env, const char *path, uint64_t file_id, blk_cache *
         goto fail;
     }
     if ((rc = load_index(r, &index))) goto fail;
+    if (env->ops->map) {
+        /* Optional: without a mapping every block is read with pread instead. */
+        const char *base;
+        uint64_t len;
+        if (env->ops->map(r->f, &base, &len) == AM_OK && len == r->file_bytes) r->map = base;
+    }
     if ((rc = load_props(r, &props))) goto fail;
     r->props.file_bytes = r->file_bytes;
     if (has_filter) {
@@ -363,10 +371,24 @@ static size_t index_lower_bound(const sst_reader *r, const char *t, size_t tn)
     return lo;
 }
 
-/* Reads data block e from the file into a fresh cblock. */
+/* Reads data block e from the file into a fresh cblock. With the file mapped the cblock
+ * only describes the block where it lies in the mapping: no system call, no copy. Either
+ * way the block's checksum is verified as it enters the cache. */
 static int load_cblock(const sst_reader *r, const idx_ent *e, cblock **out)
 {
     *out = NULL;
+    if (r->map) {
+        cblock *cb = malloc(sizeof *cb);
+        if (!cb)
+            return am_env_error(r->env, AM_ERR_NOMEM, "%s: out of memory for a block", r->path);
+        const char *p = r->map + e->off;
+        int rc = verify_block(r, p, e->off, e->size);
+        if (!rc && blk_init(&cb->b, p, (size_t)e->size))
+            rc = corrupt(r, e->off, "malformed data block");
+        if (rc) { free(cb); return rc; }
+        *out = cb;
+        return AM_OK;
+    }
     cblock *cb = malloc(sizeof *cb + (size_t)e->size + BLK_TRAILER);
     if (!cb)
         return am_env_error(r->env, AM_ERR_NOMEM, "%s: out of memory for a block", r->path);
@@ -485,6 +507,14 @@ static int readahead_block(sst_iter *s, const idx_ent *e)
 {
     const sst_reader *r = s->r;
     size_t need = (size_t)e->size + BLK_TRAILER;
+    if (r->map) {                               /* the mapping is the read-ahead */
+        const char *p = r->map + e->off;
+        int rc = verify_block(r, p, e->off, e->size);
+        if (rc) return rc;
+        if (blk_init(&s->ra_blk, p, (size_t)e->size))
+            return corrupt(r, e->off, "malformed data block");
+        return AM_OK;
+    }
     if (!(e->off >= s->ra_off && e->off + need <= s->ra_off + s->ra_len)) {
         uint64_t avail = r->file_bytes - SST_FOOTER_SIZE - e->off;   /* >= need */
         size_t want = need > READAHEAD ? need : READAHEAD;

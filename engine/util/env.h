@@ -45,6 +45,10 @@ typedef struct am_env_ops {
     /* Takes an exclusive advisory lock (creating path); AM_ERR_BUSY if held elsewhere. */
     int (*lock)(am_env *env, const char *path, am_lock **out);
     int (*unlock)(am_env *env, am_lock *l);  /* accepts NULL */
+    /* Optional (NULL: not offered). Maps the whole of a file opened with open_readable,
+       read-only; *base stays valid until the file is closed. Used for immutable files
+       (SSTables), so reads need no system call and no copy. */
+    int (*map)(am_file *f, const char **base, uint64_t *len);
 } am_env_ops;
 
 struct am_env {

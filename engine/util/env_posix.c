@@ -1,5 +1,6 @@
 /* env_posix.c: the real env, over POSIX file descriptors. Appends are one write(2) each
- * (looping only on a short write); reads are pread(2); sync is fdatasync(2); locks are
+ * (looping only on a short write); reads are pread(2), or a read-only mmap(2) of the whole
+ * file for immutable files that ask for it; sync is fdatasync(2); locks are
  * open-file-description fcntl(F_OFD_SETLK) write locks on the LOCK file: unlike F_SETLK
  * locks (per process, dropped by closing any descriptor of the file), a second lock from
  * the same process is refused with AM_ERR_BUSY. */
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "env.h"
@@ -16,6 +18,8 @@
 struct am_file {
     int fd;
     am_env *env;
+    void *map;        /* whole-file read-only mapping, or NULL */
+    size_t map_len;
     char path[];      /* for messages */
 };
 
@@ -39,6 +43,8 @@ static int new_file(am_env *env, const char *path, int fd, am_file **out)
     }
     f->fd = fd;
     f->env = env;
+    f->map = NULL;
+    f->map_len = 0;
     memcpy(f->path, path, n);
     *out = f;
     return AM_OK;
@@ -111,9 +117,27 @@ static int posix_close(am_file *f)
 {
     if (!f) return AM_OK;
     int rc = AM_OK;
+    if (f->map) munmap(f->map, f->map_len);
     if (close(f->fd) != 0) rc = os_error(f->env, "close", f->path);
     free(f);
     return rc;
+}
+
+static int posix_map(am_file *f, const char **base, uint64_t *len)
+{
+    if (!f->map) {
+        struct stat st;
+        if (fstat(f->fd, &st) != 0) return os_error(f->env, "stat", f->path);
+        if (st.st_size == 0)
+            return am_env_error(f->env, AM_ERR_IO, "map %s: empty file", f->path);
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, f->fd, 0);
+        if (p == MAP_FAILED) return os_error(f->env, "map", f->path);
+        f->map = p;
+        f->map_len = (size_t)st.st_size;
+    }
+    *base = f->map;
+    *len = f->map_len;
+    return AM_OK;
 }
 
 static int posix_remove(am_env *env, const char *path)
@@ -231,6 +255,7 @@ static const am_env_ops posix_ops = {
     .list_dir = posix_list_dir,
     .lock = posix_lock,
     .unlock = posix_unlock,
+    .map = posix_map,
 };
 
 am_env *am_env_posix_new(void)
