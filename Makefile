@@ -12,6 +12,10 @@ OPT     ?= -O2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wshadow \
                -Wno-missing-field-initializers -pthread -Iengine/include -Iengine
 LDLIBS  := -lxxhash -lpthread
+# The peer engines' libraries (harness/engines/rocksdb.c, leveldb.c): amethystd and the
+# harness tests link them; LevelDB has no pkg-config file.
+PEER_LDLIBS := $(shell pkg-config --libs rocksdb 2>/dev/null || echo -lrocksdb) -lleveldb
+ROCKSDB_VERSION := $(shell pkg-config --modversion rocksdb 2>/dev/null || echo unknown)
 TEST_LDLIBS := -lcmocka $(LDLIBS)
 
 ENGINE_SRC := $(sort $(wildcard engine/util/*.c engine/mem/*.c engine/wal/*.c engine/sst/*.c \
@@ -87,19 +91,21 @@ $(BUILD)/$(1)/libamethyst_harness.a: $(patsubst %.c,$(BUILD)/$(1)/%.o,$(HARNESS_
 	@rm -f $$@
 	ar rcs $$@ $$^
 
+$(BUILD)/$(1)/harness/engines/rocksdb.o: CFLAGS += -DAM_ROCKSDB_VERSION='"$(ROCKSDB_VERSION)"'
+
 $(patsubst %.c,$(BUILD)/$(1)/%.o,$(REV_USERS)): $(REV_STAMP)
 $(patsubst %.c,$(BUILD)/$(1)/%.o,$(REV_USERS)): CFLAGS += -DAM_BUILD_REV='"$(AM_BUILD_REV)"'
 
 $(BUILD)/$(1)/amethystd: $(BUILD)/$(1)/harness/main.o $(BUILD)/$(1)/libamethyst_harness.a \
                          $(BUILD)/$(1)/libamethyst_workloads.a $(BUILD)/$(1)/libamethyst.a
-	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(WL_LDLIBS) $$(LDLIBS)
+	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(WL_LDLIBS) $$(PEER_LDLIBS) $$(LDLIBS)
 
 # Harness tests link everything amethystd does; the CLI tests run $(BUILD)/<flavor>/amethystd
 # (the AMETHYSTD variable RUN_TESTS sets), so it is built first.
 $(addprefix $(BUILD)/$(1)/,$(HARNESS_TESTS)): $(BUILD)/$(1)/%: $(BUILD)/$(1)/harness/tests/%.o \
         $(BUILD)/$(1)/libamethyst_harness.a $(BUILD)/$(1)/libamethyst_workloads.a \
         $(BUILD)/$(1)/libamethyst.a | $(BUILD)/$(1)/amethystd
-	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(WL_LDLIBS) $$(TEST_LDLIBS) -lm
+	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(WL_LDLIBS) $$(PEER_LDLIBS) $$(TEST_LDLIBS) -lm
 
 $(BUILD)/$(1)/bench_histogram: $(BUILD)/$(1)/harness/tests/bench_histogram.o $(BUILD)/$(1)/libamethyst_harness.a
 	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ -lm
