@@ -50,6 +50,11 @@ typedef struct he_counters {
     uint64_t live_entries;        /* entries in live SSTables, shadowed versions included */
     uint32_t have;                /* HE_HAVE_* bits */
     int approximate;              /* 1: some figures are estimates (docs/engines.md) */
+    /* Added for the peers (additive): marks per figure, one HE_F_* bit each. A figure
+       whose group is in `have` but whose bit is in `lack` is unavailable (null in the
+       JSON, and so is every ratio built on it); one whose bit is in `approx` is an
+       estimate (listed in the JSON's engine.approximate_counters). Amethyst sets neither. */
+    uint32_t lack, approx;
 } he_counters;
 /* logical_bytes: adapters leave it 0; the runner fills it from its own account of the live
  * pairs (liveset.h), the same for every engine. */
@@ -57,6 +62,32 @@ typedef struct he_counters {
 enum {
     HE_HAVE_WRITE_AMP = 1u << 0, HE_HAVE_READ_AMP = 1u << 1, HE_HAVE_SPACE = 1u << 2,
     HE_HAVE_COMPACTIONS = 1u << 3, HE_HAVE_STALLS = 1u << 4, HE_HAVE_TAGS = 1u << 5,
+};
+
+/* One bit per figure, for he_counters.lack and .approx (the group of each in brackets). */
+enum {
+    HE_F_USER_BYTES = 1u << 0,          /* [write amp] user_bytes_written */
+    HE_F_FLUSH_BYTES = 1u << 1,         /* [write amp] flush_bytes_written */
+    HE_F_COMPACTION_WRITTEN = 1u << 2,  /* [write amp] compaction_bytes_written */
+    HE_F_COMPACTION_READ = 1u << 3,     /* [write amp] compaction_bytes_read */
+    HE_F_WAL_BYTES = 1u << 4,           /* [write amp] wal_bytes */
+    HE_F_POINT_LOOKUPS = 1u << 5,       /* [read amp] point_lookups */
+    HE_F_LOOKUPS_FOUND = 1u << 6,       /* [read amp] lookups_found */
+    HE_F_SEGMENTS_PROBED = 1u << 7,     /* [read amp] segments_probed */
+    HE_F_BLOCKS_READ = 1u << 8,         /* [read amp] blocks_read */
+    HE_F_BLOCKS_READ_DISK = 1u << 9,    /* [read amp] blocks_read_disk */
+    HE_F_FLUSHES = 1u << 10,            /* [compactions] flushes */
+    HE_F_COMPACTIONS = 1u << 11,        /* [compactions] compactions */
+    HE_F_SWITCHES = 1u << 12,           /* [compactions] switches (all three) */
+    HE_F_STALL_COUNT = 1u << 13,        /* [stalls] stall_count */
+    HE_F_STALL_MICROS = 1u << 14,       /* [stalls] stall_micros */
+    HE_F_SLOWDOWN_COUNT = 1u << 15,     /* [stalls] slowdown_count */
+    HE_F_SLOWDOWN_MICROS = 1u << 16,    /* [stalls] slowdown_micros */
+    HE_F_LIVE_BYTES = 1u << 17,         /* [space] live_bytes */
+    HE_F_LIVE_FILES = 1u << 18,         /* [space] live_files */
+    HE_F_LIVE_ENTRIES = 1u << 19,       /* [space] live_entries */
+    HE_F_MEMTABLE_BYTES = 1u << 20,     /* [space] memtable_bytes */
+    HE_F_PENDING = 1u << 21,            /* [space] pending_compaction_bytes */
 };
 
 typedef struct he_engine he_engine;
@@ -95,5 +126,13 @@ void he_list(void (*emit)(void *arg, const char *name, const char *desc), void *
 int he_canonical(const char *name, char *buf, size_t cap);
 /* The engine names as one comma-separated line, for error messages (into buf). */
 void he_names(char *buf, size_t cap);
+
+/* Which engine wrote the database in dir, from its files (dbkind.c): "amethyst",
+ * "leveldb", "rocksdb-leveled", "rocksdb-universal", or "rocksdb" when its compaction style
+ * cannot be read; NULL when dir holds no readable CURRENT / MANIFEST (cannot tell). */
+const char *he_db_kind(const char *dir);
+/* 1 when a database of that kind is the engine's own (family, and variant when the kind
+ * names one), or the kind is NULL; else 0. */
+int he_db_kind_fits(const char *kind, const he_ops *ops, const char *variant);
 
 #endif

@@ -37,15 +37,18 @@ void metrics_compute(const he_counters *a, const he_counters *b, int logical_kno
     out->write_amp = out->wal_amp = out->read_amp = out->blocks_per_lookup = out->space_amp = NAN;
     he_counters d;
     if (metrics_delta(a, b, &d) != 0) return;
-    if (b->have & HE_HAVE_WRITE_AMP) {
+    /* A figure needs its group (have) and each of its inputs (not in lack). */
+#define HAS(group, fields) ((b->have & (group)) && !(b->lack & (fields)))
+    if (HAS(HE_HAVE_WRITE_AMP, HE_F_USER_BYTES | HE_F_FLUSH_BYTES | HE_F_COMPACTION_WRITTEN))
         out->write_amp = metrics_ratio(d.flush_bytes_written + d.compaction_bytes_written,
                                        d.user_bytes_written);
+    if (HAS(HE_HAVE_WRITE_AMP, HE_F_USER_BYTES | HE_F_WAL_BYTES))
         out->wal_amp = metrics_ratio(d.wal_bytes, d.user_bytes_written);
-    }
-    if (b->have & HE_HAVE_READ_AMP) {
+    if (HAS(HE_HAVE_READ_AMP, HE_F_POINT_LOOKUPS | HE_F_SEGMENTS_PROBED))
         out->read_amp = metrics_ratio(d.segments_probed, d.point_lookups);
+    if (HAS(HE_HAVE_READ_AMP, HE_F_POINT_LOOKUPS | HE_F_BLOCKS_READ))
         out->blocks_per_lookup = metrics_ratio(d.blocks_read, d.point_lookups);
-    }
-    if ((b->have & HE_HAVE_SPACE) && logical_known)
+    if (HAS(HE_HAVE_SPACE, HE_F_LIVE_BYTES) && logical_known)
         out->space_amp = metrics_ratio(b->live_bytes, b->logical_bytes);
+#undef HAS
 }

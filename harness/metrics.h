@@ -7,7 +7,8 @@
  *   blocks per lookup   = data blocks read (cache or file) / point lookups
  *   space amplification = live SSTable bytes / logical bytes of the live pairs, at b
  * A figure is NaN when its denominator is zero or the engine cannot provide its inputs
- * (he_counters.have), and the report writes NaN as null: never a made-up number. */
+ * (he_counters.have, and per figure he_counters.lack), and the report writes NaN as null:
+ * never a made-up number. */
 #ifndef AM_HARNESS_METRICS_H
 #define AM_HARNESS_METRICS_H
 

@@ -25,6 +25,12 @@ static json_t *jint_if(int have, uint64_t v) { return have ? jint(v) : json_null
 
 static void set(json_t *o, const char *k, json_t *v) { json_object_set_new(o, k, v); }
 
+/* 1 when c provides the figure: its group in have, none of fields in lack. */
+static int has(const he_counters *c, uint32_t group, uint32_t fields)
+{
+    return (c->have & group) && !(c->lack & fields);
+}
+
 /* ---- latency ---- */
 
 static void add_bucket(void *arg, uint64_t lo, uint64_t hi, uint64_t count)
@@ -66,38 +72,43 @@ static void window_json(json_t *o, const he_counters *a, const he_counters *b, i
     he_counters d;
     metrics_compute(a, b, logical_known, &m);
     int ok = metrics_delta(a, b, &d) == 0;
-    uint32_t have = ok ? b->have : 0;
-    int w = !!(have & HE_HAVE_WRITE_AMP), r = !!(have & HE_HAVE_READ_AMP);
-    int c = !!(have & HE_HAVE_COMPACTIONS), s = !!(have & HE_HAVE_STALLS);
+    he_counters k = *b;                   /* what b provides; nothing if counters went back */
+    if (!ok) k.have = 0;
+    enum { W = HE_HAVE_WRITE_AMP, R = HE_HAVE_READ_AMP, C = HE_HAVE_COMPACTIONS,
+           S = HE_HAVE_STALLS };
+#define FIG(group, f, v) (has(&k, (group), (f)) ? jint(v) : json_null())
     set(o, "write_amplification", jreal(m.write_amp));
     set(o, "wal_amplification", jreal(m.wal_amp));
     set(o, "read_amplification", jreal(m.read_amp));
     set(o, "blocks_per_lookup", jreal(m.blocks_per_lookup));
     set(o, "space_amplification", jreal(m.space_amp));
     json_t *bytes = json_object();
-    set(bytes, "user_written", jint_if(w, d.user_bytes_written));
-    set(bytes, "wal_written", jint_if(w, d.wal_bytes));
-    set(bytes, "flush_written", jint_if(w, d.flush_bytes_written));
-    set(bytes, "compaction_written", jint_if(w, d.compaction_bytes_written));
-    set(bytes, "compaction_read", jint_if(w, d.compaction_bytes_read));
-    set(bytes, "written", jint_if(w, d.wal_bytes + d.flush_bytes_written +
-                                         d.compaction_bytes_written));
-    set(bytes, "read", jint_if(w, d.compaction_bytes_read));
+    set(bytes, "user_written", FIG(W, HE_F_USER_BYTES, d.user_bytes_written));
+    set(bytes, "wal_written", FIG(W, HE_F_WAL_BYTES, d.wal_bytes));
+    set(bytes, "flush_written", FIG(W, HE_F_FLUSH_BYTES, d.flush_bytes_written));
+    set(bytes, "compaction_written", FIG(W, HE_F_COMPACTION_WRITTEN, d.compaction_bytes_written));
+    set(bytes, "compaction_read", FIG(W, HE_F_COMPACTION_READ, d.compaction_bytes_read));
+    set(bytes, "written", FIG(W, HE_F_WAL_BYTES | HE_F_FLUSH_BYTES | HE_F_COMPACTION_WRITTEN,
+                              d.wal_bytes + d.flush_bytes_written + d.compaction_bytes_written));
+    set(bytes, "read", FIG(W, HE_F_COMPACTION_READ, d.compaction_bytes_read));
     set(o, "bytes", bytes);
-    set(o, "point_lookups", jint_if(r, d.point_lookups));
-    set(o, "lookups_found", jint_if(r, d.lookups_found));
-    set(o, "segments_probed", jint_if(r, d.segments_probed));
-    set(o, "blocks_read", jint_if(r, d.blocks_read));
-    set(o, "blocks_read_disk", jint_if(r, d.blocks_read_disk));
-    set(o, "flushes", jint_if(c, d.flushes));
-    set(o, "compactions", jint_if(c, d.compactions));
-    set(o, "switches", jint_if(c, d.switches));
-    set(o, "switches_to_leveled", jint_if(c, d.switches_to_leveled));
-    set(o, "switches_to_tiered", jint_if(c, d.switches_to_tiered));
-    set(o, "stall_count", jint_if(s, d.stall_count));
-    set(o, "stall_seconds", s ? json_real((double)d.stall_micros / 1e6) : json_null());
-    set(o, "slowdown_count", jint_if(s, d.slowdown_count));
-    set(o, "slowdown_seconds", s ? json_real((double)d.slowdown_micros / 1e6) : json_null());
+    set(o, "point_lookups", FIG(R, HE_F_POINT_LOOKUPS, d.point_lookups));
+    set(o, "lookups_found", FIG(R, HE_F_LOOKUPS_FOUND, d.lookups_found));
+    set(o, "segments_probed", FIG(R, HE_F_SEGMENTS_PROBED, d.segments_probed));
+    set(o, "blocks_read", FIG(R, HE_F_BLOCKS_READ, d.blocks_read));
+    set(o, "blocks_read_disk", FIG(R, HE_F_BLOCKS_READ_DISK, d.blocks_read_disk));
+    set(o, "flushes", FIG(C, HE_F_FLUSHES, d.flushes));
+    set(o, "compactions", FIG(C, HE_F_COMPACTIONS, d.compactions));
+    set(o, "switches", FIG(C, HE_F_SWITCHES, d.switches));
+    set(o, "switches_to_leveled", FIG(C, HE_F_SWITCHES, d.switches_to_leveled));
+    set(o, "switches_to_tiered", FIG(C, HE_F_SWITCHES, d.switches_to_tiered));
+    set(o, "stall_count", FIG(S, HE_F_STALL_COUNT, d.stall_count));
+    set(o, "stall_seconds", has(&k, S, HE_F_STALL_MICROS) ? json_real((double)d.stall_micros / 1e6)
+                                                          : json_null());
+    set(o, "slowdown_count", FIG(S, HE_F_SLOWDOWN_COUNT, d.slowdown_count));
+    set(o, "slowdown_seconds", has(&k, S, HE_F_SLOWDOWN_MICROS)
+                                   ? json_real((double)d.slowdown_micros / 1e6) : json_null());
+#undef FIG
 }
 
 /* The engine's state at the end of a window (not a delta). */
@@ -105,12 +116,14 @@ static json_t *state_json(const he_counters *b, int logical_known, int64_t logic
                           int64_t keys)
 {
     json_t *o = json_object();
-    int sp = !!(b->have & HE_HAVE_SPACE), tg = !!(b->have & HE_HAVE_TAGS);
-    set(o, "live_sst_bytes", jint_if(sp, b->live_bytes));
-    set(o, "live_sst_files", jint_if(sp, b->live_files));
-    set(o, "live_entries", jint_if(sp, b->live_entries));
-    set(o, "memtable_bytes", jint_if(sp, b->memtable_bytes));
-    set(o, "pending_compaction_bytes", jint_if(sp, b->pending_compaction_bytes));
+    int tg = !!(b->have & HE_HAVE_TAGS);
+#define FIG(f, v) (has(b, HE_HAVE_SPACE, (f)) ? jint(v) : json_null())
+    set(o, "live_sst_bytes", FIG(HE_F_LIVE_BYTES, b->live_bytes));
+    set(o, "live_sst_files", FIG(HE_F_LIVE_FILES, b->live_files));
+    set(o, "live_entries", FIG(HE_F_LIVE_ENTRIES, b->live_entries));
+    set(o, "memtable_bytes", FIG(HE_F_MEMTABLE_BYTES, b->memtable_bytes));
+    set(o, "pending_compaction_bytes", FIG(HE_F_PENDING, b->pending_compaction_bytes));
+#undef FIG
     set(o, "logical_bytes", logical_known ? json_integer(logical) : json_null());
     set(o, "live_keys", logical_known ? json_integer(keys) : json_null());
     json_t *seg = json_object(), *byt = json_object();
@@ -205,10 +218,13 @@ static json_t *sample_json(const wl_workload *w, const run_result *res, size_t i
     set(o, "write_amplification", jreal(cum.write_amp));
     set(o, "read_amplification", jreal(iv.read_amp));
     set(o, "space_amplification", jreal(cum.space_amp));
-    int c = !!(s->c.have & HE_HAVE_COMPACTIONS), st = !!(s->c.have & HE_HAVE_STALLS);
-    set(o, "compactions", jint_if(c, s->c.compactions));
-    set(o, "switches", jint_if(c, s->c.switches));
-    set(o, "stall_count", jint_if(st, s->c.stall_count));
+    const he_counters *k = &s->c;
+    set(o, "compactions", has(k, HE_HAVE_COMPACTIONS, HE_F_COMPACTIONS) ? jint(k->compactions)
+                                                                        : json_null());
+    set(o, "switches", has(k, HE_HAVE_COMPACTIONS, HE_F_SWITCHES) ? jint(k->switches)
+                                                                  : json_null());
+    set(o, "stall_count", has(k, HE_HAVE_STALLS, HE_F_STALL_COUNT) ? jint(k->stall_count)
+                                                                   : json_null());
     set(o, "engine", state_json(&s->c, res->logical_known, s->logical_bytes, s->live_keys));
     set(o, "rss_bytes", s->rss_bytes ? jint(s->rss_bytes) : json_null());
     return o;
@@ -300,7 +316,28 @@ static json_t *engine_json(const run_config *cfg, const he_ops *ops, const char 
     set(o, "description", json_string(ops->description));
     /* A peer whose counters are partly estimates says so (he_counters.approximate). */
     const he_counters *end = res->nphases ? &res->phases[res->nphases - 1].end : &res->opened;
-    set(o, "counters_approximate", json_boolean(res->opened.approximate || end->approximate));
+    set(o, "counters_approximate", json_boolean(res->opened.approximate || end->approximate ||
+                                                res->opened.approx || end->approx));
+    /* Which figures are estimates, by their JSON names (docs/engines.md says why). */
+    static const struct { uint32_t bit; const char *name; } approx_names[] = {
+        { HE_F_USER_BYTES, "user_written" }, { HE_F_FLUSH_BYTES, "flush_written" },
+        { HE_F_COMPACTION_WRITTEN, "compaction_written" },
+        { HE_F_COMPACTION_READ, "compaction_read" }, { HE_F_WAL_BYTES, "wal_written" },
+        { HE_F_POINT_LOOKUPS, "point_lookups" }, { HE_F_LOOKUPS_FOUND, "lookups_found" },
+        { HE_F_SEGMENTS_PROBED, "segments_probed" }, { HE_F_BLOCKS_READ, "blocks_read" },
+        { HE_F_BLOCKS_READ_DISK, "blocks_read_disk" }, { HE_F_FLUSHES, "flushes" },
+        { HE_F_COMPACTIONS, "compactions" }, { HE_F_SWITCHES, "switches" },
+        { HE_F_STALL_COUNT, "stall_count" }, { HE_F_STALL_MICROS, "stall_seconds" },
+        { HE_F_SLOWDOWN_COUNT, "slowdown_count" }, { HE_F_SLOWDOWN_MICROS, "slowdown_seconds" },
+        { HE_F_LIVE_BYTES, "live_sst_bytes" }, { HE_F_LIVE_FILES, "live_sst_files" },
+        { HE_F_LIVE_ENTRIES, "live_entries" }, { HE_F_MEMTABLE_BYTES, "memtable_bytes" },
+        { HE_F_PENDING, "pending_compaction_bytes" },
+    };
+    json_t *approx = json_array();
+    uint32_t bits = (res->opened.approx | end->approx) & ~(res->opened.lack | end->lack);
+    for (size_t i = 0; i < sizeof approx_names / sizeof approx_names[0]; i++)
+        if (bits & approx_names[i].bit) json_array_append_new(approx, json_string(approx_names[i].name));
+    set(o, "approximate_counters", approx);
     for (size_t i = 0; i < res->nsettings; i++)
         set(st, res->settings[i].key, setting_value(res->settings[i].value));
     set(o, "settings", st);
