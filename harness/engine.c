@@ -8,6 +8,8 @@
 
 extern const he_ops he_null_ops;
 extern const he_ops he_amethyst_ops;
+extern const he_ops he_rocksdb_ops;
+extern const he_ops he_leveldb_ops;
 
 static const struct family {
     const char *name;             /* "null", "amethyst", "rocksdb", ... */
@@ -16,7 +18,9 @@ static const struct family {
 } families[] = {
     { "null", &he_null_ops, 0 },
     { "amethyst", &he_amethyst_ops, 1 },
-    /* Peers drop in here as one line each, e.g. { "rocksdb", &he_rocksdb_ops, 0 }. */
+    /* Peers (harness/engines/rocksdb.c, leveldb.c; docs/engines.md). */
+    { "rocksdb", &he_rocksdb_ops, 0 },
+    { "leveldb", &he_leveldb_ops, 0 },
 };
 #define NFAMILIES (sizeof families / sizeof families[0])
 
