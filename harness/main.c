@@ -328,9 +328,10 @@ static int dir_empty(const char *dir)
 }
 
 /* Picks, creates or checks the database directory. A directory that holds something other
- * than a database (no CURRENT file: Amethyst, LevelDB and RocksDB all keep one) is refused
- * and left untouched. Returns 0, or -1 after saying why. */
-static int prepare_db(const cli *c, run_config *cfg)
+ * than a database (no CURRENT file: Amethyst, LevelDB and RocksDB all keep one), or the
+ * database of another engine than the one chosen (he_db_kind), is refused and left
+ * untouched. Returns 0, or -1 after saying why. */
+static int prepare_db(const cli *c, run_config *cfg, const he_ops *ops, const char *variant)
 {
     const char *dir = c->val[O_DB];
     if (!dir) {
@@ -379,6 +380,12 @@ static int prepare_db(const cli *c, run_config *cfg)
         if (stat(current, &st) != 0 || !S_ISREG(st.st_mode)) {
             fprintf(stderr, "amethystd: -db %s: holds files but no database (no CURRENT "
                             "file); refusing to write into it\n", dir);
+            return -1;
+        }
+        const char *kind = he_db_kind(dir);
+        if (!he_db_kind_fits(kind, ops, variant)) {
+            fprintf(stderr, "amethystd: -db %s: holds a database of %s, not of engine %s; "
+                            "refusing to open it\n", dir, kind, cfg->engine);
             return -1;
         }
         cfg->db_preexisting = 1;
@@ -463,7 +470,7 @@ int main(int argc, char **argv)
     const he_ops *ops;
     const char *variant;
     if (choose_engine(&c, &cfg, &ops, &variant) != 0 || choose_out(&c, &cfg, &w) != 0 ||
-        prepare_db(&c, &cfg) != 0) {
+        prepare_db(&c, &cfg, ops, variant) != 0) {
         wl_free(&w);
         return 2;
     }
