@@ -2,7 +2,8 @@
  * resolve to families and variants (bare strategy names and amethyst-<strategy> aliases,
  * nothing else); every Amethyst strategy is listed; the Amethyst adapter puts, gets into a
  * caller's buffer (also one too small), deletes, scans, counts and refuses a bad
- * configuration with -2; the null engine does nothing and has no counters. */
+ * configuration with -2; the null engine does nothing and has no counters. The peers'
+ * names are here; their adapters are tested in test_peers. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -34,6 +35,13 @@ static const name_case names[] = {
     { "leveled-x", NULL, NULL, NULL },
     { "null-leveled", NULL, NULL, NULL },
     { "", NULL, NULL, NULL },
+    { "rocksdb-leveled", "rocksdb", "leveled", "rocksdb-leveled" },
+    { "rocksdb-universal", "rocksdb", "universal", "rocksdb-universal" },
+    { "rocksdb", NULL, NULL, NULL },           /* a variant is needed */
+    { "rocksdb-tiered", NULL, NULL, NULL },
+    { "universal", NULL, NULL, NULL },         /* only Amethyst's variants stand alone */
+    { "leveldb", "leveldb", NULL, "leveldb" },
+    { "leveldb-leveled", NULL, NULL, NULL },
 };
 
 static void names_resolve(void **state)
@@ -75,11 +83,14 @@ static void every_strategy_is_listed(void **state)
     he_list(count_entry, &listed);
     int strategies = 1;                        /* "a, b, c": commas + 1 */
     for (const char *s = am_strategy_names(); *s; s++) strategies += *s == ',';
-    assert_int_equal(listed, 1 + strategies);  /* null + one per strategy */
+    /* null + one per strategy + the peers rocksdb-leveled, rocksdb-universal, leveldb */
+    assert_int_equal(listed, 1 + strategies + 3);
     char all[512];
     he_names(all, sizeof all);
     assert_non_null(strstr(all, "null"));
     assert_non_null(strstr(all, "leveled"));
+    assert_non_null(strstr(all, "rocksdb-universal"));
+    assert_non_null(strstr(all, "leveldb"));
 }
 
 static void amethyst_adapter(void **state)
