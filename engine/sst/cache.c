@@ -42,6 +42,7 @@ typedef struct shard {
 
 struct blk_cache {
     shard shards[NSHARDS];
+    atomic_uint_fast64_t next_id;      /* cache_new_id */
 };
 
 /* A handle is its entry. */
@@ -150,6 +151,11 @@ static void evict(shard *s, centry **dead)
     }
 }
 
+uint64_t cache_new_id(blk_cache *c)
+{
+    return c ? atomic_fetch_add_explicit(&c->next_id, 1, memory_order_relaxed) : 0;
+}
+
 int cache_new(size_t capacity, blk_cache **out)
 {
     *out = NULL;
@@ -157,6 +163,7 @@ int cache_new(size_t capacity, blk_cache **out)
     blk_cache *c = aligned_alloc(64, (sizeof *c + 63) & ~(size_t)63);
     if (!c) return AM_ERR_NOMEM;
     memset(c, 0, sizeof *c);
+    atomic_init(&c->next_id, 1);
     size_t per = (capacity + NSHARDS - 1) / NSHARDS;
     int i;
     for (i = 0; i < NSHARDS; i++) {

@@ -14,6 +14,11 @@
 typedef struct blk_cache blk_cache;
 typedef struct cache_handle cache_handle;
 
+/* Keys: (owner id, block offset). An owner id names one open reader, not a file: the same
+ * file opened twice (a segment moved to another level gets a new reader) must not share
+ * entries, because a reader's entries may point into its own mapping of the file. */
+uint64_t cache_new_id(blk_cache *c);    /* unique per cache, never 0 for a real cache */
+
 /* capacity 0 gives NULL (no cache) with AM_OK; every function accepts a NULL cache (lookup
  * misses, insert just hands back an unshared handle that release frees). */
 int cache_new(size_t capacity, blk_cache **out);
@@ -27,7 +32,8 @@ cache_handle *cache_insert(blk_cache *c, uint64_t file_id, uint64_t offset, void
                            size_t charge, void (*deleter)(void *value));
 void *cache_value(const cache_handle *h);
 void cache_release(blk_cache *c, cache_handle *h);
-/* Drops every unpinned entry of a file (its file was deleted). */
+/* Unlinks every entry of an owner (its reader is closing); pinned ones are freed when
+ * released. */
 void cache_erase_file(blk_cache *c, uint64_t file_id);
 size_t cache_usage(const blk_cache *c);
 

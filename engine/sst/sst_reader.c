@@ -36,6 +36,7 @@ struct sst_reader {
     am_file *f;                    /* owned */
     char *path;                    /* owned */
     uint64_t file_id, file_bytes;
+    uint64_t cache_id;             /* this reader's key space in the cache (cache.h) */
     blk_cache *cache;              /* borrowed; may be NULL */
     idx_ent *idx;                  /* owned: the index, decoded */
     size_t nidx;
@@ -260,6 +261,7 @@ int sst_reader_open(am_env *env, const char *path, uint64_t file_id, blk_cache *
     r->env = env;
     r->file_id = file_id;
     r->cache = cache;
+    r->cache_id = cache_new_id(cache);
     char foot[SST_FOOTER_SIZE];
     size_t got = 0;
     sst_handle filter, index, props;
@@ -320,6 +322,9 @@ fail:
 void sst_reader_free(sst_reader *r)
 {
     if (!r) return;
+    /* Its cached blocks may point into its mapping: they go with it. Nobody pins them now:
+       gets and iterators pin blocks only while they hold the segment, hence the reader. */
+    cache_erase_file(r->cache, r->cache_id);
     if (r->f) env_close(r->env, r->f);
     free(r->idx);
     free(r->idx_keys);
@@ -405,7 +410,7 @@ static int load_cblock(const sst_reader *r, const idx_ent *e, cblock **out)
 static int pin_block(const sst_reader *r, const idx_ent *e, sst_probe *probe,
                      cache_handle **h)
 {
-    *h = cache_lookup(r->cache, r->file_id, e->off);
+    *h = cache_lookup(r->cache, r->cache_id, e->off);
     if (*h) {
         if (probe) probe->blocks_cache++;
         return AM_OK;
@@ -414,7 +419,7 @@ static int pin_block(const sst_reader *r, const idx_ent *e, sst_probe *probe,
     int rc = load_cblock(r, e, &cb);
     if (rc) return rc;
     if (probe) probe->blocks_disk++;
-    *h = cache_insert(r->cache, r->file_id, e->off, cb, (size_t)e->size, cblock_free);
+    *h = cache_insert(r->cache, r->cache_id, e->off, cb, (size_t)e->size, cblock_free);
     if (!*h) return am_env_error(r->env, AM_ERR_NOMEM, "%s: out of memory caching a block",
                                  r->path);
     return AM_OK;

@@ -397,6 +397,36 @@ static void test_cache_accounting(void **state)
     table_free(&t);
 }
 
+/* One file opened twice with one cache (a segment moved to another level gets a second
+ * reader): each reader's cached blocks may point into its own mapping, so after the first
+ * reader is freed, the second must neither find nor use the first's entries. Before cache
+ * keys named the reader rather than the file this read unmapped memory. */
+static void test_two_readers_one_file(void **state)
+{
+    fx *f = *state;
+    sst_options o = { .block_bytes = 1024, .index_stride = 4, .bloom_bits_per_key = 10 };
+    table t;
+    table_make(&t, f, "twice.sst", 3000, 1, 0, 9, &o);
+    blk_cache *cache;
+    assert_int_equal(cache_new(4 << 20, &cache), AM_OK);
+    sst_reader *a, *b;
+    assert_int_equal(sst_reader_open(f->posix, t.path, 42, cache, &a), AM_OK);
+    assert_int_equal(sst_reader_open(f->posix, t.path, 42, cache, &b), AM_OK);
+    for (uint32_t u = 0; u < 3000; u += 7) check_get(a, &t.m, u, 0, AM_MAX_SEQ, NULL);
+    size_t cached_by_a = cache_usage(cache);
+    assert_true(cached_by_a > 0);
+    sst_reader_free(a);                    /* its blocks leave the cache with it */
+    assert_int_equal(cache_usage(cache), 0);
+    sst_probe p = { 0 };
+    for (uint32_t u = 0; u < 3000; u += 7) check_get(b, &t.m, u, 0, AM_MAX_SEQ, &p);
+    assert_int_equal(p.blocks_cache + p.blocks_disk, 3000 / 7 + 1);
+    assert_true(p.blocks_disk > 0);        /* b read its own blocks, found none of a's */
+    check_iter(b, &t.m, 1, 11);
+    sst_reader_free(b);
+    cache_free(cache);
+    table_free(&t);
+}
+
 /* Keys longer than the block iterator's inline buffer and the lookup stack buffer, with
  * small blocks (their index keys are shortened separators: "key-00000003" between
  * "key-00000003xxx..." and "key-00000006xxx...") and blocks larger than the read-ahead
@@ -736,6 +766,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_build_get_iterate),
         T(test_cache_accounting),
+        T(test_two_readers_one_file),
         T(test_long_keys_and_big_blocks),
         T(test_empty_file),
         T(test_found_return_value),

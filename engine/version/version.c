@@ -31,7 +31,7 @@ void seg_unref(am_segment *s)
     assert(prev > 0);
     if (prev != 1) return;
     /* Last reference: close the file first, then (if an installed, durable edit removed
-     * the segment) delete it and drop its cached blocks. A failed remove leaves an orphan
+     * the segment) delete it (the reader drops its cached blocks). A failed remove leaves an orphan
      * file that the engine's directory sweep at open removes; nothing is reported. */
     sst_reader_free(s->reader);
     s->reader = NULL;
@@ -39,7 +39,6 @@ void seg_unref(am_segment *s)
         char path[4096];
         fname_sst(path, sizeof(path), vset_dir(s->owner), s->d.id);
         (void)env_remove(vset_env(s->owner), path);
-        cache_erase_file(vset_cache(s->owner), s->d.id);
     }
     free(s->d.smallest);
     free(s->d.largest);
