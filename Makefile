@@ -3,6 +3,7 @@
 #   make test     every cmocka test, plain and under ASan + UBSan
 #   make tsan     the concurrency tests under ThreadSanitizer
 #   make run      the main job
+#   make compare  every engine (Amethyst's strategies, RocksDB, LevelDB) side by side
 # Dependencies (Debian packages) are checked, and installed when possible, by
 # scripts/install-deps.sh before anything is compiled.
 
@@ -130,6 +131,8 @@ endef
 test: $(addprefix $(BUILD)/rel/,$(TESTS)) $(addprefix $(BUILD)/asan/,$(TESTS))
 	$(call RUN_TESTS,rel,$(TESTS))
 	$(call RUN_TESTS,asan,$(TESTS))
+	@echo "== scripts/tests (scripts/compare on small runs)"
+	@AMETHYSTD=$(BUILD)/rel/amethystd /usr/bin/python3 -m unittest discover -s scripts/tests -p 'test_*.py'
 	@echo "all tests passed (plain and ASan+UBSan)"
 
 # One test, both flavors: make check-one T=test_skiplist
@@ -150,6 +153,20 @@ bench-histogram: $(BUILD)/rel/bench_histogram
 # engine; the JSON lands in results/. amethyst_demo is still built by `make`.
 run: $(BUILD)/rel/amethystd
 	$(BUILD)/rel/amethystd
+
+# Every engine (Amethyst's strategies and the peers) on the db_bench set and shift, each run
+# twice, alternating engines; a summary table on stdout, JSON in results/compare/<time>/.
+# With the defaults it also rewrites the table in docs/engines.md; COMPARE_ARGS (e.g.
+# COMPARE_ARGS="-keys 100000 -repeat 3") runs something else and leaves the docs alone.
+.PHONY: compare
+compare: $(BUILD)/rel/amethystd
+	/usr/bin/python3 scripts/compare -amethystd $(BUILD)/rel/amethystd \
+	  $(if $(COMPARE_ARGS),,-update-docs docs/engines.md) $(COMPARE_ARGS)
+
+# scripts/check-rocksdb-dbbench: RocksDB's db_bench against amethystd -engine rocksdb-leveled.
+.PHONY: check-dbbench
+check-dbbench: $(BUILD)/rel/amethystd
+	/usr/bin/python3 scripts/check-rocksdb-dbbench -amethystd $(BUILD)/rel/amethystd
 
 clean:
 	rm -rf $(BUILD)
