@@ -157,6 +157,53 @@ static void test_posix_large_append(void **state)
     free(back);
 }
 
+/* A mapped log: appends of every size (across several growths of the reservation) read
+ * back exactly, size() is what was appended while the file on disk holds zeroed reserve,
+ * close trims the file to the log, and a sync in between keeps everything. */
+static void test_posix_mapped_log(void **state)
+{
+    fixture *fx = *state;
+    am_env *e = fx->posix;
+    assert_non_null(e->ops->open_log);
+    char p[512];
+    pj(p, sizeof p, fx, "000007.log");
+    size_t cap = 5u << 20, len = 0;
+    char *src = malloc(cap), *back = NULL;
+    assert_non_null(src);
+    tu_rng r = { 9 };
+    for (size_t i = 0; i < cap; i++) src[i] = (char)tu_next(&r);
+    am_file *f = NULL;
+    assert_int_equal(e->ops->open_log(e, p, &f), AM_OK);
+    static const size_t steps[] = { 0, 1, 7, 8, 9, 4096, 100000, 1u << 20, 3u << 20 };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        size_t n = steps[i] < cap - len ? steps[i] : cap - len;
+        assert_int_equal(env_append(e, f, src + len, n), AM_OK);
+        len += n;
+        uint64_t sz = 0;
+        assert_int_equal(env_fsize(e, f, &sz), AM_OK);
+        assert_int_equal(sz, len);
+        uint64_t disk = 0;
+        assert_int_equal(e->ops->file_size(e, p, &disk), AM_OK);
+        assert_true(disk >= len);                 /* reserved ahead */
+        if (i == 4) assert_int_equal(env_sync(e, f), AM_OK);
+    }
+    uint64_t disk = 0;
+    assert_int_equal(e->ops->file_size(e, p, &disk), AM_OK);
+    assert_non_null(back = malloc((size_t)disk));
+    size_t got = 0;
+    am_file *rf = NULL;
+    assert_int_equal(env_open_readable(e, p, &rf), AM_OK);   /* while still open: the log, */
+    assert_int_equal(env_pread(e, rf, 0, (size_t)disk, back, &got), AM_OK);
+    assert_memory_equal(src, back, len);
+    for (size_t i = len; i < got; i++) assert_int_equal(back[i], 0);   /* then zeros */
+    assert_int_equal(env_close(e, rf), AM_OK);
+    assert_int_equal(env_close(e, f), AM_OK);
+    assert_int_equal(e->ops->file_size(e, p, &disk), AM_OK);
+    assert_int_equal(disk, len);                  /* trimmed at close */
+    free(src);
+    free(back);
+}
+
 static void test_posix_rename_remove(void **state)
 {
     fixture *fx = *state;
@@ -868,6 +915,7 @@ int main(void)
         T(test_posix_write_read),
         T(test_posix_open_writable_truncates),
         T(test_posix_large_append),
+        T(test_posix_mapped_log),
         T(test_posix_rename_remove),
         T(test_posix_mkdir),
         T(test_posix_list_dir),

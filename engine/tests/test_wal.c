@@ -304,6 +304,41 @@ static void test_zero_filled_tail(void **state)
     free(offs);
 }
 
+/* What a process killed in the middle of a mapped append leaves (env.h, open_log): the
+ * record's first 8 bytes (crc, length) whole, any subset of its other bytes, and zeros
+ * (reserved space) after it. Every such state is a torn tail that keeps the records before
+ * it; a non-zero byte after the record's declared end is corruption instead. */
+static void test_killed_mapped_append(void **state)
+{
+    fixture *f = *state;
+    static const size_t sizes[] = { 33, 0, 1000, 500 };
+    uint64_t *offs = write_log(f, sizes, 4, 11);
+    size_t n;
+    char *full = tu_read_file(f->path, &n);
+    assert_int_equal(n, offs[4]);
+    const size_t reserve = 70000;              /* zeros after the record */
+    size_t rec = (size_t)offs[3], body = rec + 8, tn = n + reserve;
+    tu_rng rng = { 5 };
+    for (int c = 0; c < 200; c++) {
+        char *p = calloc(1, tn);
+        assert_non_null(p);
+        memcpy(p, full, body);                 /* earlier records + the 8-byte head */
+        for (size_t j = body; j < n; j++) {    /* a prefix, or a random subset, of the rest */
+            int keep = c < 100 ? j < body + (size_t)c * 5 : (int)(tu_next(&rng) & 1);
+            if (keep) p[j] = full[j];
+        }
+        if (c == 0) memset(p + rec, 0, 8);     /* killed before even the head */
+        tu_write_file(f->path, p, tn);
+        expect_log(f, sizes, 3, 11, AM_NOT_FOUND, 1, offs[3]);
+        p[n + reserve / 2] = 'x';              /* something was appended after it */
+        tu_write_file(f->path, p, tn);
+        if (c > 0) expect_log(f, sizes, 3, 11, AM_ERR_CORRUPT, 0, 0);
+        free(p);
+    }
+    free(full);
+    free(offs);
+}
+
 static void test_open_missing(void **state)
 {
     fixture *f = *state;
@@ -381,6 +416,7 @@ int main(void)
         T(test_torn_tail_every_cut),
         T(test_flipped_byte_in_middle),
         T(test_zero_filled_tail),
+        T(test_killed_mapped_append),
         T(test_open_missing),
         T(test_writer_errors_and_power_cut),
         T(test_one_append_per_record),

@@ -49,6 +49,14 @@ typedef struct am_env_ops {
        read-only; *base stays valid until the file is closed. Used for immutable files
        (SSTables), so reads need no system call and no copy. */
     int (*map)(am_file *f, const char **base, uint64_t *len);
+    /* Optional (NULL: logs use open_writable). Creates or truncates path as an append-only
+       log that may be written through a shared memory mapping, so an append costs no
+       system call and is in the OS page cache (safe from a process crash) when it returns.
+       Space is reserved ahead (ENOSPC is reported by append, never a SIGBUS) and is zero;
+       close trims the file to what was appended. Contract for crash recovery: an append
+       stores its first 8 bytes in one store before any later byte, so a process killed
+       mid-append leaves those 8 bytes whole, some of the rest, and zeros after. */
+    int (*open_log)(am_env *env, const char *path, am_file **out);
 } am_env_ops;
 
 struct am_env {

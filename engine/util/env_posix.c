@@ -1,11 +1,13 @@
 /* env_posix.c: the real env, over POSIX file descriptors. Appends are one write(2) each
- * (looping only on a short write); reads are pread(2), or a read-only mmap(2) of the whole
- * file for immutable files that ask for it; sync is fdatasync(2); locks are
+ * (looping only on a short write), or for logs (open_log) a copy into a shared mapping of
+ * space reserved with posix_fallocate; reads are pread(2), or a read-only mmap(2) of the
+ * whole file for immutable files that ask for it; sync is fdatasync(2); locks are
  * open-file-description fcntl(F_OFD_SETLK) write locks on the LOCK file: unlike F_SETLK
  * locks (per process, dropped by closing any descriptor of the file), a second lock from
  * the same process is refused with AM_ERR_BUSY. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +22,14 @@ struct am_file {
     am_env *env;
     void *map;        /* whole-file read-only mapping, or NULL */
     size_t map_len;
+    char *log;        /* open_log: writable shared mapping of the reserved space, or NULL */
+    size_t log_cap;   /* bytes reserved and mapped */
+    size_t log_len;   /* bytes appended */
     char path[];      /* for messages */
 };
+
+#define LOG_FIRST_RESERVE (1u << 20)   /* a log's first reservation */
+#define LOG_MAX_STEP (64u << 20)       /* reservations double up to this step */
 
 struct am_lock {
     int fd;
@@ -45,6 +53,8 @@ static int new_file(am_env *env, const char *path, int fd, am_file **out)
     f->env = env;
     f->map = NULL;
     f->map_len = 0;
+    f->log = NULL;
+    f->log_cap = f->log_len = 0;
     memcpy(f->path, path, n);
     *out = f;
     return AM_OK;
@@ -66,8 +76,66 @@ static int posix_open_readable(am_env *env, const char *path, am_file **out)
     return new_file(env, path, fd, out);
 }
 
+/* Reserves (fallocate: real blocks, zero-filled) and maps at least need bytes of a log. */
+static int log_grow(am_file *f, size_t need)
+{
+    size_t cap = f->log_cap ? f->log_cap : LOG_FIRST_RESERVE;
+    while (cap < need) cap += cap < LOG_MAX_STEP ? cap : LOG_MAX_STEP;
+    int err = posix_fallocate(f->fd, (off_t)f->log_cap, (off_t)(cap - f->log_cap));
+    if (err) {
+        errno = err;
+        return os_error(f->env, "reserve log space in", f->path);
+    }
+    void *p = f->log ? mremap(f->log, f->log_cap, cap, MREMAP_MAYMOVE)
+                     : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, 0);
+    if (p == MAP_FAILED) return os_error(f->env, "map log", f->path);
+    f->log = p;
+    f->log_cap = cap;
+    return AM_OK;
+}
+
+static int posix_open_log(am_env *env, const char *path, am_file **out)
+{
+    *out = NULL;
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return os_error(env, "create", path);
+    am_file *f;
+    int rc = new_file(env, path, fd, &f);
+    if (rc == AM_OK && (rc = log_grow(f, LOG_FIRST_RESERVE)) != AM_OK) {
+        close(f->fd);
+        unlink(path);
+        free(f);
+        return rc;
+    }
+    if (rc == AM_OK) *out = f;
+    return rc;
+}
+
+/* Appends to a mapped log: the first 8 bytes in one store, fenced, then the rest (see
+ * open_log in env.h: a killed append leaves a whole header and zeros after the record). */
+static int log_append(am_file *f, const char *p, size_t n)
+{
+    if (n > f->log_cap - f->log_len) {
+        int rc = log_grow(f, f->log_len + n);
+        if (rc != AM_OK) return rc;
+    }
+    char *dst = f->log + f->log_len;
+    if (n >= 8) {
+        uint64_t head;
+        memcpy(&head, p, 8);
+        memcpy(dst, &head, 8);                        /* one 8-byte store */
+        atomic_thread_fence(memory_order_release);
+        memcpy(dst + 8, p + 8, n - 8);
+    } else if (n) {
+        memcpy(dst, p, n);
+    }
+    f->log_len += n;
+    return AM_OK;
+}
+
 static int posix_append(am_file *f, const void *buf, size_t n)
 {
+    if (f->log) return log_append(f, buf, n);
     const char *p = buf;
     while (n > 0) {
         ssize_t w = write(f->fd, p, n);
@@ -101,12 +169,18 @@ static int posix_pread(am_file *f, uint64_t off, size_t n, void *buf, size_t *go
 
 static int posix_sync(am_file *f)
 {
+    if (f->log && f->log_len && msync(f->log, f->log_len, MS_SYNC) != 0)
+        return os_error(f->env, "sync", f->path);
     if (fdatasync(f->fd) != 0) return os_error(f->env, "sync", f->path);
     return AM_OK;
 }
 
 static int posix_size(am_file *f, uint64_t *out)
 {
+    if (f->log) {
+        *out = f->log_len;
+        return AM_OK;
+    }
     struct stat st;
     if (fstat(f->fd, &st) != 0) return os_error(f->env, "stat", f->path);
     *out = (uint64_t)st.st_size;
@@ -118,6 +192,11 @@ static int posix_close(am_file *f)
     if (!f) return AM_OK;
     int rc = AM_OK;
     if (f->map) munmap(f->map, f->map_len);
+    if (f->log) {
+        /* Trim the reserve: the file ends where the log does. */
+        munmap(f->log, f->log_cap);
+        if (ftruncate(f->fd, (off_t)f->log_len) != 0) rc = os_error(f->env, "trim", f->path);
+    }
     if (close(f->fd) != 0) rc = os_error(f->env, "close", f->path);
     free(f);
     return rc;
@@ -256,6 +335,7 @@ static const am_env_ops posix_ops = {
     .lock = posix_lock,
     .unlock = posix_unlock,
     .map = posix_map,
+    .open_log = posix_open_log,
 };
 
 am_env *am_env_posix_new(void)

@@ -6,10 +6,12 @@
  * Type 1 (WAL_FULL) is the only type; the constant is on disk: never renumber.
  *
  * Recovery rules (wal_reader_next): a record that fails its length, type or checksum check
- * is a torn tail when nothing valid can follow it (its declared end is at or past the end of
- * the file, or every byte from its start to the end of the file is zero); reading stops there
- * and the tail is reported, not an error. A bad record with data after it is corruption:
- * AM_ERR_CORRUPT naming the file and offset.
+ * is a torn tail when nothing was appended after it: its declared end is past the end of
+ * the file, or every byte from its declared end to the end of the file is zero (a crash
+ * during its own append; a mapped log reserves zeroed space ahead, and its appends store
+ * the 8-byte crc + length first, so a killed append always has a whole header). Reading
+ * stops there and the tail is reported, not an error. A bad record with data after it is
+ * corruption: AM_ERR_CORRUPT naming the file and offset.
  *
  * Thread safety: a writer or reader is used by one thread at a time. */
 #ifndef AM_WAL_WAL_H

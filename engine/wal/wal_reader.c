@@ -104,21 +104,31 @@ static int stop_torn(wal_reader *r, uint64_t off)
     return AM_NOT_FOUND;
 }
 
-/* The record at off failed a check but lies wholly inside the file: a torn tail if every
- * byte from off to the end of the file is zero (space the file system allocated but the
- * crash never filled), else corruption. */
-static int bad_record(wal_reader *r, uint64_t off, const char *why)
+/* The record at off (declared to end at `end`, within the file) failed a check: a torn
+ * tail if every byte from its declared end to the end of the file is zero (nothing was
+ * appended after it: a crash during its own append, into space reserved ahead or at the
+ * end of the file), else corruption. */
+static int bad_record(wal_reader *r, uint64_t off, uint64_t end, const char *why)
 {
+    uint64_t skip = end - off;            /* bytes of the record itself */
     for (;;) {
-        for (size_t i = r->pos; i < r->end; i++) {
-            if (r->buf[i] != 0) {
-                r->state = am_env_error(r->env, AM_ERR_CORRUPT,
-                                        "%s: corrupt log record at offset %llu: %s", r->path,
-                                        (unsigned long long)off, why);
-                return r->state;
+        size_t avail = r->end - r->pos;
+        if (skip >= avail) {
+            skip -= avail;
+            r->pos = r->end;
+        } else {
+            r->pos += (size_t)skip;
+            skip = 0;
+            for (size_t i = r->pos; i < r->end; i++) {
+                if (r->buf[i] != 0) {
+                    r->state = am_env_error(r->env, AM_ERR_CORRUPT,
+                                            "%s: corrupt log record at offset %llu: %s", r->path,
+                                            (unsigned long long)off, why);
+                    return r->state;
+                }
             }
+            r->pos = r->end;
         }
-        r->pos = r->end;
         if (r->buf_off + r->end >= r->fsize) return stop_torn(r, off);
         int rc = fill(r, 1);
         if (rc != AM_OK) return rc;
@@ -147,8 +157,9 @@ int wal_reader_next(wal_reader *r, const char **rec, size_t *n)
     uint32_t len = dec_fixed32(h + 4);
     unsigned type = (unsigned char)h[8];
     if (off + WAL_HEADER + len > r->fsize) return stop_torn(r, off);   /* ends past EOF */
-    if (len > WAL_MAX_RECORD) return bad_record(r, off, "length too large");
-    if (type != WAL_FULL) return bad_record(r, off, "unknown record type");
+    uint64_t rec_end = off + WAL_HEADER + len;
+    if (len > WAL_MAX_RECORD) return bad_record(r, off, rec_end, "length too large");
+    if (type != WAL_FULL) return bad_record(r, off, rec_end, "unknown record type");
 
     rc = fill(r, WAL_HEADER + (size_t)len);
     if (rc != AM_OK) return rc;
@@ -156,13 +167,7 @@ int wal_reader_next(wal_reader *r, const char **rec, size_t *n)
     h = r->buf + r->pos;
     uint32_t want = crc32c_unmask(dec_fixed32(h));
     uint32_t got = crc32c_extend(crc32c_value(h + 8, 1), h + WAL_HEADER, len);
-    if (want != got) {
-        /* The last record of the file, whole in length but not in content, is what a power
-           cut leaves of an unsynced append: a torn tail. Anything after it would make it
-           corruption (bad_record tells). */
-        if (off + WAL_HEADER + len == r->fsize) return stop_torn(r, off);
-        return bad_record(r, off, "checksum mismatch");
-    }
+    if (want != got) return bad_record(r, off, rec_end, "checksum mismatch");
 
     r->pos += WAL_HEADER + (size_t)len;
     r->valid = off + WAL_HEADER + len;
