@@ -25,6 +25,7 @@ struct am_file {
     char *log;        /* open_log: writable shared mapping of the reserved space, or NULL */
     size_t log_cap;   /* bytes reserved and mapped */
     size_t log_len;   /* bytes appended */
+    size_t log_synced;/* bytes known durable (sync) */
     char path[];      /* for messages */
 };
 
@@ -54,7 +55,7 @@ static int new_file(am_env *env, const char *path, int fd, am_file **out)
     f->map = NULL;
     f->map_len = 0;
     f->log = NULL;
-    f->log_cap = f->log_len = 0;
+    f->log_cap = f->log_len = f->log_synced = 0;
     memcpy(f->path, path, n);
     *out = f;
     return AM_OK;
@@ -169,9 +170,15 @@ static int posix_pread(am_file *f, uint64_t off, size_t n, void *buf, size_t *go
 
 static int posix_sync(am_file *f)
 {
-    if (f->log && f->log_len && msync(f->log, f->log_len, MS_SYNC) != 0)
-        return os_error(f->env, "sync", f->path);
+    if (f->log && f->log_len > f->log_synced) {
+        /* Only the pages written since the last sync (msync wants a page-aligned start). */
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        size_t from = f->log_synced / page * page;
+        if (msync(f->log + from, f->log_len - from, MS_SYNC) != 0)
+            return os_error(f->env, "sync", f->path);
+    }
     if (fdatasync(f->fd) != 0) return os_error(f->env, "sync", f->path);
+    if (f->log) f->log_synced = f->log_len;
     return AM_OK;
 }
 
