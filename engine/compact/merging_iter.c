@@ -12,9 +12,17 @@
 #include "compact/merge.h"
 #include "util/ikey.h"
 
+/* A child's current key, cached so heap comparisons make no indirect calls (valid until
+ * the child moves; refreshed right after every move). */
+typedef struct ckey {
+    const char *k;
+    size_t n;
+} ckey;
+
 typedef struct merging_iter {
     am_iiter base;
     am_iiter **child;          /* owned, with the array */
+    ckey *key;                 /* owned: key[i] is child i's current key when valid */
     size_t n;
     size_t *heap;              /* indices of valid children; heap[0] is the smallest */
     size_t nheap;
@@ -24,10 +32,16 @@ typedef struct merging_iter {
 /* Child a sorts before child b. */
 static int less(const merging_iter *m, size_t a, size_t b)
 {
-    size_t an, bn;
-    const char *ak = iter_key(m->child[a], &an), *bk = iter_key(m->child[b], &bn);
-    int c = ikey_cmp(ak, an, bk, bn);
+    int c = ikey_cmp(m->key[a].k, m->key[a].n, m->key[b].k, m->key[b].n);
     return c < 0 || (c == 0 && a < b);
+}
+
+/* After child i moved: 1 and its key cached if it is valid. */
+static int refresh(merging_iter *m, size_t i)
+{
+    if (!iter_valid(m->child[i])) return 0;
+    m->key[i].k = iter_key(m->child[i], &m->key[i].n);
+    return 1;
 }
 
 static void sift_down(merging_iter *m, size_t i)
@@ -55,7 +69,7 @@ static void rebuild(merging_iter *m)
 {
     m->nheap = 0;
     for (size_t i = 0; i < m->n; i++) {
-        if (iter_valid(m->child[i])) m->heap[m->nheap++] = i;
+        if (refresh(m, i)) m->heap[m->nheap++] = i;
         else note_status(m, i);
     }
     for (size_t i = m->nheap / 2; i-- > 0;) sift_down(m, i);
@@ -80,7 +94,7 @@ static void mi_next(am_iiter *it)
     merging_iter *m = (merging_iter *)it;
     size_t top = m->heap[0];
     iter_next(m->child[top]);
-    if (!iter_valid(m->child[top])) {
+    if (!refresh(m, top)) {
         note_status(m, top);
         m->heap[0] = m->heap[--m->nheap];
     }
@@ -96,7 +110,9 @@ static int mi_valid(const am_iiter *it)
 static const char *mi_key(const am_iiter *it, size_t *n)
 {
     const merging_iter *m = (const merging_iter *)it;
-    return iter_key(m->child[m->heap[0]], n);
+    const ckey *k = &m->key[m->heap[0]];
+    *n = k->n;
+    return k->k;
 }
 
 static const char *mi_value(const am_iiter *it, size_t *n)
@@ -115,6 +131,7 @@ static void mi_destroy(am_iiter *it)
     merging_iter *m = (merging_iter *)it;
     for (size_t i = 0; i < m->n; i++) iter_free(m->child[i]);
     free(m->child);
+    free(m->key);
     free(m->heap);
     free(m);
 }
@@ -128,15 +145,18 @@ am_iiter *merging_iter_new(am_iiter **children, size_t n)
 {
     merging_iter *m = calloc(1, sizeof(*m));
     size_t *heap = malloc((n ? n : 1) * sizeof(*heap));
-    if (!m || !heap) {
+    ckey *key = calloc(n ? n : 1, sizeof(*key));
+    if (!m || !heap || !key) {
         free(m);
         free(heap);
+        free(key);
         for (size_t i = 0; i < n; i++) iter_free(children[i]);
         free(children);
         return NULL;
     }
     m->base.ops = &merging_ops;
     m->child = children;
+    m->key = key;
     m->n = n;
     m->heap = heap;
     m->status = AM_OK;

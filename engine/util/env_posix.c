@@ -125,7 +125,9 @@ static int log_append(am_file *f, const char *p, size_t n)
         uint64_t head;
         memcpy(&head, p, 8);
         memcpy(dst, &head, 8);                        /* one 8-byte store */
-        atomic_thread_fence(memory_order_release);
+        /* Ordered against this thread being interrupted (a kill): the kernel then sees its
+           stores in program order, so a compiler barrier is the fence needed. */
+        atomic_signal_fence(memory_order_seq_cst);
         memcpy(dst + 8, p + 8, n - 8);
     } else if (n) {
         memcpy(dst, p, n);
