@@ -340,15 +340,16 @@ static void test_crc32c_vectors(void **state)
     }
 }
 
-/* Streaming: extend over any split equals one pass; any start alignment; both paths. */
+/* Streaming: extend over any split equals one pass; any start alignment; both paths.
+ * Lengths reach past 3 x 256 bytes, where the hardware path switches to three lanes. */
 static void test_crc32c_extend_and_paths(void **state)
 {
     (void)state;
-    unsigned char data[600];
+    unsigned char data[5000];
     tu_rng r = { 1234 };
     for (size_t i = 0; i < sizeof data; i++) data[i] = (unsigned char)tu_next(&r);
     for (size_t off = 0; off < 8; off++) {
-        for (size_t n = 0; n < 300; n++) {
+        for (size_t n = 0; n < 4900; n += n < 300 ? 1 : n < 1600 ? 7 : 61) {
             const unsigned char *p = data + off;
             uint32_t whole = crc32c_value(p, n);
             if (whole != crc_table(p, n))
@@ -366,7 +367,7 @@ static void test_crc32c_extend_and_paths(void **state)
     assert_int_equal(c, crc32c_value(data, sizeof data));
     /* A flipped bit changes the CRC. */
     uint32_t before = crc32c_value(data, sizeof data);
-    data[333] ^= 0x10;
+    data[3333] ^= 0x10;
     assert_int_not_equal(crc32c_value(data, sizeof data), before);
 }
 
