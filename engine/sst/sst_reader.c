@@ -6,6 +6,7 @@
  * or a malformed block gives AM_ERR_CORRUPT with a message naming the file and offset.
  * After open, the reader is immutable: gets and iterators may run from any threads
  * (pread does not move a shared file position; the cache locks for itself). */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,8 @@ struct sst_reader {
     size_t lcp;                    /* user-key prefix shared by every separator */
     const char *map;               /* whole file mapped read-only (env's map), or NULL:
                                       blocks are then read with pread into the cache */
+    atomic_uint_fast64_t *verified;/* with map: bit i set once data block i's checksum
+                                      has been verified (owned) */
     char *filter;                  /* owned, NULL when the file has none */
     size_t filter_len;
     sst_file_info props;           /* owned keys */
@@ -304,7 +307,9 @@ int sst_reader_open(am_env *env, const char *path, uint64_t file_id, blk_cache *
         /* Optional: without a mapping every block is read with pread instead. */
         const char *base;
         uint64_t len;
-        if (env->ops->map(r->f, &base, &len) == AM_OK && len == r->file_bytes) r->map = base;
+        if (env->ops->map(r->f, &base, &len) == AM_OK && len == r->file_bytes &&
+            (r->verified = calloc(r->nidx / 64 + 1, sizeof *r->verified)) != NULL)
+            r->map = base;
     }
     if ((rc = load_props(r, &props))) goto fail;
     r->props.file_bytes = r->file_bytes;
@@ -326,6 +331,7 @@ void sst_reader_free(sst_reader *r)
        gets and iterators pin blocks only while they hold the segment, hence the reader. */
     cache_erase_file(r->cache, r->cache_id);
     if (r->f) env_close(r->env, r->f);
+    free(r->verified);
     free(r->idx);
     free(r->idx_keys);
     free(r->filter);
@@ -376,24 +382,29 @@ static size_t index_lower_bound(const sst_reader *r, const char *t, size_t tn)
     return lo;
 }
 
-/* Reads data block e from the file into a fresh cblock. With the file mapped the cblock
- * only describes the block where it lies in the mapping: no system call, no copy. Either
- * way the block's checksum is verified as it enters the cache. */
+/* With the file mapped, data block i is read in place: its checksum is verified the first
+ * time this reader touches it (the bitmap remembers), and from then on the mapping serves
+ * it as a block cache would serve a verified copy; no system call, copy, lock or malloc.
+ * (A block cache entry is likewise verified once, on its way in.) */
+static int map_block(const sst_reader *r, size_t i, blk *out)
+{
+    const idx_ent *e = &r->idx[i];
+    const char *p = r->map + e->off;
+    uint64_t bit = UINT64_C(1) << (i % 64);
+    atomic_uint_fast64_t *w = &r->verified[i / 64];
+    if (!(atomic_load_explicit(w, memory_order_acquire) & bit)) {
+        int rc = verify_block(r, p, e->off, e->size);
+        if (rc) return rc;
+        atomic_fetch_or_explicit(w, bit, memory_order_release);
+    }
+    if (blk_init(out, p, (size_t)e->size)) return corrupt(r, e->off, "malformed data block");
+    return AM_OK;
+}
+
+/* Reads data block e from the file into a fresh cblock, verifying its checksum. */
 static int load_cblock(const sst_reader *r, const idx_ent *e, cblock **out)
 {
     *out = NULL;
-    if (r->map) {
-        cblock *cb = malloc(sizeof *cb);
-        if (!cb)
-            return am_env_error(r->env, AM_ERR_NOMEM, "%s: out of memory for a block", r->path);
-        const char *p = r->map + e->off;
-        int rc = verify_block(r, p, e->off, e->size);
-        if (!rc && blk_init(&cb->b, p, (size_t)e->size))
-            rc = corrupt(r, e->off, "malformed data block");
-        if (rc) { free(cb); return rc; }
-        *out = cb;
-        return AM_OK;
-    }
     cblock *cb = malloc(sizeof *cb + (size_t)e->size + BLK_TRAILER);
     if (!cb)
         return am_env_error(r->env, AM_ERR_NOMEM, "%s: out of memory for a block", r->path);
@@ -444,12 +455,19 @@ int sst_reader_get(sst_reader *r, const void *k, size_t kn, uint64_t seq, sst_pr
     int rc = AM_NOT_FOUND;
     size_t i = index_lower_bound(r, lk, ln);
     if (i == r->nidx) goto out;
-    cache_handle *h;
-    if ((rc = pin_block(r, &r->idx[i], probe, &h))) goto out;
+    cache_handle *h = NULL;
+    blk mapped;
+    const blk *b = &mapped;
+    if (r->map) {
+        if ((rc = map_block(r, i, &mapped))) goto out;
+        if (probe) probe->blocks_disk++;
+    } else {
+        if ((rc = pin_block(r, &r->idx[i], probe, &h))) goto out;
+        b = &((const cblock *)cache_value(h))->b;
+    }
     if (probe) probe->searched = 1;
-    const cblock *cb = cache_value(h);
     blk_iter it;
-    blk_iter_init(&it, &cb->b);
+    blk_iter_init(&it, b);
     blk_iter_seek(&it, lk, ln);
     rc = AM_NOT_FOUND;
     if (blk_iter_valid(&it)) {
@@ -468,7 +486,7 @@ int sst_reader_get(sst_reader *r, const void *k, size_t kn, uint64_t seq, sst_pr
              : corrupt(r, r->idx[i].off, "malformed entry in data block");
     }
     blk_iter_fini(&it);
-    cache_release(r->cache, h);
+    if (h) cache_release(r->cache, h);
 out:
     if (lk != stack) free(lk);
     return rc;
@@ -483,7 +501,7 @@ typedef struct sst_iter {
     int status;
     size_t bi;                     /* index entry of the current block; nidx: none */
     cache_handle *h;               /* pinned current block (fill_cache) */
-    blk ra_blk;                    /* current block inside ra (no fill_cache) */
+    blk ra_blk;                    /* current block in ra or in the mapping */
     const blk *cur;                /* the current block, or NULL */
     blk_iter it;                   /* over cur */
     char *ra;                      /* owned: read-ahead buffer (no fill_cache) */
@@ -512,14 +530,7 @@ static int readahead_block(sst_iter *s, const idx_ent *e)
 {
     const sst_reader *r = s->r;
     size_t need = (size_t)e->size + BLK_TRAILER;
-    if (r->map) {                               /* the mapping is the read-ahead */
-        const char *p = r->map + e->off;
-        int rc = verify_block(r, p, e->off, e->size);
-        if (rc) return rc;
-        if (blk_init(&s->ra_blk, p, (size_t)e->size))
-            return corrupt(r, e->off, "malformed data block");
-        return AM_OK;
-    }
+    if (r->map) return map_block(r, (size_t)(e - r->idx), &s->ra_blk);   /* in place */
     if (!(e->off >= s->ra_off && e->off + need <= s->ra_off + s->ra_len)) {
         uint64_t avail = r->file_bytes - SST_FOOTER_SIZE - e->off;   /* >= need */
         size_t want = need > READAHEAD ? need : READAHEAD;
@@ -554,7 +565,10 @@ static int load_block(sst_iter *s, size_t bi)
     if (bi >= s->r->nidx) return AM_OK;
     const idx_ent *e = &s->r->idx[bi];
     int rc;
-    if (s->fill_cache) {
+    if (s->r->map) {
+        if ((rc = map_block(s->r, bi, &s->ra_blk))) return rc;
+        s->cur = &s->ra_blk;
+    } else if (s->fill_cache) {
         if ((rc = pin_block(s->r, e, NULL, &s->h))) return rc;
         s->cur = &((const cblock *)cache_value(s->h))->b;
     } else {

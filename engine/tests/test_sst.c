@@ -318,25 +318,31 @@ static void test_build_get_iterate(void **state)
     };
     blk_cache *cache;
     assert_int_equal(cache_new(8 << 20, &cache), AM_OK);
-    for (size_t oi = 0; oi < sizeof opts / sizeof opts[0]; oi++) {
+    /* The POSIX env maps files (blocks read in place, verified once); the fault env offers
+       no mapping (blocks read with pread through the cache): both paths, every check. */
+    for (size_t oi = 0; oi < 2 * (sizeof opts / sizeof opts[0]); oi++) {
+        int mapped = oi % 2 == 0;
+        am_env *env = mapped ? f->posix : f->fault;
         char path[300];
-        path_of(f, oi ? "2.sst" : "1.sst", path, sizeof path);
+        path_of(f, oi == 0 ? "1.sst" : oi == 1 ? "2.sst" : oi == 2 ? "3.sst" : "4.sst",
+                path, sizeof path);
         sst_file_info info;
-        build_file(f->posix, path, &m, &opts[oi], &info);
+        build_file(f->posix, path, &m, &opts[oi / 2], &info);
         check_info(&info, &m);
 
         sst_reader *r = NULL;
-        assert_int_equal(sst_reader_open(f->posix, path, oi + 1, cache, &r), AM_OK);
+        assert_int_equal(sst_reader_open(env, path, oi + 1, cache, &r), AM_OK);
         assert_int_equal(sst_reader_file_bytes(r), info.file_bytes);
         check_info(sst_reader_props(r), &m);
         assert_int_equal(sst_reader_props(r)->file_bytes, info.file_bytes);
 
         sst_probe p = { 0 };
         check_all_gets(r, &m, 0, &p);
-        assert_true(p.blocks_cache > 0 && p.blocks_disk > 0);
+        if (mapped) assert_true(p.blocks_cache == 0 && p.blocks_disk > 0);
+        else assert_true(p.blocks_cache > 0 && p.blocks_disk > 0);
         sst_probe pa = { 0 };
         int absent = check_absent(r, (uint32_t)m.nusers, &pa);
-        if (opts[oi].bloom_bits_per_key) {
+        if (opts[oi / 2].bloom_bits_per_key) {
             assert_int_equal(pa.bloom_checks, absent);
             /* the bloom filter stops nearly all of them (expected ~1% through) */
             assert_true(pa.bloom_negatives >= (uint32_t)absent * 95 / 100);
@@ -358,14 +364,13 @@ static void test_build_get_iterate(void **state)
         sst_file_info_clear(&info);
         assert_null(info.smallest);
     }
-    cache_erase_file(cache, 1);
-    cache_erase_file(cache, 2);
-    assert_int_equal(cache_usage(cache), 0);
+    assert_int_equal(cache_usage(cache), 0);   /* each reader took its blocks along */
     cache_free(cache);
     model_free(&m);
 }
 
-/* A second get of the same key is served by the cache; without a cache, from the disk. */
+/* A second get of the same key is served by the cache; without a cache, from the disk.
+ * (The pread path: the fault env maps nothing.) */
 static void test_cache_accounting(void **state)
 {
     fx *f = *state;
@@ -376,7 +381,7 @@ static void test_cache_accounting(void **state)
     assert_int_equal(cache_new(1 << 20, &cache), AM_OK);
     for (int with_cache = 0; with_cache < 2; with_cache++) {
         sst_reader *r;
-        assert_int_equal(sst_reader_open(f->posix, t.path, 7, with_cache ? cache : NULL, &r), AM_OK);
+        assert_int_equal(sst_reader_open(f->fault, t.path, 7, with_cache ? cache : NULL, &r), AM_OK);
         sst_probe p = { 0 };
         check_get(r, &t.m, 500, 0, AM_MAX_SEQ, &p);
         assert_int_equal(p.blocks_disk, 1);
@@ -398,9 +403,9 @@ static void test_cache_accounting(void **state)
 }
 
 /* One file opened twice with one cache (a segment moved to another level gets a second
- * reader): each reader's cached blocks may point into its own mapping, so after the first
- * reader is freed, the second must neither find nor use the first's entries. Before cache
- * keys named the reader rather than the file this read unmapped memory. */
+ * reader): each reader's cached blocks belong to it, so after the first reader is freed,
+ * the second must neither find nor use the first's entries (when cached blocks pointed
+ * into a reader's mapping, sharing them read unmapped memory). */
 static void test_two_readers_one_file(void **state)
 {
     fx *f = *state;
@@ -410,8 +415,8 @@ static void test_two_readers_one_file(void **state)
     blk_cache *cache;
     assert_int_equal(cache_new(4 << 20, &cache), AM_OK);
     sst_reader *a, *b;
-    assert_int_equal(sst_reader_open(f->posix, t.path, 42, cache, &a), AM_OK);
-    assert_int_equal(sst_reader_open(f->posix, t.path, 42, cache, &b), AM_OK);
+    assert_int_equal(sst_reader_open(f->fault, t.path, 42, cache, &a), AM_OK);   /* cached */
+    assert_int_equal(sst_reader_open(f->fault, t.path, 42, cache, &b), AM_OK);
     for (uint32_t u = 0; u < 3000; u += 7) check_get(a, &t.m, u, 0, AM_MAX_SEQ, NULL);
     size_t cached_by_a = cache_usage(cache);
     assert_true(cached_by_a > 0);
@@ -431,6 +436,43 @@ static void test_two_readers_one_file(void **state)
  * small blocks (their index keys are shortened separators: "key-00000003" between
  * "key-00000003xxx..." and "key-00000006xxx...") and blocks larger than the read-ahead
  * chunk. */
+/* A mapped reader verifies a block's checksum the first time it reads it and remembers
+ * only success: a damaged block fails on every read (never wrong data, never marked good),
+ * and a clean file reads back whole through gets and an iterator. */
+static void test_mapped_verify_once(void **state)
+{
+    fx *f = *state;
+    sst_options o = { .block_bytes = 1024, .index_stride = 4, .bloom_bits_per_key = 0 };
+    table t;
+    table_make(&t, f, "once.sst", 2000, 1, 0, 10, &o);
+    size_t n;
+    char *bytes = tu_read_file(t.path, &n);
+    /* damage the middle of the first data block (offset 0 is the first block) */
+    char *bad = malloc(n);
+    assert_non_null(bad);
+    memcpy(bad, bytes, n);
+    bad[100] ^= 0x40;
+    char bad_path[320];
+    snprintf(bad_path, sizeof bad_path, "%s.bad", t.path);
+    tu_write_file(bad_path, bad, n);
+    sst_reader *r;
+    assert_int_equal(sst_reader_open(f->posix, bad_path, 1, NULL, &r), AM_OK);
+    got g = { 0 };
+    char uk[32];
+    size_t ukn = ukey_fmt(uk, 0, 0);
+    assert_int_equal(sst_reader_get(r, uk, ukn, AM_MAX_SEQ, NULL, on_found, &g), AM_ERR_CORRUPT);
+    assert_int_equal(sst_reader_get(r, uk, ukn, AM_MAX_SEQ, NULL, on_found, &g), AM_ERR_CORRUPT);
+    assert_int_equal(g.calls, 0);                 /* never wrong data, and never marked good */
+    sst_reader_free(r);
+    assert_int_equal(sst_reader_open(f->posix, t.path, 2, NULL, &r), AM_OK);
+    check_get(r, &t.m, 0, 0, AM_MAX_SEQ, NULL);
+    check_iter(r, &t.m, 1, 3);
+    sst_reader_free(r);
+    free(bad);
+    free(bytes);
+    table_free(&t);
+}
+
 static void test_long_keys_and_big_blocks(void **state)
 {
     fx *f = *state;
@@ -767,6 +809,7 @@ int main(void)
         T(test_build_get_iterate),
         T(test_cache_accounting),
         T(test_two_readers_one_file),
+        T(test_mapped_verify_once),
         T(test_long_keys_and_big_blocks),
         T(test_empty_file),
         T(test_found_return_value),
