@@ -3,6 +3,10 @@
  * properties block, footer with magic number, a crc32c trailer on every block) is
  * described byte by byte in docs/format.md and at the top of sst_builder.c.
  *
+ * Integrity: a block's checksum is verified before any of its entries is used: on every
+ * read into the block cache, or, when the env maps the file, the first time this reader
+ * touches the block (docs/format.md, "Reading").
+ *
  * Thread safety: a builder is used by one thread. A reader is immutable once open: any
  * number of threads may call sst_reader_get and iterate it at once. */
 #ifndef AM_SST_SST_H
