@@ -33,6 +33,7 @@ static merge_params base_params(am_db *db, int locked_callers)
 }
 
 int db_write_level0(am_db *db, memtable *mem, const uint64_t *snaps, size_t nsnaps,
+                    void (*observe_key)(void *, const char *, size_t), void *observe_arg,
                     merge_result *out)
 {
     am_iiter *it = mem_iter_new(mem);
@@ -48,6 +49,8 @@ int db_write_level0(am_db *db, memtable *mem, const uint64_t *snaps, size_t nsna
     p.target_file_bytes = 0;                 /* one file per flush */
     p.snapshots = snaps;                     /* versions a snapshot sees must survive */
     p.nsnapshots = nsnaps;
+    p.observe_key = observe_key;
+    p.observe_arg = observe_arg;
     int rc = merge_run(it, &p, out);
     iter_free(it);
     for (size_t i = 0; rc == AM_OK && i < out->nout; i++) out->out[i].run = out->out[i].id;
@@ -76,32 +79,60 @@ static int install(am_db *db, version_edit *e)
     return rc;
 }
 
-/* Charges each segment of v the user writes of mem that fall in its key range: the write
- * pressure an adaptive strategy reads. One merge-walk of mem against each run. */
-static void charge_writes(const am_version *v, memtable *mem)
+/* Charges each segment the user writes that land in its key range: the write pressure an
+ * adaptive strategy reads. Fed every flushed key in order by the merge kernel (no second
+ * walk of the memtable), with a cursor per run of the version; counts are added to the
+ * segments' atomics once, at the end. */
+enum { CHARGE_MAX_RUNS = 256 };
+typedef struct charge {
+    size_t nruns;
+    const am_run *runs[CHARGE_MAX_RUNS];
+    size_t cur[CHARGE_MAX_RUNS];
+    uint64_t count[CHARGE_MAX_RUNS];          /* for the segment at cur */
+} charge;
+
+static void charge_init(charge *c, const am_version *v)
 {
-    am_iiter *it = mem_iter_new(mem);
-    if (!it) return;
-    for (int l = 0; l < AM_MAX_LEVELS; l++) {
-        for (size_t r = 0; r < v->levels[l].nruns; r++) {
-            const am_run *run = &v->levels[l].runs[r];
-            size_t s = 0;
-            for (iter_seek_first(it); iter_valid(it) && s < run->nsegs; iter_next(it)) {
-                size_t n, ln;
-                const char *k = iter_key(it, &n);
-                while (s < run->nsegs) {
-                    const char *largest = seg_largest_ukey(run->segs[s], &ln);
-                    if (ukey_cmp(k, n - 8, largest, ln) <= 0) break;
-                    s++;
-                }
-                if (s == run->nsegs) break;
-                const char *smallest = seg_smallest_ukey(run->segs[s], &ln);
-                if (ukey_cmp(k, n - 8, smallest, ln) >= 0)
-                    atomic_fetch_add_explicit(&run->segs[s]->writes, 1, memory_order_relaxed);
+    c->nruns = 0;
+    for (int l = 0; l < AM_MAX_LEVELS; l++)
+        for (size_t r = 0; r < v->levels[l].nruns && c->nruns < CHARGE_MAX_RUNS; r++)
+            if (v->levels[l].runs[r].nsegs) {
+                c->runs[c->nruns] = &v->levels[l].runs[r];
+                c->cur[c->nruns] = 0;
+                c->count[c->nruns++] = 0;
             }
+}
+
+static void charge_flush(charge *c, size_t i)
+{
+    if (c->count[i])
+        atomic_fetch_add_explicit(&c->runs[i]->segs[c->cur[i]]->writes, c->count[i],
+                                  memory_order_relaxed);
+    c->count[i] = 0;
+}
+
+static void charge_key(void *arg, const char *k, size_t n)
+{
+    charge *c = arg;
+    size_t ln;
+    for (size_t i = 0; i < c->nruns; i++) {
+        const am_run *run = c->runs[i];
+        while (c->cur[i] < run->nsegs) {
+            const char *largest = seg_largest_ukey(run->segs[c->cur[i]], &ln);
+            if (ukey_cmp(k, n - 8, largest, ln) <= 0) break;
+            charge_flush(c, i);
+            c->cur[i]++;
         }
+        if (c->cur[i] == run->nsegs) continue;
+        const char *smallest = seg_smallest_ukey(run->segs[c->cur[i]], &ln);
+        if (ukey_cmp(k, n - 8, smallest, ln) >= 0) c->count[i]++;
     }
-    iter_free(it);
+}
+
+static void charge_done(charge *c)
+{
+    for (size_t i = 0; i < c->nruns; i++)
+        if (c->cur[i] < c->runs[i]->nsegs) charge_flush(c, i);
 }
 
 int db_flush_oldest(am_db *db)
@@ -115,11 +146,15 @@ int db_flush_oldest(am_db *db)
     int rc = db_snapshot_list(db, &snaps, &nsnaps);
     pthread_mutex_unlock(&db->mu);
     merge_result out = { 0 };
-    if (rc == AM_OK) rc = db_write_level0(db, mem, snaps, nsnaps, &out);
-    free(snaps);
-    superversion *sv = sv_acquire(db);
-    charge_writes(sv->v, mem);
+    superversion *sv = sv_acquire(db);         /* the segments charged stay alive */
+    charge *ch = malloc(sizeof *ch);
+    if (ch) charge_init(ch, sv->v);
+    if (rc == AM_OK)
+        rc = db_write_level0(db, mem, snaps, nsnaps, ch ? charge_key : NULL, ch, &out);
+    if (ch && rc == AM_OK) charge_done(ch);
+    free(ch);
     sv_release(sv);
+    free(snaps);
     pthread_mutex_lock(&db->mu);
     version_edit e;
     edit_init(&e);

@@ -158,8 +158,10 @@ int db_compact_once(am_db *db);
 /* Inline mode: flush every frozen memtable and compact until the strategy rests. */
 int db_inline_work(am_db *db);
 /* Writes mem's contents as L0 SSTables (recovery and flush share it), keeping the versions
- * the snapshots (ascending) still see; fills outputs. Called without mu. */
+ * the snapshots (ascending) still see, telling observe_key (optional) of every entry;
+ * fills outputs. Called without mu. */
 int db_write_level0(am_db *db, memtable *mem, const uint64_t *snaps, size_t nsnaps,
-                    merge_result *out);
+                    void (*observe_key)(void *arg, const char *ikey, size_t n),
+                    void *observe_arg, merge_result *out);
 
 #endif

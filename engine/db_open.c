@@ -113,7 +113,7 @@ static int replay_flush(replay *r, version_edit *e)
     merge_result out = { 0 };
     int rc = AM_OK;
     if (mem_entries(r->mem) > 0) {
-        rc = db_write_level0(r->db, r->mem, NULL, 0, &out);   /* no snapshots yet */
+        rc = db_write_level0(r->db, r->mem, NULL, 0, NULL, NULL, &out);   /* no snapshots yet */
         for (size_t i = 0; rc == AM_OK && i < out.nout; i++) rc = edit_add_segment(e, &out.out[i]);
         merge_result_clear(&out);
     }

@@ -141,6 +141,7 @@ int merge_run(am_iiter *input, const merge_params *p, merge_result *r)
             break;
         }
         r->entries_in++;
+        if (p->observe_key) p->observe_key(p->observe_arg, k, kn);
         r->bytes_read += kn + vn;
         uint64_t trailer = ikey_trailer(k, kn);
         uint64_t seq = trailer >> 8;

@@ -33,6 +33,10 @@ typedef struct merge_params {
     const atomic_int *stop;           /* non-zero: abandon the merge (shutdown) */
     /* Output segments get these. */
     int out_level; uint64_t out_run; int out_tag;
+    /* Optional: told of every input entry, in order (the flush charges user writes to the
+       segments whose key ranges they land in, without a second walk of the memtable). */
+    void (*observe_key)(void *arg, const char *ikey, size_t n);
+    void *observe_arg;
 } merge_params;
 
 typedef struct merge_result {

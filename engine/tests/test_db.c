@@ -963,6 +963,50 @@ static void check_segments(am_db *db, const char *dir, seglist *l)
     for (int lv = 0; lv < 8; lv++) assert_int_equal(lf[lv], st.level_files[lv]);
 }
 
+/* Write pressure per segment: a flush charges each older segment the user writes that land
+ * in its key range (what an adaptive strategy reads), exactly, and none outside it. */
+typedef struct seg_list { int n; uint64_t id[16], writes[16]; } seg_list;
+
+static void collect_writes(void *arg, const am_segment_info *s)
+{
+    seg_list *l = arg;
+    if (l->n < 16) {
+        l->id[l->n] = s->id;
+        l->writes[l->n] = s->writes;
+        l->n++;
+    }
+}
+
+static void test_write_charging(void **state)
+{
+    tu_fixture *f = *state;
+    am_options o = f->o;                     /* inline: nothing moves behind the test */
+    o.l0_compaction_trigger = 100;
+    am_db *db = tu_open(f->dir, &o);
+    char k[32];
+    for (int i = 0; i < 1000; i++) {
+        int kn = snprintf(k, sizeof k, "k%05d", i);
+        assert_int_equal(am_put(db, k, (size_t)kn, "v", 1), AM_OK);
+    }
+    assert_int_equal(am_flush(db), AM_OK);     /* segment A: k00000 .. k00999 */
+    for (int i = 100; i < 400; i++) {          /* 300 writes inside A's range */
+        int kn = snprintf(k, sizeof k, "k%05d", i);
+        assert_int_equal(am_put(db, k, (size_t)kn, "w", 1), AM_OK);
+    }
+    for (int i = 0; i < 50; i++) {             /* 50 outside it */
+        int kn = snprintf(k, sizeof k, "z%05d", i);
+        assert_int_equal(am_put(db, k, (size_t)kn, "w", 1), AM_OK);
+    }
+    assert_int_equal(am_flush(db), AM_OK);     /* charges A while writing segment B */
+    seg_list l = { 0 };
+    assert_int_equal(am_segments(db, collect_writes, &l), AM_OK);
+    assert_int_equal(l.n, 2);
+    uint64_t a = l.id[0] < l.id[1] ? 0 : 1;    /* A is the older file */
+    assert_int_equal(l.writes[a], 300);
+    assert_int_equal(l.writes[1 - a], 0);
+    assert_int_equal(am_close(db), AM_OK);
+}
+
 static void test_flush_compact_stats_segments(void **state)
 {
     fixture *fx = *state;
@@ -1191,6 +1235,7 @@ int main(void)
         T(test_iterator_is_a_snapshot),
         T(test_iterators),
         T(test_flush_compact_stats_segments),
+        T(test_write_charging),
         T(test_reopen_keeps_everything),
         cmocka_unit_test(test_strerror_every_status),
     };
