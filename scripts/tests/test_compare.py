@@ -145,6 +145,10 @@ class SmallSitting(unittest.TestCase):
         for r in runs:
             self.assertEqual(r["exit_status"], 0, r)
             self.assertTrue(os.path.exists(r["path"]))
+        # one build for the sitting: the copy in the out directory
+        self.assertEqual(len(self.summary["revisions"]), 1)
+        self.assertTrue(os.path.exists(os.path.join(self.out, "amethystd")))
+        self.assertIn(os.path.join(self.out, "amethystd"), runs[0]["command"])
         first = [r["engine"] for r in runs if r["repeat"] == 1 and r["run"] == "fillseq"]
         second = [r["engine"] for r in runs if r["repeat"] == 2 and r["run"] == "fillseq"]
         self.assertEqual(sorted(first), sorted(self.ENGINES))
