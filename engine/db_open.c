@@ -214,7 +214,7 @@ typedef struct cleanup {
     am_db *db;
     uint64_t *live;
     size_t nlive;
-    uint64_t log_number, manifest_keep;
+    uint64_t log_number;
 } cleanup;
 
 static int cleanup_one(void *arg, const char *name)
