@@ -166,6 +166,11 @@ int db_flush_oldest(am_db *db)
         rc = install(db, &e);
     }
     if (rc == AM_OK) {
+        /* The retired log by name: db_delete_obsolete_wals looks only 64 numbers below the
+           next log, and a merge can hand out more than that while a memtable is active. */
+        char path[4096];
+        fname_wal(path, sizeof path, db->dir, db->imm[0].log);
+        if (env_exists(db->env, path)) env_remove(db->env, path);
         mem_unref(db->imm[0].mem);
         memmove(db->imm, db->imm + 1, (db->nimm - 1) * sizeof db->imm[0]);
         db->nimm--;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
 
 #include "amethyst.h"
 #include "testutil.h"
@@ -1007,6 +1008,48 @@ static void test_write_charging(void **state)
     assert_int_equal(am_close(db), AM_OK);
 }
 
+/* The number of files in dir whose names end in suffix. */
+static int count_suffix(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    size_t m = strlen(suffix);
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        size_t l = strlen(de->d_name);
+        if (l > m && strcmp(de->d_name + l - m, suffix) == 0) n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* A flush retires its memtable's log even when many file numbers (here a merge's ~70
+ * outputs) were handed out between that log and the next one: the log must not stay on
+ * disk until the next open. */
+static void test_flushed_logs_are_removed(void **state)
+{
+    tu_fixture *f = *state;
+    am_options o = f->o;                     /* inline, 64 KiB memtables and files */
+    o.l0_compaction_trigger = 1;
+    o.l1_target_bytes = (size_t)1 << 30;     /* everything stays in L1 */
+    am_db *db = tu_open(f->dir, &o);
+    char k[32], v[1000];
+    memset(v, 'v', sizeof v);
+    for (int i = 0; i < 4500; i++) {         /* sequential: L0 files move to L1 whole */
+        int kn = snprintf(k, sizeof k, "k%06d", i);
+        assert_int_equal(am_put(db, k, (size_t)kn, v, sizeof v), AM_OK);
+    }
+    assert_int_equal(am_flush(db), AM_OK);
+    /* One L0 file over the whole range: the flush after the next switch merges all L1. */
+    assert_int_equal(am_put(db, "k000000", 7, "a", 1), AM_OK);
+    assert_int_equal(am_put(db, "k004499", 7, "z", 1), AM_OK);
+    assert_int_equal(am_flush(db), AM_OK);
+    assert_int_equal(am_put(db, "k000001", 7, "b", 1), AM_OK);
+    assert_int_equal(am_flush(db), AM_OK);   /* retires the log opened by the last flush */
+    assert_int_equal(count_suffix(f->dir, ".log"), 1);
+    assert_int_equal(am_close(db), AM_OK);
+}
+
 static void test_flush_compact_stats_segments(void **state)
 {
     fixture *fx = *state;
@@ -1236,6 +1279,7 @@ int main(void)
         T(test_iterators),
         T(test_flush_compact_stats_segments),
         T(test_write_charging),
+        T(test_flushed_logs_are_removed),
         T(test_reopen_keeps_everything),
         cmocka_unit_test(test_strerror_every_status),
     };
