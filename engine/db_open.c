@@ -64,7 +64,9 @@ static int validate_options(const am_options *o, char *msg, size_t cap)
     RANGE(l0_slowdown_files, 1, 1000)
     RANGE(l0_stop_files, o->l0_slowdown_files, 1000)
     RANGE(level_fanout, 2, 1000)
-    RANGE(l0_compaction_trigger, 1, 1000)
+    /* With background threads, writers stall at l0_stop_files until a merge shrinks L0; a
+       trigger above it means no merge is ever picked and the writers wait forever. */
+    RANGE(l0_compaction_trigger, 1, o->background_threads > 0 ? o->l0_stop_files : 1000)
 #undef RANGE
     if (!o->strategy || !strategy_find(o->strategy)) {
         snprintf(msg, cap, "unknown strategy \"%s\" (known: %s)",

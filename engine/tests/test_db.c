@@ -270,6 +270,12 @@ OPT(stop_below_slow, { o->l0_slowdown_files = 8; o->l0_stop_files = 7; })
 OPT(slow_zero, o->l0_slowdown_files = 0)
 OPT(fanout_one, o->level_fanout = 1)
 OPT(trigger_zero, o->l0_compaction_trigger = 0)
+OPT(trigger_above_stop, { o->background_threads = 1; o->l0_stop_files = 12;
+                          o->l0_compaction_trigger = 13; })
+OPT(trigger_at_stop, { o->background_threads = 1; o->l0_stop_files = 12;
+                       o->l0_compaction_trigger = 12; })
+OPT(trigger_above_stop_inline, { o->background_threads = 0; o->l0_stop_files = 12;
+                                 o->l0_compaction_trigger = 100; })
 OPT(strategy_unknown, o->strategy = "no-such-strategy")
 OPT(strategy_null, o->strategy = NULL)
 OPT(cache_zero, o->block_cache_bytes = 0)
@@ -298,6 +304,9 @@ static const opt_case opt_cases[] = {
     { "l0_slowdown_files", slow_zero, 0 },
     { "level_fanout", fanout_one, 0 },
     { "l0_compaction_trigger", trigger_zero, 0 },
+    { "l0_compaction_trigger", trigger_above_stop, 0 },   /* writers would stall forever */
+    { "", trigger_at_stop, 1 },
+    { "", trigger_above_stop_inline, 1 },                 /* inline writers never stall */
     { "no-such-strategy", strategy_unknown, 0 },
     { "strategy", strategy_null, 0 },
     { "", cache_zero, 1 },
