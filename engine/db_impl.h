@@ -135,6 +135,9 @@ void db_delete_obsolete_wals(am_db *db);         /* REQUIRES mu */
 
 /* db_read.c */
 superversion *sv_acquire(am_db *db);
+/* Pins the superversion and reads the visible sequence in the same critical section: every
+ * write at or below *seq is in the pinned memtables or version. */
+superversion *sv_acquire_seq(am_db *db, uint64_t *seq);
 void sv_release(superversion *sv);
 void db_install_sv(am_db *db);                   /* REQUIRES mu: rebuilds from mem/imm/v */
 /* Snapshot sequences, ascending, into a malloc'd array; REQUIRES mu. */

@@ -11,9 +11,19 @@
 
 superversion *sv_acquire(am_db *db)
 {
+    return sv_acquire_seq(db, NULL);
+}
+
+superversion *sv_acquire_seq(am_db *db, uint64_t *seq)
+{
     pthread_mutex_lock(&db->sv_mu);
     superversion *sv = db->sv;
     atomic_fetch_add_explicit(&sv->refs, 1, memory_order_relaxed);
+    /* Read under sv_mu: a memtable switch installs the new superversion before anything
+       is committed into the new memtable, so every write at or below this sequence is in
+       what was just pinned (read before pinning, a flush and merge could drop a version
+       the reader still needed). */
+    if (seq) *seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
     pthread_mutex_unlock(&db->sv_mu);
     return sv;
 }
@@ -89,8 +99,9 @@ static int get_internal(am_db *db, const am_snapshot *s, const void *k, size_t k
     if (!db || !k || kn == 0 || kn > AM_MAX_KEY_BYTES || !o->vn) return AM_ERR_INVALID;
     *o->vn = 0;
     o->kind = -1;
-    uint64_t seq = s ? s->seq : atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    superversion *sv = sv_acquire(db);
+    uint64_t seq;
+    superversion *sv = sv_acquire_seq(db, &seq);
+    if (s) seq = s->seq;
     STAT_ADD(db, point_lookups, 1);
     int kind, rc = AM_NOT_FOUND;
     const char *v;
@@ -258,8 +269,8 @@ am_iter *am_iter_new(am_db *db, const am_snapshot *s)
     if (!it) return NULL;
     it->db = db;
     buf_init(&it->skip);
-    it->seq = s ? s->seq : atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    it->sv = sv_acquire(db);
+    it->sv = sv_acquire_seq(db, &it->seq);
+    if (s) it->seq = s->seq;
     superversion *sv = it->sv;
     size_t max = 1 + sv->nimm;
     for (int l = 0; l < AM_MAX_LEVELS; l++) max += sv->v->levels[l].nruns;

@@ -69,6 +69,7 @@ static int make_room(am_db *db, int force)
     int allow_delay = !force;
     for (;;) {
         if (db->bg_error) return AM_ERR_READONLY;
+        if (db->shutting_down) return AM_ERR_INVALID;   /* am_close ran under a writer */
         if (db->opts.background_threads > 0 && allow_delay &&
             level0_files(db) >= db->opts.l0_slowdown_files) {
             /* Slow down every write a little rather than stop one for seconds. */
