@@ -51,6 +51,7 @@
 #include <leveldb/c.h>
 
 #include "../engine.h"
+#include "peer_common.h"
 
 #define LDB_BLOCK_BYTES 4096       /* when he_config.block_bytes is 0: Amethyst's default too */
 #define LDB_MAX_OPEN_FILES 50000
@@ -82,10 +83,8 @@ struct he_engine {
     leveldb_readoptions_t *ro;
     /* Counted here (relaxed atomics): exact, but wal_bytes is computed. */
     _Atomic uint64_t user_bytes, wal_bytes, lookups, found;
-    struct { char k[48], v[64]; } set[40];
-    int nset;
-    pthread_mutex_t mu;           /* guards err and log */
-    char err[512];                /* the first error, "" when none */
+    peer_common pc;               /* first error, settings */
+    pthread_mutex_t mu;           /* guards log */
     logscan log;
 };
 
@@ -99,26 +98,10 @@ static uint64_t now_ns(void)
 /* Keeps the first error (what + LevelDB's message, which is then freed); returns -1. */
 static int fail(he_engine *e, const char *what, char *msg)
 {
-    pthread_mutex_lock(&e->mu);
-    if (!e->err[0]) snprintf(e->err, sizeof e->err, "%s: %s", what, msg ? msg : "failed");
-    pthread_mutex_unlock(&e->mu);
-    leveldb_free(msg);
-    return -1;
+    return peer_fail(&e->pc, what, msg, leveldb_free);
 }
 
-static void add_setting(he_engine *e, const char *k, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void add_setting(he_engine *e, const char *k, const char *fmt, ...)
-{
-    if (e->nset >= (int)(sizeof e->set / sizeof e->set[0])) return;
-    snprintf(e->set[e->nset].k, sizeof e->set[e->nset].k, "%s", k);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->set[e->nset].v, sizeof e->set[e->nset].v, fmt, ap);
-    va_end(ap);
-    e->nset++;
-}
+#define add_setting(e, ...) peer_setting(&(e)->pc, __VA_ARGS__)
 
 /* ---- the LOG ---- */
 
@@ -283,6 +266,7 @@ static void destroy(he_engine *e)
     free(e->log.size);
     free(e->log.stats);
     pthread_mutex_destroy(&e->mu);
+    peer_destroy(&e->pc);
     free(e);
 }
 
@@ -354,6 +338,7 @@ static int ldb_open(const he_config *c, const char *variant, he_engine **out, ch
         return -1;
     }
     pthread_mutex_init(&e->mu, NULL);
+    peer_init(&e->pc);
     e->log.fd = -1;
     e->opts = leveldb_options_create();
     e->wo = leveldb_writeoptions_create();
@@ -528,18 +513,12 @@ static int ldb_busy(he_engine *e)
     return busy;
 }
 
-static const char *ldb_error(he_engine *e)
-{
-    pthread_mutex_lock(&e->mu);
-    const char *s = e->err;
-    pthread_mutex_unlock(&e->mu);
-    return s;
-}
+static const char *ldb_error(he_engine *e) { return peer_error(&e->pc); }
 
 static void ldb_settings(he_engine *e, void (*emit)(void *arg, const char *k, const char *v),
                          void *arg)
 {
-    for (int i = 0; i < e->nset; i++) emit(arg, e->set[i].k, e->set[i].v);
+    peer_settings_emit(&e->pc, emit, arg);
 }
 
 const he_ops he_leveldb_ops = {

@@ -31,6 +31,7 @@
 #include <rocksdb/c.h>
 
 #include "../engine.h"
+#include "peer_common.h"
 
 /* The library's version as pkg-config reported it at build time (the C API has no call
    for it; rocksdb/version.h is C++). */
@@ -52,36 +53,16 @@ struct he_engine {
     int bloom_bits;
     /* Counted here (relaxed atomics; exact): */
     _Atomic uint64_t user_bytes, lookups, found;
-    /* settings() output, made once at open. */
-    struct { char k[48], v[64]; } set[48];
-    int nset;
-    pthread_mutex_t mu;           /* guards err */
-    char err[512];                /* the first error, "" when none */
+    peer_common pc;               /* first error, settings */
 };
 
 /* Keeps the first error (what + RocksDB's message, which is then freed); returns -1. */
 static int fail(he_engine *e, const char *what, char *msg)
 {
-    pthread_mutex_lock(&e->mu);
-    if (!e->err[0]) snprintf(e->err, sizeof e->err, "%s: %s", what, msg ? msg : "failed");
-    pthread_mutex_unlock(&e->mu);
-    rocksdb_free(msg);
-    return -1;
+    return peer_fail(&e->pc, what, msg, rocksdb_free);
 }
 
-static void add_setting(he_engine *e, const char *k, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void add_setting(he_engine *e, const char *k, const char *fmt, ...)
-{
-    if (e->nset >= (int)(sizeof e->set / sizeof e->set[0])) return;
-    snprintf(e->set[e->nset].k, sizeof e->set[e->nset].k, "%s", k);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->set[e->nset].v, sizeof e->set[e->nset].v, fmt, ap);
-    va_end(ap);
-    e->nset++;
-}
+#define add_setting(e, ...) peer_setting(&(e)->pc, __VA_ARGS__)
 
 static void destroy(he_engine *e)
 {
@@ -91,7 +72,7 @@ static void destroy(he_engine *e)
     if (e->opts) rocksdb_options_destroy(e->opts);
     if (e->table) rocksdb_block_based_options_destroy(e->table);   /* and its filter policy */
     if (e->cache) rocksdb_cache_destroy(e->cache);
-    pthread_mutex_destroy(&e->mu);
+    peer_destroy(&e->pc);
     free(e);
 }
 
@@ -225,7 +206,7 @@ static int rdb_open(const he_config *c, const char *variant, he_engine **out, ch
         snprintf(err, errcap, "out of memory");
         return -1;
     }
-    pthread_mutex_init(&e->mu, NULL);
+    peer_init(&e->pc);
     e->universal = universal;
     e->bloom_bits = c->bloom_bits;
     e->opts = rocksdb_options_create();
@@ -431,18 +412,12 @@ static int rdb_busy(he_engine *e)
     return 0;
 }
 
-static const char *rdb_error(he_engine *e)
-{
-    pthread_mutex_lock(&e->mu);
-    const char *s = e->err;
-    pthread_mutex_unlock(&e->mu);
-    return s;
-}
+static const char *rdb_error(he_engine *e) { return peer_error(&e->pc); }
 
 static void rdb_settings(he_engine *e, void (*emit)(void *arg, const char *k, const char *v),
                          void *arg)
 {
-    for (int i = 0; i < e->nset; i++) emit(arg, e->set[i].k, e->set[i].v);
+    peer_settings_emit(&e->pc, emit, arg);
 }
 
 static const char *rdb_variants(void) { return "leveled, universal"; }
