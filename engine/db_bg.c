@@ -166,16 +166,15 @@ int db_flush_oldest(am_db *db)
         rc = install(db, &e);
     }
     if (rc == AM_OK) {
-        /* The retired log by name: db_delete_obsolete_wals looks only 64 numbers below the
-           next log, and a merge can hand out more than that while a memtable is active. */
+        /* The edit is durable: the one log it retires goes. (A crash before this line
+           leaves it for the next open's sweep of logs below the log number.) */
         char path[4096];
         fname_wal(path, sizeof path, db->dir, db->imm[0].log);
-        if (env_exists(db->env, path)) env_remove(db->env, path);
+        env_remove(db->env, path);
         mem_unref(db->imm[0].mem);
         memmove(db->imm, db->imm + 1, (db->nimm - 1) * sizeof db->imm[0]);
         db->nimm--;
         db_install_sv(db);
-        db_delete_obsolete_wals(db);
         STAT_ADD(db, flushes, 1);
         STAT_ADD(db, flush_bytes_written, out.bytes_written);
         if (db->strat->observe) {
@@ -330,7 +329,6 @@ static int run_job(am_db *db, am_job *job)
         STAT_ADD(db, compactions, 1);
         STAT_ADD(db, compaction_bytes_read, job->trivial_move ? 0 : bytes_in);
         STAT_ADD(db, compaction_bytes_written, out.bytes_written);
-        if (job->reason >= 0 && job->reason < JOB_REASONS) db->job_counts[job->reason]++;
         if (job->reason == JOB_SWITCH_LEVELED) {
             STAT_ADD(db, strategy_switches, 1);
             STAT_ADD(db, switches_to_leveled, 1);

@@ -115,7 +115,6 @@ struct am_db {
     int want_compaction;             /* (mu) a version changed since the last empty pick */
     int bg_error;                    /* (mu) first background error; writes refuse after */
     atomic_int readonly;             /* bg_error != 0, read without mu on the write path */
-    uint64_t job_counts[JOB_REASONS];/* (mu) */
 
     db_counters st;
 };
@@ -131,7 +130,6 @@ static inline int db_mem_full(const am_db *db, const memtable *m)
 
 /* db_open.c */
 int db_set_bg_error(am_db *db, int rc);          /* REQUIRES mu; records the first error */
-void db_delete_obsolete_wals(am_db *db);         /* REQUIRES mu */
 
 /* db_read.c */
 superversion *sv_acquire(am_db *db);

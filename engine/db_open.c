@@ -41,7 +41,6 @@ void am_options_init(am_options *o)
     o->level_fanout = 10;
     o->l1_target_bytes = 0;          /* 0: 10 * memtable_bytes */
     o->l0_compaction_trigger = 4;
-    o->paranoid_checks = 1;
 }
 
 /* Checks every field; writes the first problem into msg. */
@@ -259,20 +258,6 @@ static int remove_garbage(am_db *db)
     int rc = db->env->ops->list_dir(db->env, db->dir, cleanup_one, &c);
     free(c.live);
     return rc;
-}
-
-void db_delete_obsolete_wals(am_db *db)
-{
-    uint64_t keep = vset_get_state(db->vs).log_number;
-    for (uint64_t id = keep; id-- > 0;) {
-        char path[4096];
-        fname_wal(path, sizeof path, db->dir, id);
-        if (!env_exists(db->env, path)) {
-            if (keep - id > 64) break;     /* logs are numbered densely enough */
-            continue;
-        }
-        env_remove(db->env, path);
-    }
 }
 
 /* ---- open / close ---- */

@@ -73,8 +73,6 @@ typedef struct am_options {
     int level_fanout;            /* size ratio between levels; default 10 */
     size_t l1_target_bytes;      /* leveled: size of L1; default 10 * memtable_bytes */
     int l0_compaction_trigger;   /* leveled: L0 files that start a merge; default 4 */
-    int paranoid_checks;         /* verify every block checksum even from the OS cache;
-                                    default 1 (checksums are always verified on read) */
     const struct am_env *env;    /* file system; NULL: POSIX. Borrowed, must outlive the db */
 } am_options;
 

@@ -197,7 +197,6 @@ static void ame_settings(he_engine *e, void (*emit)(void *arg, const char *k, co
              (uint64_t)(o->l1_target_bytes ? o->l1_target_bytes : 10 * o->memtable_bytes));
     emit(arg, "l1_target_bytes", v);
     EMIT_NUM(l0_compaction_trigger, "%d", int);
-    EMIT_NUM(paranoid_checks, "%d", int);
 #undef EMIT_NUM
 }
 
