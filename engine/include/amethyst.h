@@ -151,9 +151,10 @@ typedef struct am_stats {
     uint64_t point_lookups, lookups_found;
     uint64_t segments_probed;        /* segments whose data a lookup really searched */
     uint64_t blocks_read_cache;      /* data blocks served by the block cache */
-    uint64_t blocks_read_disk;       /* data blocks read from a file */
+    uint64_t blocks_read_disk;       /* data blocks read from a file or its mapping (a
+                                        mapped file's blocks bypass the block cache) */
     uint64_t bloom_checks, bloom_negatives;
-    uint64_t cache_hits, cache_misses;
+    uint64_t cache_hits, cache_misses; /* for point lookups: the two lines above */
     uint64_t strategy_switches, switches_to_leveled, switches_to_tiered;
     uint64_t stall_count, stall_micros, slowdown_count, slowdown_micros;
     uint64_t live_sst_bytes, live_sst_files;
