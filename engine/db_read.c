@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "db_impl.h"
+#include "util/hash.h"
 #include "util/ikey.h"
 
 /* ---- superversions ---- */
@@ -118,13 +119,14 @@ static int get_internal(am_db *db, const am_snapshot *s, const void *k, size_t k
     }
     sst_probe total = { 0 };
     uint64_t probed = 0;
+    const uint64_t hash = am_hash64(k, kn);       /* once, for every file's bloom filter */
     for (int l = 0; l < AM_MAX_LEVELS; l++) {
         const am_level *lv = &sv->v->levels[l];
         for (size_t r = 0; r < lv->nruns; r++) {
             am_segment *seg = run_find(&lv->runs[r], k, kn);
             if (!seg) continue;
             sst_probe p = { 0 };
-            rc = sst_reader_get(seg->reader, k, kn, seq, &p, found_in_sst, o);
+            rc = sst_reader_get_hashed(seg->reader, k, kn, hash, seq, &p, found_in_sst, o);
             total.bloom_checks += p.bloom_checks;
             total.bloom_negatives += p.bloom_negatives;
             total.blocks_cache += p.blocks_cache;

@@ -72,6 +72,10 @@ const sst_file_info *sst_reader_props(const sst_reader *r);
 typedef int (*sst_found_fn)(void *arg, int kind, const char *v, size_t vn);
 int sst_reader_get(sst_reader *r, const void *k, size_t kn, uint64_t seq, sst_probe *probe,
                    sst_found_fn found, void *arg);
+/* The same with the key's am_hash64 computed by the caller: a lookup that probes several
+ * files hashes its key once. */
+int sst_reader_get_hashed(sst_reader *r, const void *k, size_t kn, uint64_t hash,
+                          uint64_t seq, sst_probe *probe, sst_found_fn found, void *arg);
 /* 1 if the bloom filter says k may be present (or there is no filter). */
 int sst_reader_may_match(sst_reader *r, const void *k, size_t kn);
 

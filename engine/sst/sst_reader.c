@@ -439,9 +439,15 @@ static int pin_block(const sst_reader *r, const idx_ent *e, sst_probe *probe,
 int sst_reader_get(sst_reader *r, const void *k, size_t kn, uint64_t seq, sst_probe *probe,
                    sst_found_fn found, void *arg)
 {
+    return sst_reader_get_hashed(r, k, kn, am_hash64(k, kn), seq, probe, found, arg);
+}
+
+int sst_reader_get_hashed(sst_reader *r, const void *k, size_t kn, uint64_t hash,
+                          uint64_t seq, sst_probe *probe, sst_found_fn found, void *arg)
+{
     if (r->filter) {
         if (probe) probe->bloom_checks++;
-        if (!bloom_may_match(r->filter, r->filter_len, am_hash64(k, kn))) {
+        if (!bloom_may_match(r->filter, r->filter_len, hash)) {
             if (probe) probe->bloom_negatives++;
             return AM_NOT_FOUND;
         }
