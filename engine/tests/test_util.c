@@ -18,6 +18,7 @@
 #include "util/coding.h"
 #include "util/crc32c.h"
 #include "util/hash.h"
+#include "util/ikey.h"
 
 /* crc32c.c's table path, whatever the CPU (for tests; not in crc32c.h). */
 uint32_t crc32c_extend_portable(uint32_t crc, const void *data, size_t n);
@@ -474,10 +475,54 @@ static void test_hash_pinned(void **state)
     assert_int_not_equal(am_hash64("key", 3), am_hash64("key", 4));   /* length matters */
 }
 
+/* ukey_cmp against the definition (memcmp of the common prefix, then the shorter first),
+ * for every length up to past the word-wise limit, with the first difference at every
+ * position and byte values on both sides of 0x80 (a signed compare would get those wrong). */
+static int sign(int x) { return (x > 0) - (x < 0); }
+
+static int ukey_ref(const unsigned char *a, size_t an, const unsigned char *b, size_t bn)
+{
+    size_t m = an < bn ? an : bn;
+    int r = m ? memcmp(a, b, m) : 0;
+    if (r) return sign(r);
+    return an < bn ? -1 : an > bn ? 1 : 0;
+}
+
+static void test_ukey_cmp_matches_bytewise_order(void **state)
+{
+    (void)state;
+    unsigned char a[80], b[80];
+    tu_rng rng = { 7 };
+    for (size_t n = 0; n <= sizeof a; n++) {
+        for (size_t i = 0; i < n; i++) a[i] = (unsigned char)tu_next(&rng);
+        memcpy(b, a, n);
+        assert_int_equal(ukey_cmp(a, n, b, n), 0);
+        for (size_t pos = 0; pos < n; pos++) {
+            static const unsigned char vals[][2] = { { 0x00, 0x01 }, { 0x7f, 0x80 },
+                                                     { 0x01, 0xff }, { 0x80, 0xfe } };
+            for (size_t v = 0; v < sizeof vals / sizeof vals[0]; v++) {
+                memcpy(b, a, n);
+                unsigned char sa = a[pos];
+                a[pos] = vals[v][0];
+                b[pos] = vals[v][1];
+                assert_int_equal(sign(ukey_cmp(a, n, b, n)), -1);
+                assert_int_equal(sign(ukey_cmp(b, n, a, n)), 1);
+                assert_int_equal(sign(ukey_cmp(a, n, b, pos)), ukey_ref(a, n, b, pos));
+                a[pos] = sa;
+            }
+        }
+        if (n > 0) {   /* a proper prefix sorts first */
+            assert_int_equal(sign(ukey_cmp(a, n - 1, a, n)), -1);
+            assert_int_equal(sign(ukey_cmp(a, n, a, n - 1)), 1);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixed_little_endian),
+        cmocka_unit_test(test_ukey_cmp_matches_bytewise_order),
         cmocka_unit_test(test_varint64_roundtrip),
         cmocka_unit_test(test_varint32_roundtrip),
         cmocka_unit_test(test_varint_malformed),
