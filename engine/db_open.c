@@ -39,7 +39,7 @@ void am_options_init(am_options *o)
     o->l0_slowdown_files = 8;
     o->l0_stop_files = 12;
     o->level_fanout = 10;
-    o->l1_target_bytes = 0;          /* 0: 10 * memtable_bytes */
+    o->l1_target_bytes = 0;          /* 0: 4 * memtable_bytes */
     o->l0_compaction_trigger = 4;
 }
 
@@ -353,7 +353,7 @@ int am_open_msg(const char *dir, const am_options *o, am_db **out, char *msg, si
     db->opts = *o;
     snprintf(db->strategy_name, sizeof db->strategy_name, "%s", o->strategy);
     db->opts.strategy = db->strategy_name;
-    if (!db->opts.l1_target_bytes) db->opts.l1_target_bytes = 10 * db->opts.memtable_bytes;
+    if (!db->opts.l1_target_bytes) db->opts.l1_target_bytes = 4 * db->opts.memtable_bytes;
     db->env = (am_env *)o->env;
     pthread_mutex_init(&db->mu, NULL);
     pthread_mutex_init(&db->sv_mu, NULL);

@@ -32,7 +32,7 @@
 
 #define DEF_FANOUT 10
 #define DEF_L0_TRIGGER 4
-#define DEF_L1_BYTES (10u * 4u * 1024u * 1024u)
+#define DEF_L1_BYTES (4u * 4u * 1024u * 1024u)
 #define DEF_TARGET_FILE (2u * 1024u * 1024u)
 
 typedef struct leveled {
@@ -59,7 +59,7 @@ static void *leveled_create(const am_options *o)
     s->l0_trigger = o && o->l0_compaction_trigger > 0 ? o->l0_compaction_trigger
                                                       : DEF_L0_TRIGGER;
     if (o && o->l1_target_bytes) s->l1_bytes = o->l1_target_bytes;
-    else if (o && o->memtable_bytes) s->l1_bytes = 10 * (uint64_t)o->memtable_bytes;
+    else if (o && o->memtable_bytes) s->l1_bytes = 4 * (uint64_t)o->memtable_bytes;
     else s->l1_bytes = DEF_L1_BYTES;
     s->target_file = o && o->target_file_bytes ? o->target_file_bytes : DEF_TARGET_FILE;
     return s;

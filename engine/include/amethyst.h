@@ -71,7 +71,7 @@ typedef struct am_options {
     int l0_slowdown_files;       /* writers are slowed 1 ms per write from here; default 8 */
     int l0_stop_files;           /* writers wait from here; default 12 */
     int level_fanout;            /* size ratio between levels; default 10 */
-    size_t l1_target_bytes;      /* leveled: size of L1; default 10 * memtable_bytes */
+    size_t l1_target_bytes;      /* leveled: size of L1; default 4 * memtable_bytes */
     int l0_compaction_trigger;   /* leveled: L0 files that start a merge; default 4 */
     const struct am_env *env;    /* file system; NULL: POSIX. Borrowed, must outlive the db */
 } am_options;

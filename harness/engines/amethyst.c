@@ -192,9 +192,9 @@ static void ame_settings(he_engine *e, void (*emit)(void *arg, const char *k, co
     EMIT_NUM(l0_slowdown_files, "%d", int);
     EMIT_NUM(l0_stop_files, "%d", int);
     EMIT_NUM(level_fanout, "%d", int);
-    /* l1_target_bytes 0 means 10 x memtable_bytes (amethyst.h): report what applies. */
+    /* l1_target_bytes 0 means 4 x memtable_bytes (amethyst.h): report what applies. */
     snprintf(v, sizeof v, "%" PRIu64,
-             (uint64_t)(o->l1_target_bytes ? o->l1_target_bytes : 10 * o->memtable_bytes));
+             (uint64_t)(o->l1_target_bytes ? o->l1_target_bytes : 4 * o->memtable_bytes));
     emit(arg, "l1_target_bytes", v);
     EMIT_NUM(l0_compaction_trigger, "%d", int);
 #undef EMIT_NUM
