@@ -7,6 +7,7 @@
  * kernel) -> Install (under mu: one MANIFEST edit, new version, new superversion). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "db_impl.h"
 #include "util/ikey.h"
 
@@ -327,6 +328,8 @@ static int run_job(am_db *db, am_job *job)
     }
     if (rc == AM_OK) {
         STAT_ADD(db, compactions, 1);
+        if (job->reason >= 0 && job->reason < AM_REASONS)
+            atomic_fetch_add_explicit(&db->by_reason[job->reason], 1, memory_order_relaxed);
         STAT_ADD(db, compaction_bytes_read, job->trivial_move ? 0 : bytes_in);
         STAT_ADD(db, compaction_bytes_written, out.bytes_written);
         if (job->reason == JOB_SWITCH_LEVELED) {
@@ -349,9 +352,40 @@ static int run_job(am_db *db, am_job *job)
     return rc;
 }
 
+/* Monotonic microseconds for the strategy's tick. */
+static uint64_t now_micros(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void db_count_ops(am_db *db, uint64_t n)
+{
+    if (!db->strat->tick) return;
+    uint64_t before = atomic_fetch_add_explicit(&db->user_ops, n, memory_order_relaxed);
+    if (before / STRATEGY_TICK_OPS == (before + n) / STRATEGY_TICK_OPS) return;
+    pthread_mutex_lock(&db->mu);
+    if (db->opts.background_threads == 0) {
+        /* Inline, like a write's flush: a failure is recorded as the background error
+           and refuses later writes; this read or write itself has already succeeded.
+           Only merges: flushing is the writer's (nimm is 0 outside its memtable switch). */
+        if (!db->bg_error && !db->shutting_down && db->nimm == 0 && !db->flush_running)
+            (void)db_inline_work(db);
+    } else if (!db->bg_error) {
+        db->want_compaction = 1;
+        pthread_cond_broadcast(&db->bg_cv);
+    }
+    pthread_mutex_unlock(&db->mu);
+}
+
 int db_compact_once(am_db *db)
 {
     if (db->bg_error) return db->bg_error;
+    if (db->strat->tick)
+        db->strat->tick(db->strat_self,
+                        atomic_load_explicit(&db->user_ops, memory_order_relaxed),
+                        now_micros());
     am_job job;
     job_init(&job);
     int picked = db->strat->pick(db->strat_self, vset_current(db->vs), &job);

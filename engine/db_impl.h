@@ -117,6 +117,8 @@ struct am_db {
     atomic_int readonly;             /* bg_error != 0, read without mu on the write path */
 
     db_counters st;
+    atomic_uint_fast64_t by_reason[AM_REASONS];   /* compactions per strategy reason */
+    atomic_uint_fast64_t user_ops;   /* the strategy clock's operations (strategy.h tick) */
 };
 
 /* Whether m has reached the flush threshold: what it holds (keys, values, and about 32
@@ -127,6 +129,10 @@ static inline int db_mem_full(const am_db *db, const memtable *m)
 {
     return mem_user_bytes(m) + 32 * mem_entries(m) >= db->opts.memtable_bytes;
 }
+
+/* db_bg.c: counts n user operations for a strategy with a tick, and every
+ * STRATEGY_TICK_OPS asks it to pick (waking a compaction thread, or inline). */
+void db_count_ops(am_db *db, uint64_t n);
 
 /* db_open.c */
 int db_set_bg_error(am_db *db, int rc);          /* REQUIRES mu; records the first error */

@@ -41,6 +41,8 @@ void am_options_init(am_options *o)
     o->level_fanout = 10;
     o->l1_target_bytes = 0;          /* 0: 4 * memtable_bytes */
     o->l0_compaction_trigger = 4;
+    o->tier_fanout = 4;
+    /* adapt_*: 0 means the default for the clock chosen (amethyst.h). */
 }
 
 /* Checks every field; writes the first problem into msg. */
@@ -63,6 +65,15 @@ static int validate_options(const am_options *o, char *msg, size_t cap)
     RANGE(l0_slowdown_files, 1, 1000)
     RANGE(l0_stop_files, o->l0_slowdown_files, 1000)
     RANGE(level_fanout, 2, 1000)
+    RANGE(tier_fanout, 2, 64)
+    RANGE(adapt_clock_ops, 0, 1)
+    if (!(o->adapt_window >= 0 && o->adapt_cooldown >= 0 && o->adapt_global_cooldown >= 0 &&
+          o->adapt_read_threshold >= 0 && o->adapt_read_threshold <= 1 &&
+          o->adapt_write_threshold >= 0 && o->adapt_write_threshold <= 1)) {
+        snprintf(msg, cap, "adapt_window and the cooldowns must be >= 0 and the thresholds "
+                 "within 0 .. 1 (0: the default)");
+        return AM_ERR_INVALID;
+    }
     /* With background threads, writers stall at l0_stop_files until a merge shrinks L0; a
        trigger above it means no merge is ever picked and the writers wait forever. */
     RANGE(l0_compaction_trigger, 1, o->background_threads > 0 ? o->l0_stop_files : 1000)

@@ -104,6 +104,7 @@ static int get_internal(am_db *db, const am_snapshot *s, const void *k, size_t k
     superversion *sv = sv_acquire_seq(db, &seq);
     if (s) seq = s->seq;
     STAT_ADD(db, point_lookups, 1);
+    db_count_ops(db, 1);
     int kind, rc = AM_NOT_FOUND;
     const char *v;
     size_t vn;
@@ -284,7 +285,7 @@ am_iter *am_iter_new(am_db *db, const am_snapshot *s)
     for (int l = 0; ok && l < AM_MAX_LEVELS; l++) {
         const am_level *lv = &sv->v->levels[l];
         for (size_t r = 0; ok && r < lv->nruns; r++)
-            ok = (kids[n++] = run_iter_new(lv->runs[r].segs, lv->runs[r].nsegs, 1)) != NULL;
+            ok = (kids[n++] = run_iter_new_pinned(lv->runs[r].segs, lv->runs[r].nsegs, 1)) != NULL;
     }
     if (!ok) {
         for (size_t i = 0; kids && i < n; i++) iter_free(kids[i]);
@@ -319,6 +320,7 @@ void am_iter_seek(am_iter *it, const void *k, size_t kn)
         it->status = AM_ERR_NOMEM;
         return;
     }
+    db_count_ops(it->db, 1);
     ikey_build(ik, k, kn, AM_MAX_SEQ, AM_KIND_MAX);
     iter_seek(it->m, ik, kn + 8);
     if (ik != stackkey) free(ik);

@@ -10,6 +10,9 @@ int am_stats_get(am_db *db, am_stats *out)
 #define COPY_COUNTER(name) out->name = atomic_load_explicit(&db->st.name, memory_order_relaxed);
     DB_COUNTERS(COPY_COUNTER)
 #undef COPY_COUNTER
+    for (int i = 0; i < AM_REASONS; i++)
+        out->compactions_by_reason[i] = atomic_load_explicit(&db->by_reason[i],
+                                                             memory_order_relaxed);
     out->cache_hits = out->blocks_read_cache;
     out->cache_misses = out->blocks_read_disk;
     out->last_sequence = atomic_load_explicit(&db->last_seq, memory_order_acquire);
@@ -21,11 +24,17 @@ int am_stats_get(am_db *db, am_stats *out)
         const am_level *lv = &sv->v->levels[l];
         out->level_bytes[l] = lv->bytes;
         out->level_files[l] = lv->nsegs;
+        out->level_runs[l] = lv->nruns;
         out->live_sst_bytes += lv->bytes;
         out->live_sst_files += lv->nsegs;
         for (size_t r = 0; r < lv->nruns; r++)
-            for (size_t s = 0; s < lv->runs[r].nsegs; s++)
-                out->live_entries += lv->runs[r].segs[s]->d.entries;
+            for (size_t s = 0; s < lv->runs[r].nsegs; s++) {
+                const am_segment *g = lv->runs[r].segs[s];
+                out->live_entries += g->d.entries;
+                int tag = g->d.tag == AM_TAG_TIERED ? AM_TAG_TIERED : AM_TAG_LEVELED;
+                out->tag_bytes[tag] += g->d.bytes;
+                out->tag_files[tag]++;
+            }
     }
     if (db->strat->pending_bytes)
         out->pending_compaction_bytes = db->strat->pending_bytes(db->strat_self, sv->v);

@@ -230,6 +230,7 @@ int am_write(am_db *db, am_batch *b, int sync)
         STAT_ADD(db, user_bytes_written, b->user_bytes);
         STAT_ADD(db, user_deletes, b->deletes);
         STAT_ADD(db, user_puts, n - b->deletes);
+        db_count_ops(db, n);
     }
     return rc;
 }

@@ -61,5 +61,8 @@ am_iiter *merging_iter_new(am_iiter **children, size_t n);
 /* Concatenating iterator over one run's segments (sorted, disjoint); opens each segment's
  * sst iterator lazily. Takes a reference on each segment for its lifetime. */
 am_iiter *run_iter_new(am_segment *const *segs, size_t n, int fill_cache);
+/* The same over segments the caller keeps alive, array included, until the iterator is
+ * freed (a pinned version's run): no copy, no references taken. */
+am_iiter *run_iter_new_pinned(am_segment *const *segs, size_t n, int fill_cache);
 
 #endif

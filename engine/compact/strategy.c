@@ -27,6 +27,16 @@ const am_strategy *strategy_find(const char *name)
     return NULL;
 }
 
+const char *am_reason_name(int reason)
+{
+    static const char *const names_by_reason[AM_REASONS] = {
+        [AM_REASON_L0] = "L0", [AM_REASON_LEVEL_SIZE] = "size", [AM_REASON_TIER_FULL] = "tier",
+        [AM_REASON_SWITCH_LEVELED] = "switch-leveled",
+        [AM_REASON_SWITCH_TIERED] = "switch-tiered", [AM_REASON_MANUAL] = "manual",
+    };
+    return reason >= 0 && reason < AM_REASONS ? names_by_reason[reason] : "?";
+}
+
 const char *strategy_names(void)
 {
     return names + 2;

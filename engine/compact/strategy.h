@@ -10,15 +10,15 @@
 #include "amethyst.h"
 #include "../version/version.h"
 
-/* Why a job was picked; counted per reason in statistics. */
+/* Why a job was picked (amethyst.h's AM_REASON_*); counted per reason in am_stats. */
 enum {
-    JOB_L0 = 0,            /* L0 file count reached its trigger */
-    JOB_LEVEL_SIZE,        /* a level exceeded its target size */
-    JOB_TIER_FULL,         /* enough similar runs to merge */
-    JOB_SWITCH_LEVELED,    /* adaptive: tiered segments under read pressure */
-    JOB_SWITCH_TIERED,     /* adaptive: leveled segments under write pressure */
-    JOB_MANUAL,
-    JOB_REASONS
+    JOB_L0 = AM_REASON_L0,
+    JOB_LEVEL_SIZE = AM_REASON_LEVEL_SIZE,
+    JOB_TIER_FULL = AM_REASON_TIER_FULL,
+    JOB_SWITCH_LEVELED = AM_REASON_SWITCH_LEVELED,
+    JOB_SWITCH_TIERED = AM_REASON_SWITCH_TIERED,
+    JOB_MANUAL = AM_REASON_MANUAL,
+    JOB_REASONS = AM_REASONS
 };
 
 typedef struct am_job {
@@ -57,7 +57,15 @@ typedef struct am_strategy {
     void  (*observe)(void *self, const am_event *e);
     /* Optional: bytes the strategy would still like to merge (for stall and stats). */
     uint64_t (*pending_bytes)(void *self, const am_version *v);
+    /* Optional: the engine's clock, given under the mutex right before every pick. ops:
+       user operations so far (puts and deletes, point lookups, iterator seeks; a batch
+       counts its entries); micros: a monotonic clock. A strategy with a tick is also asked
+       to pick every STRATEGY_TICK_OPS user operations, flushed or not, so that it can act on
+       reads alone (inline, in the calling thread, when background_threads is 0). */
+    void (*tick)(void *self, uint64_t ops, uint64_t micros);
 } am_strategy;
+
+#define STRATEGY_TICK_OPS 1024
 
 extern const am_strategy am_strategy_leveled;
 /* The strategy called name, or NULL. */

@@ -73,6 +73,23 @@ typedef struct am_options {
     int level_fanout;            /* size ratio between levels; default 10 */
     size_t l1_target_bytes;      /* leveled: size of L1; default 4 * memtable_bytes */
     int l0_compaction_trigger;   /* leveled: L0 files that start a merge; default 4 */
+    int tier_fanout;             /* tiered, lazy-leveled, adaptive's tiered parts: runs of
+                                    about the same size that merge into one; default 4,
+                                    2 .. 64 */
+    /* adaptive: the controller (docs/strategies.md). Its clock counts seconds, or user
+       operations (puts, deletes, point lookups, iterator seeks) when adapt_clock_ops is 1,
+       so that the same operations give the same switches (amethystd -deterministic). */
+    int adapt_clock_ops;         /* default 0: seconds */
+    double adapt_window;         /* counter history judged per segment; default 10 s or
+                                    100000 ops */
+    double adapt_cooldown;       /* a segment (or its outputs) switched this recently does
+                                    not switch again; default 30 s or 300000 ops */
+    double adapt_global_cooldown;/* at least this between two switch jobs starting;
+                                    default 1 s or 10000 ops */
+    double adapt_read_threshold; /* tiered -> leveled once reads are at least this share of
+                                    a segment's operations over the window; default 0.7 */
+    double adapt_write_threshold;/* leveled -> tiered once writes are at least this share;
+                                    default 0.7 */
     const struct am_env *env;    /* file system; NULL: POSIX. Borrowed, must outlive the db */
 } am_options;
 
@@ -142,6 +159,19 @@ int am_compact(am_db *db);   /* run the strategy until it picks nothing; returns
 /* Non-zero while a flush or compaction is running or waiting to run. */
 int am_busy(am_db *db);
 
+/* Why a strategy picked a compaction; am_stats counts them per reason. */
+enum {
+    AM_REASON_L0 = 0,            /* L0 file count reached its trigger */
+    AM_REASON_LEVEL_SIZE,        /* a level exceeded its target size */
+    AM_REASON_TIER_FULL,         /* enough runs of about the same size to merge */
+    AM_REASON_SWITCH_LEVELED,    /* adaptive: tiered segments under read pressure */
+    AM_REASON_SWITCH_TIERED,     /* adaptive: leveled segments under write pressure */
+    AM_REASON_MANUAL,
+    AM_REASONS
+};
+/* "L0", "size", "tier", "switch-leveled", "switch-tiered", "manual"; "?" out of range. */
+const char *am_reason_name(int reason);
+
 typedef struct am_stats {
     uint64_t user_bytes_written;     /* keys + values of puts, keys of deletes */
     uint64_t user_puts, user_deletes, user_batches;
@@ -165,6 +195,11 @@ typedef struct am_stats {
     uint64_t last_sequence;
     uint64_t level_bytes[8];         /* live bytes per level */
     uint64_t level_files[8];
+    uint64_t level_runs[8];          /* runs per level (1 for a leveled level) */
+    uint64_t tag_bytes[2];           /* live bytes per tag, [AM_TAG_LEVELED], [AM_TAG_TIERED] */
+    uint64_t tag_files[2];
+    uint64_t compactions_by_reason[AM_REASONS];   /* merges and moves, by why they were
+                                                     picked (am_reason_name) */
 } am_stats;
 int am_stats_get(am_db *db, am_stats *out);
 /* Name from ../shared/DESIGN.md: same as am_stats_get. */

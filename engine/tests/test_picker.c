@@ -5,10 +5,15 @@
  * File format, one directive per line ('#' starts a comment, blank lines are ignored):
  *   case NAME                 starts a case: empty tree, default options, fresh strategy
  *   strategy NAME             the strategy under test (default "leveled")
- *   opt k=v ...               l0_trigger, l1_bytes, fanout, target_file, memtable
- *   L<n> id=N LO..HI [run=R] [bytes=B] [seq=A..B] [tag=leveled|tiered] [busy]
+ *   opt k=v ...               l0_trigger, l1_bytes, fanout, target_file, memtable,
+ *                             tier_fanout, adapt_clock_ops, and the adaptive controller's
+ *                             adapt_window, adapt_cooldown, adapt_global_cooldown,
+ *                             adapt_read_threshold, adapt_write_threshold (decimals)
+ *   L<n> id=N LO..HI [run=R] [bytes=B] [seq=A..B] [tag=leveled|tiered] [reads=N]
+ *        [writes=N] [busy]
  *                             one segment; user keys LO..HI; run defaults to id on L0
- *                             and to n on deeper levels, seq to id..id, bytes to 1000
+ *                             and to n on deeper levels, seq to id..id, bytes to 1000;
+ *                             reads / writes are its counters (default 0)
  *   expect none               pick returns 0
  *   expect reason=R out=N inputs=L0:7,L1:3 [bottommost=0|1] [trivial=0|1] [run=R]
  *          [tag=leveled|tiered] [target=B]
@@ -16,9 +21,12 @@
  *   pending B                 pending_bytes returns B
  *   busy L1:3,L2:9            marks segments being compacted (as a running job would)
  *   free L1:3                 clears the mark
+ *   count L1:3 [reads=N] [writes=N]
+ *                             sets a segment's counters (as lookups and flushes would)
+ *   tick OPS [MICROS]         calls the strategy's tick with that clock (MICROS default 0)
  * Every expect / pending of a case runs against the same strategy instance, so a case can
  * follow state across picks (the round-robin pointer). The tree does not change between
- * picks (only busy / free marks do); segment lines after the first expect are an error. */
+ * picks (only busy / free / count do); segment lines after the first expect are an error. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -36,12 +44,6 @@
 #include "testutil.h"
 
 #define MAX_SEGS 256
-
-static const char *const reason_names[JOB_REASONS] = {
-    [JOB_L0] = "L0", [JOB_LEVEL_SIZE] = "size", [JOB_TIER_FULL] = "tier",
-    [JOB_SWITCH_LEVELED] = "switch-leveled", [JOB_SWITCH_TIERED] = "switch-tiered",
-    [JOB_MANUAL] = "manual",
-};
 
 typedef struct pcase {
     const char *file;
@@ -112,12 +114,26 @@ static void parse_opt(pcase *c, char *save)
         char *eq = strchr(tok, '=');
         CHECK(c, eq != NULL, "opt wants k=v, got '%s'", tok);
         *eq = 0;
+        double *dv = strcmp(tok, "adapt_window") == 0 ? &c->opts.adapt_window
+                   : strcmp(tok, "adapt_cooldown") == 0 ? &c->opts.adapt_cooldown
+                   : strcmp(tok, "adapt_global_cooldown") == 0 ? &c->opts.adapt_global_cooldown
+                   : strcmp(tok, "adapt_read_threshold") == 0 ? &c->opts.adapt_read_threshold
+                   : strcmp(tok, "adapt_write_threshold") == 0 ? &c->opts.adapt_write_threshold
+                   : NULL;
+        if (dv) {
+            char *end;
+            *dv = strtod(eq + 1, &end);
+            CHECK(c, end != eq + 1 && *end == 0, "bad decimal '%s'", eq + 1);
+            continue;
+        }
         uint64_t v = num(c, eq + 1);
         if (strcmp(tok, "l0_trigger") == 0) c->opts.l0_compaction_trigger = (int)v;
         else if (strcmp(tok, "l1_bytes") == 0) c->opts.l1_target_bytes = v;
         else if (strcmp(tok, "fanout") == 0) c->opts.level_fanout = (int)v;
         else if (strcmp(tok, "target_file") == 0) c->opts.target_file_bytes = v;
         else if (strcmp(tok, "memtable") == 0) c->opts.memtable_bytes = v;
+        else if (strcmp(tok, "tier_fanout") == 0) c->opts.tier_fanout = (int)v;
+        else if (strcmp(tok, "adapt_clock_ops") == 0) c->opts.adapt_clock_ops = (int)v;
         else CHECK(c, 0, "unknown option '%s'", tok);
     }
 }
@@ -140,6 +156,8 @@ static void parse_seg(pcase *c, int level, char *save)
         else if (strncmp(tok, "run=", 4) == 0) { d.run = num(c, tok + 4); has_run = 1; }
         else if (strncmp(tok, "bytes=", 6) == 0) d.bytes = num(c, tok + 6);
         else if (strncmp(tok, "tag=", 4) == 0) d.tag = tag_of(c, tok + 4);
+        else if (strncmp(tok, "reads=", 6) == 0) d.reads = num(c, tok + 6);
+        else if (strncmp(tok, "writes=", 7) == 0) d.writes = num(c, tok + 7);
         else if (strncmp(tok, "seq=", 4) == 0) {
             split_range(c, tok + 4, &a, &b);
             d.min_seq = num(c, a);
@@ -193,8 +211,7 @@ static void format_job(const am_job *j, char *out, size_t cap)
 {
     size_t n = 0;
     n += (size_t)snprintf(out + n, cap - n, "reason=%s out=%d inputs=",
-                          j->reason >= 0 && j->reason < JOB_REASONS ? reason_names[j->reason]
-                                                                    : "?",
+                          am_reason_name(j->reason),
                           j->out_level);
     for (size_t i = 0; i < j->ninputs && n < cap; i++)
         n += (size_t)snprintf(out + n, cap - n, "%sL%d:%llu", i ? "," : "",
@@ -232,8 +249,7 @@ static void run_expect(pcase *c, char *save)
         char *val = eq + 1;
         if (strcmp(tok, "reason") == 0) {
             has_reason = 1;
-            CHECK(c, job.reason >= 0 && job.reason < JOB_REASONS &&
-                     strcmp(reason_names[job.reason], val) == 0,
+            CHECK(c, strcmp(am_reason_name(job.reason), val) == 0,
                   "reason: want %s, got %s", val, desc);
         } else if (strcmp(tok, "out") == 0) {
             has_out = 1;
@@ -281,6 +297,34 @@ static void run_expect(pcase *c, char *save)
     }
     job_clear(&job);
     c->checks++;
+}
+
+/* The segment named "L<n>:<id>". */
+static am_segment *find_seg(pcase *c, const char *item)
+{
+    int lv;
+    unsigned long long id;
+    CHECK(c, sscanf(item, "L%d:%llu", &lv, &id) == 2, "bad segment '%s'", item);
+    for (size_t k = 0; k < c->nsegs; k++)
+        if (c->segs[k]->d.level == lv && c->segs[k]->d.id == id) return c->segs[k];
+    CHECK(c, 0, "no segment %s", item);
+    return NULL;
+}
+
+/* count L1:3 reads=N writes=N: sets the live counters, as lookups and flushes would. */
+static void set_counts(pcase *c, char *save)
+{
+    char *item = strtok_r(NULL, " \t", &save), *tok;
+    CHECK(c, item != NULL, "count needs L<n>:<id>");
+    am_segment *s = find_seg(c, item);
+    while ((tok = strtok_r(NULL, " \t", &save))) {
+        if (strncmp(tok, "reads=", 6) == 0)
+            atomic_store(&s->reads, num(c, tok + 6));
+        else if (strncmp(tok, "writes=", 7) == 0)
+            atomic_store(&s->writes, num(c, tok + 7));
+        else
+            CHECK(c, 0, "count wants reads= / writes=, got '%s'", tok);
+    }
 }
 
 /* busy / free: sets being_compacted on the listed segments. */
@@ -343,6 +387,15 @@ static void run_file(const char *path, int *ncases)
             run_expect(c, save);
         } else if (strcmp(kw, "busy") == 0 || strcmp(kw, "free") == 0) {
             mark(c, save, kw[0] == 'b');
+        } else if (strcmp(kw, "count") == 0) {
+            ready(c);
+            set_counts(c, save);
+        } else if (strcmp(kw, "tick") == 0) {
+            ready(c);
+            char *ops = strtok_r(NULL, " \t", &save), *us = strtok_r(NULL, " \t", &save);
+            CHECK(c, ops != NULL, "tick needs OPS [MICROS]");
+            CHECK(c, c->st->tick != NULL, "strategy %s has no tick", c->strategy);
+            c->st->tick(c->self, num(c, ops), us ? num(c, us) : 0);
         } else if (strcmp(kw, "pending") == 0) {
             ready(c);
             char *tok = strtok_r(NULL, " \t", &save);

@@ -51,8 +51,9 @@ static int ame_open(const he_config *c, const char *variant, he_engine **out, ch
     e->o.bloom_bits_per_key = c->bloom_bits;
     e->o.sync_wal = c->sync;
     e->o.background_threads = c->compaction_threads;
-    /* c->deterministic: compaction_threads is already 0 (inline); the adaptive strategy's
-       windows counted in operations will be set here when the engine has the option. */
+    /* -deterministic: compaction_threads is already 0 (inline), and the adaptive
+       controller's clock counts operations instead of seconds. */
+    e->o.adapt_clock_ops = c->deterministic ? 1 : 0;
     int rc = am_open_msg(c->dir, &e->o, &e->db, err, errcap);
     if (rc != AM_OK) {
         pthread_mutex_destroy(&e->mu);
@@ -197,6 +198,14 @@ static void ame_settings(he_engine *e, void (*emit)(void *arg, const char *k, co
              (uint64_t)(o->l1_target_bytes ? o->l1_target_bytes : 4 * o->memtable_bytes));
     emit(arg, "l1_target_bytes", v);
     EMIT_NUM(l0_compaction_trigger, "%d", int);
+    EMIT_NUM(tier_fanout, "%d", int);
+    EMIT_NUM(adapt_clock_ops, "%d", int);
+    /* adapt_*: 0 stands for the strategy's default for the clock (amethyst.h). */
+    EMIT_NUM(adapt_window, "%g", double);
+    EMIT_NUM(adapt_cooldown, "%g", double);
+    EMIT_NUM(adapt_global_cooldown, "%g", double);
+    EMIT_NUM(adapt_read_threshold, "%g", double);
+    EMIT_NUM(adapt_write_threshold, "%g", double);
 #undef EMIT_NUM
 }
 
