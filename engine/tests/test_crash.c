@@ -7,7 +7,7 @@
  * resumes the sequence after the last acknowledged operation. A tiny memtable keeps flushes
  * and compactions running when the kill lands, and some kills land in recovery itself.
  * Runs with sync_wal 0 and 1 (a killed process loses nothing it wrote either way: the page
- * cache survives it), for every strategy named in `strategies`. */
+ * cache survives it), for every registered strategy (am_strategy_names). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -29,10 +29,6 @@
 #include "testutil.h"
 #include "testutil_db.h"
 
-static const char *const strategies[] = {
-    "leveled",
-};
-#define NSTRATEGIES (sizeof strategies / sizeof strategies[0])
 
 enum {
     NKEYS = 2000,
@@ -308,10 +304,12 @@ static void crash_rounds(const config *c, int rounds)
 static void test_crash_nosync(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < NSTRATEGIES; i++) {
-        config c = { strategies[i], 0, 1, 0xc4a5e000u + i };
+    char names[TU_MAX_STRATEGIES][32];
+    size_t n = tu_strategies(names, TU_MAX_STRATEGIES);
+    for (size_t i = 0; i < n; i++) {
+        config c = { names[i], 0, 1, 0xc4a5e000u + i };
         crash_rounds(&c, 10);
-        config inl = { strategies[i], 0, 0, 0xc4a5e100u + i };
+        config inl = { names[i], 0, 0, 0xc4a5e100u + i };
         crash_rounds(&inl, 6);
     }
 }
@@ -319,8 +317,10 @@ static void test_crash_nosync(void **state)
 static void test_crash_sync(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < NSTRATEGIES; i++) {
-        config c = { strategies[i], 1, 2, 0xc4a5e200u + i };
+    char names[TU_MAX_STRATEGIES][32];
+    size_t n = tu_strategies(names, TU_MAX_STRATEGIES);
+    for (size_t i = 0; i < n; i++) {
+        config c = { names[i], 1, 2, 0xc4a5e200u + i };
         crash_rounds(&c, 10);
     }
 }

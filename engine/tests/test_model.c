@@ -4,8 +4,8 @@
  * close + reopen) run against the engine and against a reference kept here (the version of
  * each key of a small key space), and every read is compared. A tiny memtable, small files
  * and small blocks make flushes and merges frequent. Runs once inline (background_threads
- * 0, deterministic) and once with two background threads, for every strategy named in
- * `strategies` below (a new strategy is one more line). */
+ * 0, deterministic) and once with two background threads, for every registered strategy
+ * (am_strategy_names: a new strategy is tested here as soon as it is registered). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -20,10 +20,6 @@
 #include "testutil.h"
 #include "testutil_db.h"
 
-static const char *const strategies[] = {
-    "leveled",
-};
-#define NSTRATEGIES (sizeof strategies / sizeof strategies[0])
 
 enum {
     KEY_CANDIDATES = 1400,      /* keys generated; duplicates removed */
@@ -507,15 +503,19 @@ static long ops_for_flavor(long base)
 static void test_model_inline(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < NSTRATEGIES; i++)
-        run_model(strategies[i], 0, 0x5eed0001u + i, ops_for_flavor(40000));
+    char names[TU_MAX_STRATEGIES][32];
+    size_t n = tu_strategies(names, TU_MAX_STRATEGIES);
+    for (size_t i = 0; i < n; i++)
+        run_model(names[i], 0, 0x5eed0001u + i, ops_for_flavor(40000));
 }
 
 static void test_model_background(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < NSTRATEGIES; i++)
-        run_model(strategies[i], 2, 0x5eed1001u + i, ops_for_flavor(40000));
+    char names[TU_MAX_STRATEGIES][32];
+    size_t n = tu_strategies(names, TU_MAX_STRATEGIES);
+    for (size_t i = 0; i < n; i++)
+        run_model(names[i], 2, 0x5eed1001u + i, ops_for_flavor(40000));
 }
 
 int main(void)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "testutil.h"
 #include "testutil_db.h"
@@ -55,4 +56,17 @@ am_db *tu_open(const char *dir, const am_options *o)
     if (rc != AM_OK) fail_msg("am_open %s: %s (%s)", dir, am_strerror(rc), msg);
     assert_non_null(db);
     return db;
+}
+
+size_t tu_strategies(char names[][32], size_t max)
+{
+    size_t n = 0;
+    const char *p = am_strategy_names();
+    while (*p && n < max) {
+        size_t len = strcspn(p, ",");
+        snprintf(names[n++], 32, "%.*s", (int)len, p);
+        p += len;
+        while (*p == ',' || *p == ' ') p++;
+    }
+    return n;
 }

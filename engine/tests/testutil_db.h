@@ -26,6 +26,11 @@ int tu_teardown(void **state);
  * background threads (0: every flush and merge runs inline, deterministic). */
 void tu_small_options(am_options *o, int bg);
 
+/* Every registered strategy's name (am_strategy_names), in registry order, so that tests
+ * run under each without a list to keep up to date. Returns how many (at most max). */
+#define TU_MAX_STRATEGIES 16
+size_t tu_strategies(char names[][32], size_t max);
+
 /* am_open_msg(dir, o); fails the test naming dir, the status and the message. */
 am_db *tu_open(const char *dir, const am_options *o);
 
