@@ -114,6 +114,21 @@ class Units(unittest.TestCase):
         with self.assertRaises(compare.Usage):
             compare.update_docs(path, "x\n")
 
+    def test_docs_sections(self):
+        """Two named tables in one file: each update touches its own section only."""
+        path = os.path.join(self.dir, "sections.md")
+        a, b = compare.markers("bloom0"), compare.markers("bloom10")
+        with open(path, "w") as f:
+            f.write("%s\nA\n%s\nmid\n%s\nB\n%s\n" % (a[0], a[1], b[0], b[1]))
+        compare.update_docs(path, "new B\n", "bloom10")
+        with open(path) as f:
+            self.assertEqual(f.read(), "%s\nA\n%s\nmid\n%s\nnew B\n%s\n"
+                             % (a[0], a[1], b[0], b[1]))
+        with self.assertRaises(compare.Usage):
+            compare.update_docs(path, "x\n", "missing")
+        with self.assertRaises(compare.Usage):   # the unnamed markers are not there
+            compare.update_docs(path, "x\n")
+
 
 @unittest.skipUnless(os.access(AMETHYSTD, os.X_OK), "amethystd not built")
 class SmallSitting(unittest.TestCase):
