@@ -111,25 +111,16 @@ static int ame_scan(he_engine *e, const void *k, size_t kn, uint32_t n, uint32_t
     return rc == AM_OK ? 0 : fail(e, "am_iter", rc);
 }
 
-static void count_segment(void *arg, const am_segment_info *seg)
-{
-    he_counters *c = arg;
-    if (seg->tag == AM_TAG_TIERED) {
-        c->segments_tiered++;
-        c->bytes_tiered += seg->bytes;
-    } else {
-        c->segments_leveled++;
-        c->bytes_leveled += seg->bytes;
-    }
-}
-
 static int ame_counters(he_engine *e, he_counters *out)
 {
     am_stats st;
     *out = (he_counters){ 0 };
     int rc = am_stats(e->db, &st);
-    if (rc == AM_OK) rc = am_segments(e->db, count_segment, out);
     if (rc != AM_OK) return fail(e, "am_stats", rc);
+    out->segments_leveled = st.tag_files[AM_TAG_LEVELED];
+    out->segments_tiered = st.tag_files[AM_TAG_TIERED];
+    out->bytes_leveled = st.tag_bytes[AM_TAG_LEVELED];
+    out->bytes_tiered = st.tag_bytes[AM_TAG_TIERED];
     out->user_bytes_written = st.user_bytes_written;
     out->flush_bytes_written = st.flush_bytes_written;
     out->compaction_bytes_written = st.compaction_bytes_written;
