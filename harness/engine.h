@@ -27,6 +27,8 @@ typedef struct he_config {
     int sync;                     /* fsync every write */
     int compaction_threads;       /* 0: inline, deterministic (Amethyst only) */
     int deterministic;
+    const char *engine_opt;       /* "K=V,..." engine options by name, or NULL; an adapter
+                                     refuses (-2) what it does not know */
 } he_config;
 
 /* Engine counters in the workbench's units (docs/metrics.md). A field an engine cannot

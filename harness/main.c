@@ -30,7 +30,8 @@
 enum {
     O_WORKLOAD, O_KEYS, O_VALUE_SIZE, O_OPS, O_ENGINE, O_THREADS, O_SEED, O_DB, O_KEEP,
     O_OUT, O_SAMPLE_MS, O_PAUSE_MS, O_SETTLE, O_DETERMINISTIC, O_MEMTABLE_MB, O_BLOOM_BITS,
-    O_CACHE_MB, O_SYNC, O_COMPACTION_THREADS, O_LIST, O_QUIET, O_HELP, O_VERSION, O_COUNT
+    O_CACHE_MB, O_SYNC, O_COMPACTION_THREADS, O_ENGINE_OPT, O_LIST, O_QUIET, O_HELP, O_VERSION,
+    O_COUNT
 };
 
 static const struct opt_row {
@@ -67,6 +68,11 @@ static const struct opt_row {
     [O_SYNC] = { "sync", NULL, "off", "fsync the log before every write returns" },
     [O_COMPACTION_THREADS] = { "compaction-threads", "N", "1",
                                "background flush/compaction threads, 0 (inline) .. 16" },
+    [O_ENGINE_OPT] = { "engine-opt", "K=V,...", "none",
+                       "Amethyst options by am_options name (tier_fanout, level_fanout, "
+                       "l1_target_bytes, l0_compaction_trigger, target_file_bytes, adapt_window, "
+                       "adapt_cooldown, adapt_global_cooldown, adapt_read_threshold, "
+                       "adapt_write_threshold); peers refuse it" },
     [O_LIST] = { "list", NULL, NULL, "list the workloads and engines, then exit" },
     [O_QUIET] = { "quiet", NULL, "off", "no progress and no summary on stderr" },
     [O_HELP] = { "help", NULL, NULL, "this text" },
@@ -243,6 +249,13 @@ static int read_values(const cli *c, run_config *cfg)
     cfg->deterministic = c->val[O_DETERMINISTIC] != NULL;
     cfg->sync = c->val[O_SYNC] != NULL;
     cfg->quiet = c->val[O_QUIET] != NULL;
+    if (c->val[O_ENGINE_OPT]) {
+        if (strlen(c->val[O_ENGINE_OPT]) >= sizeof cfg->engine_opt) {
+            fprintf(stderr, "amethystd: -engine-opt: too long\n");
+            return -1;
+        }
+        snprintf(cfg->engine_opt, sizeof cfg->engine_opt, "%s", c->val[O_ENGINE_OPT]);
+    }
     if (cfg->deterministic) {
         if (cfg->threads != 1 || cfg->compaction_threads != 0) {
             if (c->val[O_THREADS] && cfg->threads != 1) {

@@ -293,6 +293,7 @@ static json_t *config_json(const run_config *c)
     set(o, "sync", json_boolean(c->sync));
     set(o, "compaction_threads", json_integer(c->compaction_threads));
     set(o, "quiet", json_boolean(c->quiet));
+    set(o, "engine_opt", c->engine_opt[0] ? json_string(c->engine_opt) : json_null());
     return o;
 }
 

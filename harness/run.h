@@ -50,6 +50,7 @@ typedef struct run_config {
     int sync;
     int compaction_threads;
     int quiet;
+    char engine_opt[512];         /* -engine-opt K=V,... ("" when not given) */
 } run_config;
 
 typedef struct phase_result {

@@ -423,6 +423,7 @@ static int open_engine(run_ctx *r, const char *variant, char *err, size_t errcap
         .sync = cfg->sync,
         .compaction_threads = cfg->compaction_threads,
         .deterministic = cfg->deterministic,
+        .engine_opt = cfg->engine_opt[0] ? cfg->engine_opt : NULL,
     };
     uint64_t t = clk_mono_ns();
     int rc = r->ops->open(&hc, variant, &r->e, err, errcap);

@@ -1,7 +1,9 @@
 /* amethyst.c: the harness adapter for libamethyst, one engine per compaction strategy the
  * library knows (the variant is the strategy name, am_strategy_names()). Reads go through
  * am_get_into into the caller's per-thread buffer, so a read allocates nothing; counters
- * come from am_stats and am_segments, converted to he_counters; busy is am_busy. */
+ * come from am_stats, converted to he_counters; busy is am_busy. -engine-opt sets
+ * am_options fields by name (apply_engine_opt). */
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -32,6 +34,65 @@ static int fail(he_engine *e, const char *what, int rc)
     return -1;
 }
 
+/* The am_options fields -engine-opt may set, by name. */
+#define INT_OPTS(X) X(tier_fanout) X(level_fanout) X(l0_compaction_trigger)
+#define SIZE_OPTS(X) X(l1_target_bytes) X(target_file_bytes)
+#define REAL_OPTS(X) X(adapt_window) X(adapt_cooldown) X(adapt_global_cooldown) \
+                     X(adapt_read_threshold) X(adapt_write_threshold)
+
+/* Sets one "name=value" on o; 0, or -1 with err saying why. am_open checks the ranges. */
+static int set_one(am_options *o, const char *kv, size_t n, char *err, size_t errcap)
+{
+    char buf[128];
+    if (n >= sizeof buf) n = sizeof buf - 1;
+    memcpy(buf, kv, n);
+    buf[n] = 0;
+    char *eq = strchr(buf, '=');
+    if (!eq || eq == buf || !eq[1]) {
+        snprintf(err, errcap, "-engine-opt: '%s' is not NAME=VALUE", buf);
+        return -1;
+    }
+    *eq = 0;
+    const char *name = buf, *val = eq + 1;
+    char *end;
+    errno = 0;
+#define TRY_INT(f) do { if (!strcmp(name, #f)) { long long v = strtoll(val, &end, 10); \
+        if (*end || errno || v < 0 || v > 1000000000) goto bad;                            \
+        o->f = (int)v; return 0; } } while (0);
+#define TRY_SIZE(f) do { if (!strcmp(name, #f)) { unsigned long long v = strtoull(val, &end, 10); \
+        if (*end || errno || val[0] == '-') goto bad;                                            \
+        o->f = (size_t)v; return 0; } } while (0);
+#define TRY_REAL(f) do { if (!strcmp(name, #f)) { double v = strtod(val, &end);  \
+        if (*end || errno || !(v >= 0)) goto bad;                                   \
+        o->f = v; return 0; } } while (0);
+    INT_OPTS(TRY_INT)
+    SIZE_OPTS(TRY_SIZE)
+    REAL_OPTS(TRY_REAL)
+#undef TRY_INT
+#undef TRY_SIZE
+#undef TRY_REAL
+    snprintf(err, errcap, "-engine-opt: unknown option '%s' (known: tier_fanout, level_fanout, "
+             "l0_compaction_trigger, l1_target_bytes, target_file_bytes, adapt_window, "
+             "adapt_cooldown, adapt_global_cooldown, adapt_read_threshold, "
+             "adapt_write_threshold)", name);
+    return -1;
+bad:
+    snprintf(err, errcap, "-engine-opt: %s=%s: not a valid value", name, val);
+    return -1;
+}
+
+/* Applies "K=V,K=V" to o; 0, or -1 with err set. */
+static int apply_engine_opt(am_options *o, const char *s, char *err, size_t errcap)
+{
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        if (n && set_one(o, s, n, err, errcap)) return -1;
+        s += n;
+        if (*s == ',') s++;
+    }
+    return 0;
+}
+
 static int ame_open(const he_config *c, const char *variant, he_engine **out, char *err,
                     size_t errcap)
 {
@@ -54,6 +115,11 @@ static int ame_open(const he_config *c, const char *variant, he_engine **out, ch
     /* -deterministic: compaction_threads is already 0 (inline), and the adaptive
        controller's clock counts operations instead of seconds. */
     e->o.adapt_clock_ops = c->deterministic ? 1 : 0;
+    if (c->engine_opt && apply_engine_opt(&e->o, c->engine_opt, err, errcap)) {
+        pthread_mutex_destroy(&e->mu);
+        free(e);
+        return -2;
+    }
     int rc = am_open_msg(c->dir, &e->o, &e->db, err, errcap);
     if (rc != AM_OK) {
         pthread_mutex_destroy(&e->mu);

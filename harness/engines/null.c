@@ -1,6 +1,7 @@
 /* null.c: the engine that does nothing. Puts and deletes succeed, gets find nothing,
  * scans return no entries, it has no counters. Running a workload on it measures the
  * harness itself: generators, key and value bytes, timestamps and histograms. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "../engine.h"
@@ -12,10 +13,11 @@ struct he_engine {
 static int null_open(const he_config *c, const char *variant, he_engine **out, char *err,
                      size_t errcap)
 {
-    (void)c;
     (void)variant;
-    (void)err;
-    (void)errcap;
+    if (c->engine_opt) {
+        snprintf(err, errcap, "null: -engine-opt sets Amethyst options; null has none");
+        return -2;
+    }
     *out = calloc(1, sizeof **out);
     return *out ? 0 : -1;
 }
