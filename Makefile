@@ -163,6 +163,16 @@ compare: $(BUILD)/rel/amethystd
 	/usr/bin/python3 scripts/compare -amethystd $(BUILD)/rel/amethystd \
 	  $(if $(COMPARE_ARGS),,-update-docs docs/engines.md) $(COMPARE_ARGS)
 
+# The strategies' benchmark (docs/strategies.md): shift (1M keys, 256-byte values, seed 1)
+# on every engine, with bloom filters off and then with 10 bits per key, one sitting; each
+# rewrites its own table in docs/strategies.md.
+.PHONY: compare-strategies
+compare-strategies: $(BUILD)/rel/amethystd
+	/usr/bin/python3 scripts/compare -amethystd $(BUILD)/rel/amethystd -workloads shift \
+	  -args "-bloom-bits 0 -seed 1" -update-docs docs/strategies.md -docs-section shift-bloom0
+	/usr/bin/python3 scripts/compare -amethystd $(BUILD)/rel/amethystd -workloads shift \
+	  -args "-bloom-bits 10 -seed 1" -update-docs docs/strategies.md -docs-section shift-bloom10
+
 # scripts/check-rocksdb-dbbench: RocksDB's db_bench against amethystd -engine rocksdb-leveled.
 .PHONY: check-dbbench
 check-dbbench: $(BUILD)/rel/amethystd
