@@ -231,22 +231,18 @@ struct am_iter {
     int status;
 };
 
-/* Moves m to the next entry that is the newest visible version of its user key and not a
- * tombstone; skip holds the user key already returned or deleted (when have_skip). */
-static void find_visible(am_iter *it, int have_skip)
+/* From m's current entry (k, n; k NULL when m is not valid), moves m to the first entry
+ * that is the newest visible version of its user key and not a tombstone; skip holds the
+ * user key already returned or deleted (when have_skip). */
+static void find_visible(am_iter *it, int have_skip, const char *k, size_t n)
 {
     am_iiter *m = it->m;
     it->valid = 0;
-    while (iter_valid(m)) {
-        size_t n;
-        const char *k = iter_key(m, &n);
+    while (k) {
         size_t un = ikey_user_len(n);
-        if (ikey_seq(k, n) > it->seq) {
-            iter_next(m);
-            continue;
-        }
-        if (have_skip && ukey_cmp(k, un, it->skip.data, it->skip.len) == 0) {
-            iter_next(m);
+        if (ikey_seq(k, n) > it->seq ||
+            (have_skip && ukey_cmp(k, un, it->skip.data, it->skip.len) == 0)) {
+            k = iter_next_key(m, &n);
             continue;
         }
         if (ikey_kind(k, n) == AM_KIND_DELETE) {
@@ -256,13 +252,19 @@ static void find_visible(am_iter *it, int have_skip)
                 return;
             }
             have_skip = 1;
-            iter_next(m);
+            k = iter_next_key(m, &n);
             continue;
         }
         it->valid = 1;
         return;
     }
     it->status = iter_status(m);
+}
+
+/* m's current key, or NULL when it is not valid. */
+static const char *current(am_iiter *m, size_t *n)
+{
+    return iter_valid(m) ? iter_key(m, n) : NULL;
 }
 
 am_iter *am_iter_new(am_db *db, const am_snapshot *s)
@@ -307,7 +309,9 @@ void am_iter_seek_first(am_iter *it)
 {
     it->status = AM_OK;
     iter_seek_first(it->m);
-    find_visible(it, 0);
+    size_t n;
+    const char *k = current(it->m, &n);
+    find_visible(it, 0, k, n);
 }
 
 void am_iter_seek(am_iter *it, const void *k, size_t kn)
@@ -324,7 +328,9 @@ void am_iter_seek(am_iter *it, const void *k, size_t kn)
     ikey_build(ik, k, kn, AM_MAX_SEQ, AM_KIND_MAX);
     iter_seek(it->m, ik, kn + 8);
     if (ik != stackkey) free(ik);
-    find_visible(it, 0);
+    size_t cn;
+    const char *ck = current(it->m, &cn);
+    find_visible(it, 0, ck, cn);
 }
 
 int am_iter_valid(const am_iter *it) { return it && it->valid; }
@@ -340,8 +346,8 @@ void am_iter_next(am_iter *it)
         it->status = AM_ERR_NOMEM;
         return;
     }
-    iter_next(it->m);
-    find_visible(it, 1);
+    k = iter_next_key(it->m, &n);
+    find_visible(it, 1, k, n);
 }
 
 const void *am_iter_key(const am_iter *it, size_t *kn)

@@ -93,12 +93,22 @@ static void mi_next(am_iiter *it)
 {
     merging_iter *m = (merging_iter *)it;
     size_t top = m->heap[0];
-    iter_next(m->child[top]);
-    if (!refresh(m, top)) {
+    m->key[top].k = iter_next_key(m->child[top], &m->key[top].n);
+    if (!m->key[top].k) {
         note_status(m, top);
         m->heap[0] = m->heap[--m->nheap];
     }
     if (m->nheap) sift_down(m, 0);
+}
+
+static const char *mi_next_key(am_iiter *it, size_t *n)
+{
+    merging_iter *m = (merging_iter *)it;
+    mi_next(it);
+    if (m->status != AM_OK || m->nheap == 0) return NULL;
+    const ckey *k = &m->key[m->heap[0]];
+    *n = k->n;
+    return k->k;
 }
 
 static int mi_valid(const am_iiter *it)
@@ -139,6 +149,7 @@ static void mi_destroy(am_iiter *it)
 static const am_iiter_ops merging_ops = {
     .seek_first = mi_seek_first, .seek = mi_seek, .next = mi_next, .valid = mi_valid,
     .key = mi_key, .value = mi_value, .status = mi_status, .destroy = mi_destroy,
+    .next_key = mi_next_key,
 };
 
 am_iiter *merging_iter_new(am_iiter **children, size_t n)

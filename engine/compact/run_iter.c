@@ -109,6 +109,15 @@ static void ri_next(am_iiter *it)
     skip_empty(r);
 }
 
+static const char *ri_next_key(am_iiter *it, size_t *n)
+{
+    run_iter *r = (run_iter *)it;
+    const char *k = iter_next_key(r->it, n);
+    if (k) return k;
+    skip_empty(r);                 /* the segment ended (or failed): on to the next one */
+    return r->status == AM_OK && r->it && iter_valid(r->it) ? iter_key(r->it, n) : NULL;
+}
+
 static int ri_valid(const am_iiter *it)
 {
     const run_iter *r = (const run_iter *)it;
@@ -144,6 +153,7 @@ static void ri_destroy(am_iiter *it)
 static const am_iiter_ops run_ops = {
     .seek_first = ri_seek_first, .seek = ri_seek, .next = ri_next, .valid = ri_valid,
     .key = ri_key, .value = ri_value, .status = ri_status, .destroy = ri_destroy,
+    .next_key = ri_next_key,
 };
 
 static am_iiter *make(am_segment **segs, size_t n, int owned, int fill_cache)

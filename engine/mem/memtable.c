@@ -166,6 +166,12 @@ static void mi_next(am_iiter *it) { skl_iter_next(&((mem_iter *)it)->it); }
 static int mi_valid(const am_iiter *it) { return skl_iter_valid(&((const mem_iter *)it)->it); }
 static const char *mi_key(const am_iiter *it, size_t *n) { return skl_iter_key(&((const mem_iter *)it)->it, n); }
 static int mi_status(const am_iiter *it) { (void)it; return AM_OK; }
+static const char *mi_next_key(am_iiter *it, size_t *n)
+{
+    skl_iter *s = &((mem_iter *)it)->it;
+    skl_iter_next(s);
+    return skl_iter_valid(s) ? skl_iter_key(s, n) : NULL;
+}
 
 static const char *mi_value(const am_iiter *it, size_t *n)
 {
@@ -190,6 +196,7 @@ static const am_iiter_ops mem_iter_ops = {
     .value = mi_value,
     .status = mi_status,
     .destroy = mi_destroy,
+    .next_key = mi_next_key,
 };
 
 am_iiter *mem_iter_new(memtable *m)

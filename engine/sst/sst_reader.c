@@ -635,6 +635,18 @@ static void it_next(am_iiter *base)
     settle(s);
 }
 
+static const char *it_next_key(am_iiter *base, size_t *n)
+{
+    sst_iter *s = (sst_iter *)base;
+    if (!s->cur || !blk_iter_valid(&s->it)) return NULL;
+    blk_iter_next(&s->it);
+    if (!blk_iter_valid(&s->it)) {
+        settle(s);
+        if (s->status || !s->cur || !blk_iter_valid(&s->it)) return NULL;
+    }
+    return blk_iter_key(&s->it, n);
+}
+
 static int it_valid(const am_iiter *base)
 {
     const sst_iter *s = (const sst_iter *)base;
@@ -673,6 +685,7 @@ static const am_iiter_ops sst_iter_ops = {
     .value = it_value,
     .status = it_status,
     .destroy = it_destroy,
+    .next_key = it_next_key,
 };
 
 am_iiter *sst_iter_new(sst_reader *r, int fill_cache)

@@ -247,6 +247,21 @@ static void check_iter(sst_reader *r, const model *m, int fill_cache, uint64_t s
     assert_int_equal(i, m->n);
     assert_int_equal(iter_status(it), AM_OK);
 
+    /* the same walk through the fused next_key, which must agree with next/valid/key */
+    i = 0;
+    iter_seek_first(it);
+    size_t cn;
+    const char *ck = iter_valid(it) ? iter_key(it, &cn) : NULL;
+    for (; ck; ck = iter_next_key(it, &cn)) {
+        assert_true(i < m->n);
+        assert_int_equal(cn, m->e[i].kn);
+        assert_memory_equal(ck, m->e[i].k, cn);
+        check_at(it, &m->e[i++]);
+    }
+    assert_int_equal(i, m->n);
+    assert_false(iter_valid(it));
+    assert_int_equal(iter_status(it), AM_OK);
+
     /* seeks: to existing keys, to lookup keys, to keys between, past the end */
     tu_rng rng = { seed };
     for (int round = 0; round < 2000 && m->n; round++) {

@@ -20,6 +20,10 @@ typedef struct am_iiter_ops {
     const char *(*value)(const am_iiter *it, size_t *n);
     int  (*status)(const am_iiter *it);
     void (*destroy)(am_iiter *it);                              /* frees it */
+    /* Optional: next, then the new current key (NULL when no longer valid: check status).
+       One indirect call instead of three (next, valid, key) per step of a merge or scan,
+       where every layer (DB iterator, merging iterator, run, file) would pay them. */
+    const char *(*next_key)(am_iiter *it, size_t *n);           /* REQUIRES: valid */
 } am_iiter_ops;
 
 struct am_iiter { const am_iiter_ops *ops; };
@@ -32,6 +36,14 @@ static inline const char *iter_key(const am_iiter *it, size_t *n) { return it->o
 static inline const char *iter_value(const am_iiter *it, size_t *n) { return it->ops->value(it, n); }
 static inline int iter_status(const am_iiter *it) { return it->ops->status(it); }
 static inline void iter_free(am_iiter *it) { if (it) it->ops->destroy(it); }
+/* Moves to the next entry and returns its key, or NULL when the iterator is no longer
+ * valid (end or error: see iter_status). REQUIRES: valid. */
+static inline const char *iter_next_key(am_iiter *it, size_t *n)
+{
+    if (it->ops->next_key) return it->ops->next_key(it, n);
+    it->ops->next(it);
+    return it->ops->valid(it) ? it->ops->key(it, n) : NULL;
+}
 
 /* An iterator over nothing that reports status (AM_OK for plain empty). NULL on OOM. */
 am_iiter *iter_new_empty(int status);
