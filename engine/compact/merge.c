@@ -122,7 +122,10 @@ int merge_run(am_iiter *input, const merge_params *p, merge_result *r)
     size_t prev_stripe = 0, since_check = 0;
     const size_t nsnap = p->snapshots ? p->nsnapshots : 0;
 
-    for (iter_seek_first(input); iter_valid(input); iter_next(input)) {
+    size_t kn;
+    iter_seek_first(input);
+    const char *k = iter_valid(input) ? iter_key(input, &kn) : NULL;
+    for (; k; k = iter_next_key(input, &kn)) {
         if (p->stop && ++since_check >= STOP_CHECK_EVERY) {
             since_check = 0;
             if (atomic_load_explicit(p->stop, memory_order_relaxed)) {
@@ -131,8 +134,7 @@ int merge_run(am_iiter *input, const merge_params *p, merge_result *r)
                 break;
             }
         }
-        size_t kn, vn;
-        const char *k = iter_key(input, &kn);
+        size_t vn;
         const char *v = iter_value(input, &vn);
         if (kn < IKEY_TRAILER) {
             rc = am_env_error(p->env, AM_ERR_CORRUPT, "merge into %s: internal key of %zu "
