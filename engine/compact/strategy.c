@@ -7,7 +7,9 @@
 
 /* X(object, "name"): one line per strategy, in the order strategy_names() lists them. */
 #define STRATEGY_LIST(X) \
-    X(am_strategy_leveled, "leveled")
+    X(am_strategy_leveled, "leveled") \
+    X(am_strategy_tiered, "tiered") \
+    X(am_strategy_lazy_leveled, "lazy-leveled")
 
 #define AS_POINTER(obj, name) &obj,
 static const am_strategy *const strategies[] = { STRATEGY_LIST(AS_POINTER) };
