@@ -56,8 +56,9 @@ typedef struct am_snapshot am_snapshot;
 typedef struct am_options {
     int create_if_missing;       /* default 1 */
     int error_if_exists;         /* default 0 */
-    const char *strategy;        /* "leveled" (default) | later: "tiered" | "adaptive" |
-                                    "triangular" | "lazy-leveled"; borrowed during am_open */
+    const char *strategy;        /* "leveled" (default) | "tiered" | "lazy-leveled" |
+                                    "triangular" | "adaptive" (docs/strategies.md);
+                                    borrowed during am_open */
     size_t memtable_bytes;       /* flush threshold; default 4 MiB, 64 KiB .. 1 GiB */
     size_t block_bytes;          /* data block size; default 4 KiB, 256 B .. 1 MiB */
     size_t block_cache_bytes;    /* LRU block cache; default 8 MiB, 0 disables it */
@@ -75,7 +76,8 @@ typedef struct am_options {
     int l0_compaction_trigger;   /* leveled: L0 files that start a merge; default 4 */
     int tier_fanout;             /* tiered, lazy-leveled, adaptive's tiered parts: runs of
                                     about the same size that merge into one; default 4,
-                                    2 .. 64 */
+                                    2 .. 64 (L0 merges at min(tier_fanout,
+                                    l0_slowdown_files - 1) runs, never slowing writers) */
     /* adaptive: the controller (docs/strategies.md). Its clock counts seconds, or user
        operations (puts, deletes, point lookups, iterator seeks) when adapt_clock_ops is 1,
        so that the same operations give the same switches (amethystd -deterministic). */
