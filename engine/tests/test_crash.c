@@ -31,6 +31,7 @@
 
 static const char *const strategies[] = {
     "leveled",
+    "triangular",
 };
 #define NSTRATEGIES (sizeof strategies / sizeof strategies[0])
 

@@ -22,6 +22,7 @@
 
 static const char *const strategies[] = {
     "leveled",
+    "triangular",
 };
 #define NSTRATEGIES (sizeof strategies / sizeof strategies[0])
 
