@@ -38,11 +38,20 @@ void am_options_init(am_options *o)
     o->max_frozen_memtables = 2;
     o->l0_slowdown_files = 8;
     o->l0_stop_files = 12;
-    o->level_fanout = 10;
+    o->level_fanout = 0;             /* 0: the strategy's (am_options_resolve) */
     o->l1_target_bytes = 0;          /* 0: 4 * memtable_bytes */
     o->l0_compaction_trigger = 4;
     o->tier_fanout = 4;
     /* adapt_*: 0 means the default for the clock chosen (amethyst.h). */
+}
+
+void am_options_resolve(am_options *o)
+{
+    if (!o) return;
+    const am_strategy *st = strategy_find(o->strategy);
+    if (st && st->defaults) st->defaults(o);
+    if (!o->level_fanout) o->level_fanout = 10;
+    if (!o->l1_target_bytes) o->l1_target_bytes = 4 * o->memtable_bytes;
 }
 
 /* Checks every field; writes the first problem into msg. */
@@ -353,8 +362,11 @@ int am_open_msg(const char *dir, const am_options *o, am_db **out, char *msg, si
         snprintf(msg, cap, "am_open: %s is NULL or empty", !o ? "options" : "directory");
         return AM_ERR_INVALID;
     }
-    int rc = validate_options(o, msg, cap);
+    am_options eff = *o;              /* every "0: the default" replaced by what applies */
+    am_options_resolve(&eff);
+    int rc = validate_options(&eff, msg, cap);
     if (rc) return rc;
+    o = &eff;
     am_db *db = calloc(1, sizeof *db);
     if (!db || !(db->dir = strdup(dir))) {
         free(db);
@@ -364,7 +376,6 @@ int am_open_msg(const char *dir, const am_options *o, am_db **out, char *msg, si
     db->opts = *o;
     snprintf(db->strategy_name, sizeof db->strategy_name, "%s", o->strategy);
     db->opts.strategy = db->strategy_name;
-    if (!db->opts.l1_target_bytes) db->opts.l1_target_bytes = 4 * db->opts.memtable_bytes;
     db->env = (am_env *)o->env;
     pthread_mutex_init(&db->mu, NULL);
     pthread_mutex_init(&db->sv_mu, NULL);

@@ -63,6 +63,9 @@ typedef struct am_strategy {
        to pick every STRATEGY_TICK_OPS user operations, flushed or not, so that it can act on
        reads alone (inline, in the calling thread, when background_threads is 0). */
     void (*tick)(void *self, uint64_t ops, uint64_t micros);
+    /* Optional: replaces the zero fields of o that stand for "the default" with this
+       strategy's own defaults (am_options_resolve; the engine's apply to what is left). */
+    void (*defaults)(am_options *o);
 } am_strategy;
 
 #define STRATEGY_TICK_OPS 1024

@@ -4,7 +4,7 @@
  * Shape: as leveled. L0 holds each flush as its own run; every level n >= 1 is one run whose
  * id is n (outputs join it, tag leveled). Capacities: L0 l0_compaction_trigger files
  * (default 4); Ln, 1 <= n <= 6, cap(n) = l1_target_bytes * level_fanout^(n-1) bytes
- * (defaults 4 * memtable_bytes, or 16 MiB when that is 0, and 10). The last level,
+ * (defaults 4 * memtable_bytes, or 16 MiB when that is 0, and 2: see the bound below). The last level,
  * AM_MAX_LEVELS - 1 (L7), has no capacity and only receives.
  *
  * Triangles. A triangle starts at a full top level La: L0 at its trigger, or Ln over twice
@@ -57,7 +57,7 @@
 #include "compact/strategy.h"
 #include "util/ikey.h"
 
-#define DEF_FANOUT 10
+#define DEF_FANOUT 2      /* the bound below holds for 2: a growing vector that doubles */
 #define DEF_L0_TRIGGER 4
 #define DEF_L1_BYTES (4u * 4u * 1024u * 1024u)
 #define DEF_TARGET_FILE (2u * 1024u * 1024u)
@@ -279,6 +279,12 @@ static uint64_t tri_pending_bytes(void *self, const am_version *v)
     return sum;
 }
 
+/* level_fanout 0 means 2 here, where the write amplification bound holds. */
+static void tri_defaults(am_options *o)
+{
+    if (!o->level_fanout) o->level_fanout = DEF_FANOUT;
+}
+
 const am_strategy am_strategy_triangular = {
     .name = "triangular",
     .create = tri_create,
@@ -286,4 +292,5 @@ const am_strategy am_strategy_triangular = {
     .pick = tri_pick,
     .observe = NULL,
     .pending_bytes = tri_pending_bytes,
+    .defaults = tri_defaults,
 };

@@ -71,7 +71,7 @@ typedef struct am_options {
     int max_frozen_memtables;    /* writers stop when this many wait to flush; default 2 */
     int l0_slowdown_files;       /* writers are slowed 1 ms per write from here; default 8 */
     int l0_stop_files;           /* writers wait from here; default 12 */
-    int level_fanout;            /* size ratio between levels; default 10 */
+    int level_fanout;            /* size ratio between levels; 0 (default): 10, triangular 2 */
     size_t l1_target_bytes;      /* leveled: size of L1; default 4 * memtable_bytes */
     int l0_compaction_trigger;   /* leveled: L0 files that start a merge; default 4 */
     int tier_fanout;             /* tiered, lazy-leveled, adaptive's tiered parts: runs of
@@ -95,8 +95,12 @@ typedef struct am_options {
     const struct am_env *env;    /* file system; NULL: POSIX. Borrowed, must outlive the db */
 } am_options;
 
-/* Fills every field with its default. */
+/* Fills every field with its default (a few are 0: "the default that applies", below). */
 void am_options_init(am_options *o);
+/* Replaces each 0 that stands for a default with the value that applies to o->strategy
+ * (level_fanout: 10, triangular 2; l1_target_bytes: 4 * memtable_bytes; the adapt_*
+ * defaults of the clock chosen), as am_open does; other fields are left as they are. */
+void am_options_resolve(am_options *o);
 /* The strategy names am_options.strategy accepts, comma-separated in registry order
  * ("leveled, tiered, ..."); a static string, never NULL. */
 const char *am_strategy_names(void);

@@ -312,6 +312,36 @@ static const opt_case opt_cases[] = {
     { "", cache_zero, 1 },
 };
 
+/* am_options_resolve turns each "0: the default" into the value that applies, per
+ * strategy, and leaves what the caller chose alone. */
+static void test_options_resolve(void **state)
+{
+    (void)state;
+    am_options o;
+    am_options_init(&o);
+    assert_int_equal(o.level_fanout, 0);
+    am_options_resolve(&o);
+    assert_int_equal(o.level_fanout, 10);
+    assert_int_equal(o.l1_target_bytes, 4 * o.memtable_bytes);
+    am_options_init(&o);
+    o.strategy = "triangular";
+    o.memtable_bytes = 1u << 20;
+    am_options_resolve(&o);
+    assert_int_equal(o.level_fanout, 2);
+    assert_int_equal(o.l1_target_bytes, 4u << 20);
+    am_options_init(&o);
+    o.strategy = "triangular";
+    o.level_fanout = 7;
+    o.l1_target_bytes = 12345;
+    am_options_resolve(&o);
+    assert_int_equal(o.level_fanout, 7);
+    assert_int_equal(o.l1_target_bytes, 12345);
+    am_options_init(&o);
+    o.strategy = "no-such-strategy";      /* left for am_open to refuse */
+    am_options_resolve(&o);
+    assert_int_equal(o.level_fanout, 10);
+}
+
 static void test_options_out_of_range(void **state)
 {
     fixture *fx = *state;
@@ -1278,6 +1308,7 @@ int main(void)
         T(test_open_twice_busy),
         T(test_open_refuses_orphan_files),
         T(test_options_out_of_range),
+        cmocka_unit_test(test_options_resolve),
         T(test_put_get_delete_overwrite),
         T(test_get_into_and_empty_value),
         T(test_key_and_value_limits),

@@ -230,7 +230,9 @@ static const char *ame_error(he_engine *e)
 static void ame_settings(he_engine *e, void (*emit)(void *arg, const char *k, const char *v),
                          void *arg)
 {
-    const am_options *o = &e->o;
+    am_options eff = e->o;        /* the values that apply, not the zeros that stand for them */
+    am_options_resolve(&eff);
+    const am_options *o = &eff;
     char v[32];
 #define EMIT_NUM(field, fmt, cast)                       \
     do {                                                 \
@@ -250,14 +252,10 @@ static void ame_settings(he_engine *e, void (*emit)(void *arg, const char *k, co
     EMIT_NUM(l0_slowdown_files, "%d", int);
     EMIT_NUM(l0_stop_files, "%d", int);
     EMIT_NUM(level_fanout, "%d", int);
-    /* l1_target_bytes 0 means 4 x memtable_bytes (amethyst.h): report what applies. */
-    snprintf(v, sizeof v, "%" PRIu64,
-             (uint64_t)(o->l1_target_bytes ? o->l1_target_bytes : 4 * o->memtable_bytes));
-    emit(arg, "l1_target_bytes", v);
+    EMIT_NUM(l1_target_bytes, "%" PRIu64, uint64_t);
     EMIT_NUM(l0_compaction_trigger, "%d", int);
     EMIT_NUM(tier_fanout, "%d", int);
     EMIT_NUM(adapt_clock_ops, "%d", int);
-    /* adapt_*: 0 stands for the strategy's default for the clock (amethyst.h). */
     EMIT_NUM(adapt_window, "%g", double);
     EMIT_NUM(adapt_cooldown, "%g", double);
     EMIT_NUM(adapt_global_cooldown, "%g", double);
