@@ -7,7 +7,8 @@
 
 /* X(object, "name"): one line per strategy, in the order strategy_names() lists them. */
 #define STRATEGY_LIST(X) \
-    X(am_strategy_leveled, "leveled")
+    X(am_strategy_leveled, "leveled") \
+    X(am_strategy_adaptive, "adaptive")
 
 #define AS_POINTER(obj, name) &obj,
 static const am_strategy *const strategies[] = { STRATEGY_LIST(AS_POINTER) };

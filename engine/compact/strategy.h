@@ -68,6 +68,7 @@ typedef struct am_strategy {
 #define STRATEGY_TICK_OPS 1024
 
 extern const am_strategy am_strategy_leveled;
+extern const am_strategy am_strategy_adaptive;
 /* The strategy called name, or NULL. */
 const am_strategy *strategy_find(const char *name);
 /* Comma-separated list of known names, for messages. */
