@@ -83,7 +83,7 @@ int ctl_sample(controller *c, const am_version *v, uint64_t now)
                 e->reads[0] = atomic_load_explicit(&g->reads, memory_order_relaxed);
                 e->writes[0] = atomic_load_explicit(&g->writes, memory_order_relaxed);
             }
-    qsort(ne, k, sizeof *ne, cmp_entry);
+    if (k) qsort(ne, k, sizeof *ne, cmp_entry);
     free(c->e);
     c->e = ne;
     c->n = c->cap = k;
