@@ -48,9 +48,10 @@
  * adaptive_controller.h and adaptive_director.c.
  *
  * Jobs in parallel (background_threads > 1). A job handed out is remembered until its
- * inputs are no longer busy. A new job must not interfere with one in flight: their
- * inputs' key spans are disjoint, or their level ranges [shallowest input, output] are,
- * or they are stacked (one writes, from levels strictly above, the level where the
+ * inputs are no longer busy. A new job must not interfere with one in flight: their key
+ * spans are disjoint (a job's span: its inputs', and for a job joining a run, that whole
+ * run's, whose seq interval it changes), or their level ranges [shallowest input, output]
+ * are, or they are stacked (one writes, from levels strictly above, the level where the
  * other's shallowest inputs are, and the other writes deeper). Each job's closure was
  * computed on a version holding the other's inputs, and in these three cases no key sees
  * both jobs change an order the other relied on. Flushes only add newer L0 runs.
@@ -151,6 +152,10 @@ static ad_flight shape(const ad_view *w, const char *sel, const ad_plan *p, ad_r
         if (w->seg[i].level > f.maxin) f.maxin = w->seg[i].level;
         ad_range_add(span, w->seg[i].g);
     }
+    /* Joining a run changes that run's seq interval over all of its key range. */
+    long lr = p->join ? ad_leveled_run(w, p->out) : -1;
+    for (size_t i = lr >= 0 ? w->run[lr].first : 0; lr >= 0 && i < w->run[lr].first + w->run[lr].n; i++)
+        ad_range_add(span, w->seg[i].g);
     return f;
 }
 
