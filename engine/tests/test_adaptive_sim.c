@@ -377,7 +377,7 @@ static void test_simulated_trees(void **state)
     (void)state;
     long sw[2] = { 0, 0 };
     const char *env = getenv("AM_SIM_SEEDS");    /* longer soaks: AM_SIM_SEEDS=1000 */
-    uint64_t seeds = env && atoi(env) > 0 ? (uint64_t)atoi(env) : 40;
+    uint64_t seeds = env && atoi(env) > 0 ? (uint64_t)atoi(env) : 20;
     for (uint64_t seed = 1; seed <= seeds; seed++) run_sim(seed, 4000, sw);
     print_message("  %llu runs: %ld switches to leveled, %ld to tiered\n",
                   (unsigned long long)seeds, sw[0], sw[1]);
