@@ -10,7 +10,8 @@
     X(am_strategy_leveled, "leveled") \
     X(am_strategy_tiered, "tiered") \
     X(am_strategy_lazy_leveled, "lazy-leveled") \
-    X(am_strategy_triangular, "triangular")
+    X(am_strategy_triangular, "triangular") \
+    X(am_strategy_adaptive, "adaptive")
 
 #define AS_POINTER(obj, name) &obj,
 static const am_strategy *const strategies[] = { STRATEGY_LIST(AS_POINTER) };

@@ -74,6 +74,7 @@ extern const am_strategy am_strategy_leveled;
 extern const am_strategy am_strategy_tiered;
 extern const am_strategy am_strategy_lazy_leveled;
 extern const am_strategy am_strategy_triangular;
+extern const am_strategy am_strategy_adaptive;
 /* The strategy called name, or NULL. */
 const am_strategy *strategy_find(const char *name);
 /* Comma-separated list of known names, for messages. */
