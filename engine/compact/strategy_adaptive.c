@@ -73,6 +73,14 @@
 #define DEF_TARGET_FILE (2u * 1024u * 1024u)
 #define DEF_THRESHOLD 0.7
 
+/* The controller's defaults, in operations and in seconds (amethyst.h). */
+#define DEF_WINDOW_OPS 100000
+#define DEF_WINDOW_SECS 10
+#define DEF_COOLDOWN_OPS 300000
+#define DEF_COOLDOWN_SECS 30
+#define DEF_GLOBAL_OPS 10000
+#define DEF_GLOBAL_SECS 1
+
 /* A duration option in clock units: ops as given, seconds as microseconds. */
 static uint64_t duration(double opt, double def_ops, double def_secs, int ops)
 {
@@ -91,9 +99,11 @@ static void *adaptive_create(const am_options *o)
     if (!o) { memset(&z, 0, sizeof z); o = &z; }
     ad_config *c = &s->cfg;
     c->clock_ops = o->adapt_clock_ops != 0;
-    c->window = duration(o->adapt_window, 100000, 10, c->clock_ops);
-    c->cooldown = duration(o->adapt_cooldown, 300000, 30, c->clock_ops);
-    c->global_cooldown = duration(o->adapt_global_cooldown, 10000, 1, c->clock_ops);
+    c->window = duration(o->adapt_window, DEF_WINDOW_OPS, DEF_WINDOW_SECS, c->clock_ops);
+    c->cooldown = duration(o->adapt_cooldown, DEF_COOLDOWN_OPS, DEF_COOLDOWN_SECS,
+                           c->clock_ops);
+    c->global_cooldown = duration(o->adapt_global_cooldown, DEF_GLOBAL_OPS, DEF_GLOBAL_SECS,
+                                  c->clock_ops);
     c->read_thr = o->adapt_read_threshold > 0 ? o->adapt_read_threshold : DEF_THRESHOLD;
     c->write_thr = o->adapt_write_threshold > 0 ? o->adapt_write_threshold : DEF_THRESHOLD;
     c->tier_fanout = o->tier_fanout >= 2 ? o->tier_fanout : DEF_TIER_FANOUT;
@@ -253,6 +263,18 @@ static void adaptive_tick(void *self, uint64_t ops, uint64_t micros)
     s->now = s->cfg.clock_ops ? ops : micros;
 }
 
+/* am_options_resolve: the controller's zeros become the defaults of the clock chosen. */
+static void adaptive_defaults(am_options *o)
+{
+    int ops = o->adapt_clock_ops != 0;
+    if (!(o->adapt_window > 0)) o->adapt_window = ops ? DEF_WINDOW_OPS : DEF_WINDOW_SECS;
+    if (!(o->adapt_cooldown > 0)) o->adapt_cooldown = ops ? DEF_COOLDOWN_OPS : DEF_COOLDOWN_SECS;
+    if (!(o->adapt_global_cooldown > 0))
+        o->adapt_global_cooldown = ops ? DEF_GLOBAL_OPS : DEF_GLOBAL_SECS;
+    if (!(o->adapt_read_threshold > 0)) o->adapt_read_threshold = DEF_THRESHOLD;
+    if (!(o->adapt_write_threshold > 0)) o->adapt_write_threshold = DEF_THRESHOLD;
+}
+
 const am_strategy am_strategy_adaptive = {
     .name = "adaptive",
     .create = adaptive_create,
@@ -261,4 +283,5 @@ const am_strategy am_strategy_adaptive = {
     .observe = adaptive_observe,
     .pending_bytes = adaptive_pending_bytes,
     .tick = adaptive_tick,
+    .defaults = adaptive_defaults,
 };

@@ -337,6 +337,18 @@ static void test_options_resolve(void **state)
     assert_int_equal(o.level_fanout, 7);
     assert_int_equal(o.l1_target_bytes, 12345);
     am_options_init(&o);
+    o.strategy = "adaptive";               /* the controller's defaults follow its clock */
+    am_options_resolve(&o);
+    assert_true(o.adapt_window == 10 && o.adapt_cooldown == 30 &&
+                o.adapt_read_threshold == 0.7);
+    am_options_init(&o);
+    o.strategy = "adaptive";
+    o.adapt_clock_ops = 1;
+    o.adapt_cooldown = 5000;
+    am_options_resolve(&o);
+    assert_true(o.adapt_window == 100000 && o.adapt_cooldown == 5000 &&
+                o.adapt_global_cooldown == 10000);
+    am_options_init(&o);
     o.strategy = "no-such-strategy";      /* left for am_open to refuse */
     am_options_resolve(&o);
     assert_int_equal(o.level_fanout, 10);
