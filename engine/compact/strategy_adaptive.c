@@ -73,13 +73,17 @@
 #define DEF_TARGET_FILE (2u * 1024u * 1024u)
 #define DEF_THRESHOLD 0.7
 
-/* The controller's defaults, in operations and in seconds (amethyst.h). */
+/* The controller's defaults, in operations and in seconds (amethyst.h). In seconds: a
+ * window of 2 s judges the last couple of seconds of a workload; a switch then holds for
+ * 3 s. With 10 s and 30 s the shift workload's phases (2 to 13 s at 1M keys) ended before
+ * the window saw their mix, and a segment switched in one phase was still cooling down in
+ * the next (measured: no switch to tiered at all). */
 #define DEF_WINDOW_OPS 100000
-#define DEF_WINDOW_SECS 10
+#define DEF_WINDOW_SECS 2
 #define DEF_COOLDOWN_OPS 300000
-#define DEF_COOLDOWN_SECS 30
+#define DEF_COOLDOWN_SECS 3
 #define DEF_GLOBAL_OPS 10000
-#define DEF_GLOBAL_SECS 1
+#define DEF_GLOBAL_SECS 0.5
 
 /* A duration option in clock units: ops as given, seconds as microseconds. */
 static uint64_t duration(double opt, double def_ops, double def_secs, int ops)

@@ -82,12 +82,12 @@ typedef struct am_options {
        operations (puts, deletes, point lookups, iterator seeks) when adapt_clock_ops is 1,
        so that the same operations give the same switches (amethystd -deterministic). */
     int adapt_clock_ops;         /* default 0: seconds */
-    double adapt_window;         /* counter history judged per segment; default 10 s or
+    double adapt_window;         /* counter history judged per segment; default 2 s or
                                     100000 ops */
     double adapt_cooldown;       /* a segment (or its outputs) switched this recently does
-                                    not switch again; default 30 s or 300000 ops */
+                                    not switch again; default 3 s or 300000 ops */
     double adapt_global_cooldown;/* at least this between two switch jobs starting;
-                                    default 1 s or 10000 ops */
+                                    default 0.5 s or 10000 ops */
     double adapt_read_threshold; /* tiered -> leveled once reads are at least this share of
                                     a segment's operations over the window; default 0.7 */
     double adapt_write_threshold;/* leveled -> tiered once writes are at least this share;

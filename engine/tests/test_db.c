@@ -339,7 +339,7 @@ static void test_options_resolve(void **state)
     am_options_init(&o);
     o.strategy = "adaptive";               /* the controller's defaults follow its clock */
     am_options_resolve(&o);
-    assert_true(o.adapt_window == 10 && o.adapt_cooldown == 30 &&
+    assert_true(o.adapt_window == 2 && o.adapt_cooldown == 3 &&
                 o.adapt_read_threshold == 0.7);
     am_options_init(&o);
     o.strategy = "adaptive";
