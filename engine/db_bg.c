@@ -46,7 +46,7 @@ int db_write_level0(am_db *db, memtable *mem, const uint64_t *snaps, size_t nsna
     pthread_mutex_unlock(&db->sv_mu);
     merge_params p = base_params(db, opened);
     p.out_level = 0;
-    p.out_tag = AM_TAG_LEVELED;
+    p.out_tag = db->strat->flush_tag;        /* how the strategy counts fresh data */
     p.target_file_bytes = 0;                 /* one file per flush */
     p.snapshots = snaps;                     /* versions a snapshot sees must survive */
     p.nsnapshots = nsnaps;

@@ -66,6 +66,9 @@ typedef struct am_strategy {
     /* Optional: replaces the zero fields of o that stand for "the default" with this
        strategy's own defaults (am_options_resolve; the engine's apply to what is left). */
     void (*defaults)(am_options *o);
+    /* The tag of flushed files (AM_TAG_LEVELED, the default 0, or AM_TAG_TIERED): how the
+       strategy counts fresh data, so that tag statistics and am_segments say the same. */
+    int flush_tag;
 } am_strategy;
 
 #define STRATEGY_TICK_OPS 1024

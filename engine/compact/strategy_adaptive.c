@@ -288,4 +288,5 @@ const am_strategy am_strategy_adaptive = {
     .pending_bytes = adaptive_pending_bytes,
     .tick = adaptive_tick,
     .defaults = adaptive_defaults,
+    .flush_tag = AM_TAG_TIERED,
 };

@@ -206,4 +206,5 @@ const am_strategy am_strategy_lazy_leveled = {
     .pick = lazy_pick,
     .observe = NULL,
     .pending_bytes = lazy_pending_bytes,
+    .flush_tag = AM_TAG_TIERED,
 };

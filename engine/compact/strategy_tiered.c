@@ -112,4 +112,5 @@ const am_strategy am_strategy_tiered = {
     .pick = tiered_pick,
     .observe = NULL,
     .pending_bytes = tiered_pending_bytes,
+    .flush_tag = AM_TAG_TIERED,
 };

@@ -208,6 +208,8 @@ static void test_shapes_and_write_amp(void **state)
     for (int l = 0; l < 8; l++) assert_true(tie.sh.max_runs[l] < 4);
     assert_int_equal(tie.st.compactions_by_reason[AM_REASON_TIER_FULL], tie.st.compactions);
     assert_true(tie.st.tag_files[AM_TAG_TIERED] > 0);
+    assert_int_equal(tie.st.tag_files[AM_TAG_LEVELED], 0);   /* flushes are tiered too */
+    assert_int_equal(lev.st.tag_files[AM_TAG_TIERED], 0);
 
     /* Lazy-leveled: the deepest non-empty level is one leveled run at every sample, with
        tiered levels of several runs above it. */
