@@ -27,17 +27,14 @@
 #include <string.h>
 
 #include "amethyst.h"
+#include "compact/level_shape.h"
 #include "compact/strategy.h"
 #include "util/ikey.h"
 
 #define DEF_FANOUT 10
-#define DEF_L0_TRIGGER 4
-#define DEF_L1_BYTES (4u * 4u * 1024u * 1024u)
-#define DEF_TARGET_FILE (2u * 1024u * 1024u)
 
 typedef struct leveled {
-    uint64_t fanout, l1_bytes, target_file;
-    int l0_trigger;
+    level_shape shape;                        /* immutable after create */
     /* Round-robin position per level: largest user key of the last pick (owned). */
     char *ptr[AM_MAX_LEVELS];
     size_t ptr_len[AM_MAX_LEVELS];
@@ -55,13 +52,7 @@ static void *leveled_create(const am_options *o)
 {
     leveled *s = calloc(1, sizeof(*s));
     if (!s) return NULL;
-    s->fanout = o && o->level_fanout > 1 ? (uint64_t)o->level_fanout : DEF_FANOUT;
-    s->l0_trigger = o && o->l0_compaction_trigger > 0 ? o->l0_compaction_trigger
-                                                      : DEF_L0_TRIGGER;
-    if (o && o->l1_target_bytes) s->l1_bytes = o->l1_target_bytes;
-    else if (o && o->memtable_bytes) s->l1_bytes = 4 * (uint64_t)o->memtable_bytes;
-    else s->l1_bytes = DEF_L1_BYTES;
-    s->target_file = o && o->target_file_bytes ? o->target_file_bytes : DEF_TARGET_FILE;
+    level_shape_init(&s->shape, o, DEF_FANOUT);
     return s;
 }
 
@@ -76,17 +67,12 @@ static void leveled_destroy(void *self)
 /* Size target of level n >= 1, saturating instead of overflowing. */
 static uint64_t level_target(const leveled *s, int n)
 {
-    uint64_t t = s->l1_bytes;
-    for (int i = 1; i < n; i++) {
-        if (t > UINT64_MAX / s->fanout) return UINT64_MAX;
-        t *= s->fanout;
-    }
-    return t;
+    return level_shape_target(&s->shape, n);
 }
 
 static double level_score(const leveled *s, const am_version *v, int n)
 {
-    if (n == 0) return (double)v->levels[0].nsegs / (double)s->l0_trigger;
+    if (n == 0) return (double)v->levels[0].nsegs / (double)s->shape.l0_trigger;
     if (n >= AM_MAX_LEVELS - 1) return 0;          /* the last level has no target */
     return (double)v->levels[n].bytes / (double)level_target(s, n);
 }
@@ -170,7 +156,7 @@ static void job_finish(const leveled *s, const am_version *v, am_job *job, int o
     job->out_level = out;
     job->out_run = (uint64_t)out;
     job->out_tag = AM_TAG_LEVELED;
-    job->target_file_bytes = s->target_file;
+    job->target_file_bytes = s->shape.target_file;
     job->bottommost = nothing_below(v, out, r);
 }
 
@@ -312,7 +298,7 @@ static uint64_t leveled_pending_bytes(void *self, const am_version *v)
 {
     leveled *s = self;
     uint64_t sum = 0;
-    if (v->levels[0].nsegs >= (uint64_t)s->l0_trigger) sum += v->levels[0].bytes;
+    if (v->levels[0].nsegs >= (uint64_t)s->shape.l0_trigger) sum += v->levels[0].bytes;
     for (int n = 1; n < AM_MAX_LEVELS - 1; n++) {
         uint64_t t = level_target(s, n);
         if (v->levels[n].bytes > t) sum += v->levels[n].bytes - t;

@@ -54,18 +54,15 @@
 #include <stdlib.h>
 
 #include "amethyst.h"
+#include "compact/level_shape.h"
 #include "compact/strategy.h"
 #include "util/ikey.h"
 
 #define DEF_FANOUT 2      /* the bound below holds for 2: a growing vector that doubles */
-#define DEF_L0_TRIGGER 4
-#define DEF_L1_BYTES (4u * 4u * 1024u * 1024u)
-#define DEF_TARGET_FILE (2u * 1024u * 1024u)
 #define LAST_LEVEL (AM_MAX_LEVELS - 1)
 
 typedef struct triangular {
-    uint64_t fanout, l1_bytes, target_file;   /* immutable after create */
-    int l0_trigger;
+    level_shape shape;                        /* immutable after create */
 } triangular;
 
 /* One segment of the levels a triangle spans. */
@@ -84,13 +81,7 @@ static void *tri_create(const am_options *o)
 {
     triangular *s = calloc(1, sizeof(*s));
     if (!s) return NULL;
-    s->fanout = o && o->level_fanout > 1 ? (uint64_t)o->level_fanout : DEF_FANOUT;
-    s->l0_trigger = o && o->l0_compaction_trigger > 0 ? o->l0_compaction_trigger
-                                                      : DEF_L0_TRIGGER;
-    if (o && o->l1_target_bytes) s->l1_bytes = o->l1_target_bytes;
-    else if (o && o->memtable_bytes) s->l1_bytes = 4 * (uint64_t)o->memtable_bytes;
-    else s->l1_bytes = DEF_L1_BYTES;
-    s->target_file = o && o->target_file_bytes ? o->target_file_bytes : DEF_TARGET_FILE;
+    level_shape_init(&s->shape, o, DEF_FANOUT);
     return s;
 }
 
@@ -102,19 +93,14 @@ static void tri_destroy(void *self)
 /* Capacity in bytes of level 1 <= n < LAST_LEVEL, saturating instead of overflowing. */
 static uint64_t level_cap(const triangular *s, int n)
 {
-    uint64_t t = s->l1_bytes;
-    for (int i = 1; i < n; i++) {
-        if (t > UINT64_MAX / s->fanout) return UINT64_MAX;
-        t *= s->fanout;
-    }
-    return t;
+    return level_shape_target(&s->shape, n);
 }
 
 /* 1 when a triangle starts at level a: L0 holds l0_compaction_trigger files, or La
    (1 <= a < LAST_LEVEL) holds more than twice cap(a). */
 static int top_full(const triangular *s, const am_version *v, int a)
 {
-    if (a == 0) return v->levels[0].nsegs >= (uint64_t)s->l0_trigger;
+    if (a == 0) return v->levels[0].nsegs >= (uint64_t)s->shape.l0_trigger;
     uint64_t cap = a < LAST_LEVEL ? level_cap(s, a) : UINT64_MAX;
     return cap <= UINT64_MAX / 2 && v->levels[a].bytes > 2 * cap;
 }
@@ -234,7 +220,7 @@ static int fill_job(const triangular *s, const am_version *v, const tseg *t, con
     job->out_level = out;
     job->out_run = (uint64_t)out;
     job->out_tag = AM_TAG_LEVELED;
-    job->target_file_bytes = s->target_file;
+    job->target_file_bytes = s->shape.target_file;
     job->trivial_move = c->hi - c->lo == 1;
     job->bottommost = nothing_below(v, out, lo, lon, hi, hin);
     return 1;
