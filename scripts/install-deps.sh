@@ -12,6 +12,7 @@ need=(
   "librocksdb-dev:/usr/include/rocksdb/c.h"
   "libleveldb-dev:/usr/include/leveldb/c.h"
   "rocksdb-tools:/usr/bin/db_bench"
+  "python3-matplotlib:/usr/lib/python3/dist-packages/matplotlib/__init__.py"
 )
 
 missing=()
