@@ -131,7 +131,7 @@ endef
 test: $(addprefix $(BUILD)/rel/,$(TESTS)) $(addprefix $(BUILD)/asan/,$(TESTS))
 	$(call RUN_TESTS,rel,$(TESTS))
 	$(call RUN_TESTS,asan,$(TESTS))
-	@echo "== scripts/tests (scripts/compare on small runs)"
+	@echo "== scripts/tests (compare, sweep and perf-check on small runs and fixtures)"
 	@AMETHYSTD=$(BUILD)/rel/amethystd /usr/bin/python3 -m unittest discover -s scripts/tests -p 'test_*.py'
 	@echo "all tests passed (plain and ASan+UBSan)"
 
@@ -172,6 +172,12 @@ compare-strategies: $(BUILD)/rel/amethystd
 	  -args "-bloom-bits 0 -seed 1" -update-docs docs/strategies.md -docs-section shift-bloom0
 	/usr/bin/python3 scripts/compare -amethystd $(BUILD)/rel/amethystd -workloads shift \
 	  -args "-bloom-bits 10 -seed 1" -update-docs docs/strategies.md -docs-section shift-bloom10
+
+# Regression check (docs/ci.md): counters vs results/baselines, throughput vs BASE (a git
+# revision; default origin/main or main if not HEAD, else HEAD~1). PERF_CHECK_FLAGS: more options.
+.PHONY: perf-check
+perf-check: $(BUILD)/rel/amethystd
+	/usr/bin/python3 scripts/perf-check -amethystd $(BUILD)/rel/amethystd $(if $(BASE),-base $(BASE)) $(PERF_CHECK_FLAGS)
 
 # scripts/check-rocksdb-dbbench: RocksDB's db_bench against amethystd -engine rocksdb-leveled.
 .PHONY: check-dbbench
