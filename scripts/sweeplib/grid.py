@@ -77,13 +77,47 @@ def split_ints(option, text, lo=1):
     return out
 
 
-def list_engines(amethystd):
-    """Engine names from `amethystd -list`: (canonical names, {alias: canonical})."""
+def amethystd_list(amethystd):
     try:
-        out = subprocess.run([amethystd, "-list"], check=True, capture_output=True,
-                             text=True).stdout
+        return subprocess.run([amethystd, "-list"], check=True, capture_output=True,
+                              text=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
         raise Usage("%s -list failed: %s" % (amethystd, e)) from None
+
+
+def list_workloads(listing):
+    """Built-in workload names from `amethystd -list` output."""
+    names, inside = [], False
+    for line in listing.splitlines():
+        if line.startswith("workloads:"):
+            inside = True
+        elif inside:
+            if not line.startswith(" "):
+                break
+            name = line.split()[0]
+            if "," not in name and not name.endswith(".json"):
+                names.append(name)
+    return names
+
+
+def check_workloads(workloads, known):
+    """Refuses before any run a workload amethystd would refuse: a name it does not have,
+    or a workload file that does not exist. (A chain's parts must be db_bench names;
+    amethystd checks that.)"""
+    for w in workloads:
+        if w.endswith(".json"):
+            if not os.path.isfile(w):
+                raise Usage("workload file %s: no such file" % w)
+            continue
+        for part in w.split("+"):
+            if part not in known:
+                raise Usage("unknown workload '%s'; amethystd has: %s (a db_bench chain is "
+                            "written a+b; a file as FILE.json)" % (part, ", ".join(known)))
+
+
+def list_engines(listing):
+    """Engine names from `amethystd -list` output: (canonical names, {alias: canonical})."""
+    out = listing
     names, aliases, inside = [], {}, False
     for line in out.splitlines():
         if line.startswith("engines:"):

@@ -68,20 +68,23 @@ def run_point(sweep, point, total):
             if sweep.stop_reason is None:
                 sweep.stop_reason = (p.returncode, rec["error"])
         sweep.stop.set()
-    keep_failure(sweep.outdir, point, path, p.stderr)
+    rec["log"] = keep_failure(sweep.outdir, point, path, p.stderr)
     sweep.say("[%d/%d] %s FAILED (exit %d): %s" % (n, total, point.name, p.returncode,
                                                    rec["error"]))
     return rec
 
 
 def keep_failure(outdir, point, path, stderr):
-    """Moves a failed run's document (if any) out of runs/ and saves its stderr."""
+    """Moves a failed run's document (if any) out of runs/ and saves its stderr; returns
+    the stderr file's path."""
     fdir = os.path.join(outdir, "failed")
     os.makedirs(fdir, exist_ok=True)
     if os.path.exists(path):
         os.replace(path, os.path.join(fdir, point.name + ".json"))
-    with open(os.path.join(fdir, point.name + ".log"), "w") as f:
+    log = os.path.join(fdir, point.name + ".log")
+    with open(log, "w") as f:
         f.write(stderr)
+    return log
 
 
 def run_all(sweep, grid_points):

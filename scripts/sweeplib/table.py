@@ -8,6 +8,7 @@ ceil(p/100 * count), capped at the largest value.
 """
 import csv
 import math
+import os
 
 COLUMNS = ["engine", "workload", "keys", "value_size", "seed", "run", "status",
            "phase_index", "phase", "ops", "seconds", "ops_per_sec", "p50_ns", "p99_ns",
@@ -55,6 +56,7 @@ def run_rows(rec, doc):
     base.update(run=rec["name"], status=rec.get("status"), result=rec.get("result"),
                 error=rec.get("error"))
     if doc is None:
+        base["result"] = rec.get("log") or ""
         return [base]
     base["status"] = "ok"
     base["revision"] = (doc.get("build") or {}).get("revision")
@@ -93,5 +95,4 @@ def write_csv(path, rows):
         w.writeheader()
         for r in rows:
             w.writerow({c: cell(r.get(c)) for c in COLUMNS})
-    import os
     os.replace(tmp, path)
