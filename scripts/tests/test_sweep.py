@@ -2,6 +2,7 @@
 when build/rel/amethystd is not built), resumability, the CSV, the emitted commands file and
 Slurm script, failures, and bad input (exit 2). Run from the repository root:
     /usr/bin/python3 -m unittest scripts/tests/test_sweep.py
+(`make test` runs every scripts/tests/test_*.py with AMETHYSTD set to the build's binary.)
 """
 import csv
 import json
@@ -15,7 +16,8 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SWEEP = os.path.join(ROOT, "scripts", "sweep")
-AMETHYSTD = os.path.join(ROOT, "build", "rel", "amethystd")
+AMETHYSTD = os.path.abspath(os.environ.get("AMETHYSTD",
+                                           os.path.join(ROOT, "build", "rel", "amethystd")))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 from sweeplib import table  # noqa: E402
