@@ -114,6 +114,10 @@ class TestLocal(Tmp):
         self.assertEqual(grid["grid"]["engines"], ["leveled", "leveldb"])
         self.assertEqual(grid["points"], 4)
         self.assertEqual(grid["schema"], "amethyst-sweep/1")
+        # Resuming with other -args is refused: one CSV, one set of settings.
+        rc, err = sweep(*GRID, "-out", self.out, "-args", "-memtable-mb 1")
+        self.assertEqual(rc, 2, err)
+        self.assertIn("use another -out", err)
 
     def test_emit_commands_and_slurm(self):
         cmds = os.path.join(self.tmp, "cmds.txt")
