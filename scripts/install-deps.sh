@@ -13,6 +13,7 @@ need=(
   "libleveldb-dev:/usr/include/leveldb/c.h"
   "rocksdb-tools:/usr/bin/db_bench"
   "python3-matplotlib:/usr/lib/python3/dist-packages/matplotlib/__init__.py"
+  "parallel:/usr/bin/parallel"
 )
 
 missing=()
