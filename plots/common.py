@@ -143,19 +143,21 @@ def save_figure(fig, out_stem):
     return png, pdf
 
 
-def parser(description):
+def parser(description, add_args=None):
     """The shared command line: -o OUTSTEM FILE.json [FILE.json ...]."""
     p = argparse.ArgumentParser(description=description,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-o", dest="out", required=True, metavar="OUTSTEM",
                    help="output path without extension: writes OUTSTEM.png and OUTSTEM.pdf")
     p.add_argument("files", nargs="+", metavar="FILE.json", help="amethystd result documents")
+    if add_args:
+        add_args(p)
     return p
 
 
-def main(description, plot, argv=None):
+def main(description, plot, argv=None, add_args=None):
     """Parse, load, call plot(docs, args) -> fig, save; exit 2 on bad input."""
-    args = parser(description).parse_args(argv)
+    args = parser(description, add_args).parse_args(argv)
     try:
         docs = load_results(args.files)
         fig = plot(docs, args)
@@ -210,8 +212,11 @@ def wrap_label(text, width=12):
     return "\n".join(out)
 
 
-def legend_above(ax, ncol=3):
-    """The engines' legend in a band above the axes, full width, so it hides no bar."""
+def legend_above(ax, ncol=None):
+    """The legend in a band above the axes, so it hides no bar or line."""
+    if ncol is None:
+        n = len(ax.get_legend_handles_labels()[1])
+        ncol = n if n <= 4 else 3
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.02), ncol=ncol, borderaxespad=0,
               handlelength=1.2, columnspacing=1.0)
 
