@@ -8,6 +8,7 @@ figure as PNG (200 dpi) and PDF. Python 3 standard library + matplotlib only.
 import argparse
 import hashlib
 import json
+import math
 import os
 import re
 import sys
@@ -239,3 +240,17 @@ def grouped_bars(ax, groups, series, values, ylabel):
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(groups)
     ax.set_ylabel(ylabel)
+
+
+def log_axis(ax):
+    """Log-scale y with plain numbers (1, 10, 100 ... and 2, 5 between when the range is short)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+    ax.set_yscale("log")
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
+    lo, hi = ax.get_ylim()
+    if lo > 0:  # start at a power of ten so bar heights compare honestly
+        lo = 10 ** math.floor(math.log10(lo))
+        ax.set_ylim(bottom=lo)
+    ax.yaxis.set_minor_formatter(plain if hi / max(lo, 1e-12) < 100 else FuncFormatter(lambda v, _: ""))

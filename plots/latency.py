@@ -109,7 +109,7 @@ def plot_percentiles(data, title):
                 v = percentile(data[op][e], q)
                 vals[(e, lab)] = v / 1e3 if v is not None else None
         common.grouped_bars(ax, labels, engines, vals, f"{op} latency (µs)")
-        ax.set_yscale("log")
+        common.log_axis(ax)
     axes[-1].set_xlabel("percentile" + title)
     common.legend_above(axes[0])
     return fig
