@@ -13,9 +13,6 @@ import os
 import re
 import sys
 
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 SCHEMA = "amethyst-result/1"
 
@@ -109,8 +106,18 @@ def workload_name(doc):
     return doc["workload"].get("name") or doc["config"].get("workload", "?")
 
 
+def pyplot():
+    """matplotlib.pyplot on the Agg backend, imported only once the input is known good
+    (so refusing bad input is quick)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
 def setup_style():
     """Column-width, 8-point figures."""
+    plt = pyplot()
     plt.rcParams.update({
         "font.size": FONT_SIZE,
         "axes.titlesize": FONT_SIZE,
@@ -128,7 +135,7 @@ def setup_style():
 
 def new_figure(width=COLUMN_SIZE[0], height=COLUMN_SIZE[1], **kw):
     setup_style()
-    return plt.subplots(figsize=(width, height), **kw)
+    return pyplot().subplots(figsize=(width, height), **kw)
 
 
 def save_figure(fig, out_stem):
@@ -140,7 +147,7 @@ def save_figure(fig, out_stem):
     png, pdf = out_stem + ".png", out_stem + ".pdf"
     fig.savefig(png, dpi=200)
     fig.savefig(pdf, metadata={"CreationDate": None, "ModDate": None})
-    plt.close(fig)
+    pyplot().close(fig)
     return png, pdf
 
 

@@ -62,9 +62,9 @@ def focus_doc(docs, want):
 
 
 def shade(axes, spans):
-    for i, (_, _, a, b) in enumerate(spans):
+    for idx, _, a, b in spans:
         for ax in axes:
-            ax.axvspan(a, b, color=SHADES[i % 2], zorder=0, linewidth=0)
+            ax.axvspan(a, b, color=SHADES[idx % 2], zorder=0, linewidth=0)
 
 
 def label_phases(ax, spans):
