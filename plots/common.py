@@ -220,13 +220,13 @@ def wrap_label(text, width=12):
     return "\n".join(out)
 
 
-def legend_above(ax, ncol=None):
+def legend_above(ax, ncol=None, y=1.02):
     """The legend in a band above the axes, so it hides no bar or line."""
     if ncol is None:
         n = len(ax.get_legend_handles_labels()[1])
         ncol = n if n <= 4 else 3
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.02), ncol=ncol, borderaxespad=0,
-              handlelength=1.2, columnspacing=1.0)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, y), ncol=ncol, borderaxespad=0,
+              handlelength=1.2, handletextpad=0.4, columnspacing=0.8)
 
 
 def grouped_bars(ax, groups, series, values, ylabel):

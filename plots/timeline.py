@@ -132,7 +132,7 @@ def plot(docs, args):
     tag_area(axes[2], tls[id(focus)], args.segments)
     axes[2].set_title(f"{common.engine_name(focus)}: per strategy tag", loc="left", pad=2)
     axes[2].set_xlabel(f"time since open (s); shaded: phases of {common.engine_name(focus)}")
-    axes[0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.08), ncol=3, borderaxespad=0)
+    common.legend_above(axes[0], y=1.1)
     return fig
 
 
