@@ -97,9 +97,12 @@ def tag_area(ax, tl, use_segments):
     if ts:
         ax.stackplot(ts, [stacks[t] for t in TAGS], labels=TAGS,
                      colors=[common.engine_colour(t) for t in TAGS], alpha=0.85, linewidth=0)
-        ax.legend(loc="upper left", ncol=2)
+        ax.legend(loc="upper left", ncol=2, frameon=True, framealpha=0.8, edgecolor="none")
     else:
         ax.text(0.5, 0.5, "no per-tag data", transform=ax.transAxes, ha="center")
+    if use_segments:
+        from matplotlib.ticker import MaxNLocator
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("SSTables" if use_segments else "SSTable MiB")
 
 
