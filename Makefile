@@ -133,6 +133,8 @@ test: $(addprefix $(BUILD)/rel/,$(TESTS)) $(addprefix $(BUILD)/asan/,$(TESTS))
 	$(call RUN_TESTS,asan,$(TESTS))
 	@echo "== scripts/tests (compare, sweep and perf-check on small runs and fixtures)"
 	@AMETHYSTD=$(BUILD)/rel/amethystd /usr/bin/python3 -m unittest discover -s scripts/tests -p 'test_*.py'
+	@echo "== plots/tests (figure scripts on fixtures)"
+	@/usr/bin/python3 -m unittest discover -s plots/tests -p 'test_*.py'
 	@echo "all tests passed (plain and ASan+UBSan)"
 
 # One test, both flavors: make check-one T=test_skiplist
@@ -172,6 +174,12 @@ compare-strategies: $(BUILD)/rel/amethystd
 	  -args "-bloom-bits 0 -seed 1" -update-docs docs/strategies.md -docs-section shift-bloom0
 	/usr/bin/python3 scripts/compare -amethystd $(BUILD)/rel/amethystd -workloads shift \
 	  -args "-bloom-bits 10 -seed 1" -update-docs docs/strategies.md -docs-section shift-bloom10
+
+# Paper figures (plots/, scripts/figures): a documented set of runs, every figure as PNG and
+# PDF in results/figures/ with index.md. FIGURES_ARGS: e.g. "-keys 1000000" or "-from DIR".
+.PHONY: figures
+figures: $(BUILD)/rel/amethystd
+	/usr/bin/python3 scripts/figures -amethystd $(BUILD)/rel/amethystd $(FIGURES_ARGS)
 
 # Regression check (docs/ci.md): counters vs results/baselines, throughput vs BASE (a git
 # revision; default origin/main or main if not HEAD, else HEAD~1). PERF_CHECK_FLAGS: more options.
