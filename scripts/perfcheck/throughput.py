@@ -16,11 +16,11 @@ import tempfile
 from . import common
 
 SERIES_SCHEMA = "amethyst-perf-series/1"
-DEFAULT_THRESHOLD = 0.10
-DEFAULT_PAIRS = 5
+DEFAULT_THRESHOLD = 0.15
+DEFAULT_PAIRS = 9
 DEFAULT_WORKLOAD = "fillrandom,readrandom"
 DEFAULT_ENGINE = "leveled"
-DEFAULT_KEYS = 100000
+DEFAULT_KEYS = 200000
 
 
 def git(repo, *args):
