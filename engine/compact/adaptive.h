@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include "compact/strategy.h"
 #include "compact/adaptive_controller.h"
+#include "compact/level_shape.h"
 
 /* Options resolved to values (zero options mean defaults); immutable after create. The
  * controller's durations count clock units: user operations or microseconds. */
@@ -21,8 +22,8 @@ typedef struct ad_config {
     int clock_ops;
     uint64_t window, cooldown, global_cooldown;
     double read_thr, write_thr;
-    int tier_fanout, l0_trigger;
-    uint64_t level_fanout, l1_bytes, target_file;
+    int tier_fanout;
+    level_shape shape;             /* L0 trigger, L1 target, level fanout, file size */
 } ad_config;
 
 /* ---- a flat view of one version ---- */

@@ -18,18 +18,13 @@
 
 uint64_t ad_level_target(const ad_config *c, int n)
 {
-    uint64_t t = c->l1_bytes;
-    for (int i = 1; i < n; i++) {
-        if (t > UINT64_MAX / c->level_fanout) return UINT64_MAX;
-        t *= c->level_fanout;
-    }
-    return t;
+    return level_shape_target(&c->shape, n);
 }
 
 int ad_base_l0(adaptive *s, const ad_view *w, char *sel, am_job *job)
 {
     size_t nruns = w->lrun[1] - w->lrun[0];
-    if (nruns == 0 || nruns < (size_t)s->cfg.l0_trigger) return 0;
+    if (nruns == 0 || nruns < (size_t)s->cfg.shape.l0_trigger) return 0;
     memset(sel, 0, w->nseg);
     for (size_t i = w->lseg[0]; i < w->lseg[1]; i++) sel[i] = 1;
     ad_plan p = { .out = 1, .tag = AM_TAG_TIERED, .reason = JOB_L0, .allow_trivial = 1 };
@@ -155,7 +150,7 @@ int ad_base_rest(adaptive *s, const ad_view *w, char *sel, am_job *job)
 uint64_t ad_pending(const ad_config *c, const am_version *v)
 {
     uint64_t sum = 0;
-    if (v->levels[0].nruns >= (size_t)c->l0_trigger) sum += v->levels[0].bytes;
+    if (v->levels[0].nruns >= (size_t)c->shape.l0_trigger) sum += v->levels[0].bytes;
     for (int n = 1; n < AM_MAX_LEVELS; n++) {
         const am_level *L = &v->levels[n];
         size_t t = 0;

@@ -274,7 +274,7 @@ int ad_fill_job(const ad_view *w, const char *sel, const ad_plan *p, const ad_co
     job->out_level = p->out;
     job->out_run = p->join ? (uint64_t)p->out : 0;
     job->out_tag = p->tag;
-    job->target_file_bytes = c->target_file;
+    job->target_file_bytes = c->shape.target_file;
     job->trivial_move = p->allow_trivial && !from_joined && inputs_disjoint(w, sel, nin);
     job->bottommost = !job->trivial_move && bottommost(w, sel, p->out, &span);
     return AM_OK;

@@ -68,9 +68,6 @@
 
 #define DEF_TIER_FANOUT 4
 #define DEF_LEVEL_FANOUT 10
-#define DEF_L0_TRIGGER 4
-#define DEF_L1_BYTES (16u * 1024u * 1024u)
-#define DEF_TARGET_FILE (2u * 1024u * 1024u)
 #define DEF_THRESHOLD 0.7
 
 /* The controller's defaults, in operations and in seconds (amethyst.h). In seconds: a
@@ -111,12 +108,7 @@ static void *adaptive_create(const am_options *o)
     c->read_thr = o->adapt_read_threshold > 0 ? o->adapt_read_threshold : DEF_THRESHOLD;
     c->write_thr = o->adapt_write_threshold > 0 ? o->adapt_write_threshold : DEF_THRESHOLD;
     c->tier_fanout = o->tier_fanout >= 2 ? o->tier_fanout : DEF_TIER_FANOUT;
-    c->l0_trigger = o->l0_compaction_trigger > 0 ? o->l0_compaction_trigger : DEF_L0_TRIGGER;
-    c->level_fanout = o->level_fanout > 1 ? (uint64_t)o->level_fanout : DEF_LEVEL_FANOUT;
-    if (o->l1_target_bytes) c->l1_bytes = o->l1_target_bytes;
-    else if (o->memtable_bytes) c->l1_bytes = 4 * (uint64_t)o->memtable_bytes;
-    else c->l1_bytes = DEF_L1_BYTES;
-    c->target_file = o->target_file_bytes ? o->target_file_bytes : DEF_TARGET_FILE;
+    level_shape_init(&c->shape, o, DEF_LEVEL_FANOUT);
     ctl_init(&s->ctl, c->window, c->read_thr, c->write_thr);
     return s;
 }
