@@ -33,6 +33,12 @@ typedef struct he_config {
 
 /* Engine counters in the workbench's units (docs/metrics.md). A field an engine cannot
  * provide is marked in `have` (bit per field) rather than left as a made-up zero. */
+/* Compaction reasons, as Amethyst names them (am_reason_name); the JSON's keys. */
+#define HE_REASONS 6
+static const char *const he_reason_names[HE_REASONS] = {
+    "L0", "size", "tier", "switch-leveled", "switch-tiered", "manual",
+};
+
 typedef struct he_counters {
     uint64_t user_bytes_written;
     uint64_t flush_bytes_written, compaction_bytes_written, compaction_bytes_read;
@@ -57,6 +63,9 @@ typedef struct he_counters {
        JSON, and so is every ratio built on it); one whose bit is in `approx` is an
        estimate (listed in the JSON's engine.approximate_counters). Amethyst sets neither. */
     uint32_t lack, approx;
+    /* Added for the strategies (additive): merges and moves by the reason the strategy
+       gave, in he_reason_names order (Amethyst's AM_REASON_*); group HE_HAVE_REASONS. */
+    uint64_t compactions_by_reason[HE_REASONS];
 } he_counters;
 /* logical_bytes: adapters leave it 0; the runner fills it from its own account of the live
  * pairs (liveset.h), the same for every engine. */
@@ -64,6 +73,7 @@ typedef struct he_counters {
 enum {
     HE_HAVE_WRITE_AMP = 1u << 0, HE_HAVE_READ_AMP = 1u << 1, HE_HAVE_SPACE = 1u << 2,
     HE_HAVE_COMPACTIONS = 1u << 3, HE_HAVE_STALLS = 1u << 4, HE_HAVE_TAGS = 1u << 5,
+    HE_HAVE_REASONS = 1u << 6,
 };
 
 /* One bit per figure, for he_counters.lack and .approx (the group of each in brackets). */

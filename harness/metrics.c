@@ -25,6 +25,10 @@ int metrics_delta(const he_counters *a, const he_counters *b, he_counters *d)
     d->f = b->f - a->f;
     CUMULATIVE(SUB)
 #undef SUB
+    for (int i = 0; i < HE_REASONS; i++) {
+        if (b->compactions_by_reason[i] < a->compactions_by_reason[i]) goto backwards;
+        d->compactions_by_reason[i] = b->compactions_by_reason[i] - a->compactions_by_reason[i];
+    }
     return 0;
 backwards:
     memset(d, 0, sizeof *d);

@@ -92,6 +92,13 @@ static void window_json(json_t *o, const he_counters *a, const he_counters *b, i
                               d.wal_bytes + d.flush_bytes_written + d.compaction_bytes_written));
     set(bytes, "read", FIG(W, HE_F_COMPACTION_READ, d.compaction_bytes_read));
     set(o, "bytes", bytes);
+    json_t *why = json_null();
+    if (k.have & HE_HAVE_REASONS) {
+        why = json_object();
+        for (int i = 0; i < HE_REASONS; i++)
+            set(why, he_reason_names[i], jint(d.compactions_by_reason[i]));
+    }
+    set(o, "compactions_by_reason", why);
     set(o, "point_lookups", FIG(R, HE_F_POINT_LOOKUPS, d.point_lookups));
     set(o, "lookups_found", FIG(R, HE_F_LOOKUPS_FOUND, d.lookups_found));
     set(o, "segments_probed", FIG(R, HE_F_SEGMENTS_PROBED, d.segments_probed));

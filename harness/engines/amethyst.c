@@ -212,7 +212,10 @@ static int ame_counters(he_engine *e, he_counters *out)
     out->memtable_bytes = st.memtable_bytes;
     out->pending_compaction_bytes = st.pending_compaction_bytes;
     out->have = HE_HAVE_WRITE_AMP | HE_HAVE_READ_AMP | HE_HAVE_SPACE | HE_HAVE_COMPACTIONS |
-                HE_HAVE_STALLS | HE_HAVE_TAGS;
+                HE_HAVE_STALLS | HE_HAVE_TAGS |
+                HE_HAVE_REASONS;
+    _Static_assert(AM_REASONS == HE_REASONS, "harness reasons follow AM_REASON_*");
+    for (int i = 0; i < AM_REASONS; i++) out->compactions_by_reason[i] = st.compactions_by_reason[i];
     return 0;
 }
 

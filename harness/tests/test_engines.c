@@ -131,6 +131,15 @@ static void amethyst_adapter(void **state)
     assert_int_equal(k.point_lookups, 4);
     assert_int_equal(k.segments_leveled + k.segments_tiered, k.live_files);
     assert_int_equal(k.have & HE_HAVE_WRITE_AMP, HE_HAVE_WRITE_AMP);
+    /* compactions by reason: named as the engine names them, adding up to the total */
+    assert_int_equal(k.have & HE_HAVE_REASONS, HE_HAVE_REASONS);
+    uint64_t by_reason = 0;
+    for (int i = 0; i < HE_REASONS; i++) {
+        assert_string_equal(he_reason_names[i], am_reason_name(i));
+        by_reason += k.compactions_by_reason[i];
+    }
+    assert_int_equal(by_reason, k.compactions);
+    assert_true(k.compactions > 0 && k.compactions_by_reason[AM_REASON_L0] > 0);
     assert_int_equal(ops->busy(e), 0);         /* inline compaction */
     assert_string_equal(ops->error(e), "");
     assert_int_equal(ops->close(e), 0);
