@@ -15,6 +15,7 @@
 #include "compact/strategy.h"
 #include "compact/adaptive_controller.h"
 #include "compact/level_shape.h"
+#include "compact/run_pick.h"
 
 /* Options resolved to values (zero options mean defaults); immutable after create. The
  * controller's durations count clock units: user operations or microseconds. */
@@ -54,16 +55,7 @@ int ad_view_build(ad_view *w, const am_version *v);   /* AM_OK or AM_ERR_NOMEM *
 void ad_view_free(ad_view *w);
 /* The leveled run of level l (run id l), or -1. */
 long ad_leveled_run(const ad_view *w, int l);
-int ad_overlap(const am_segment *a, const am_segment *b);
-
-/* A user-key range borrowed from segments. */
-typedef struct ad_range {
-    const char *lo, *hi;
-    size_t lon, hin;
-    int set;
-} ad_range;
-void ad_range_add(ad_range *r, const am_segment *g);
-int ad_range_overlaps(const ad_range *r, const am_segment *g);
+/* Key ranges and overlap tests: run_pick.h (rpick_range, rpick_segs_overlap, ...). */
 
 /* ---- safe jobs ---- */
 

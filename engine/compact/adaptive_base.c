@@ -57,7 +57,7 @@ static int pick_tier(adaptive *s, const ad_view *w, int n, char *sel, am_job *jo
             if (!sel[i]) continue;
             const ad_run *L = &w->run[lr];
             for (size_t j = L->first; j < L->first + L->n && !sink; j++)
-                sink = ad_overlap(w->seg[i].g, w->seg[j].g);
+                sink = rpick_segs_overlap(w->seg[i].g, w->seg[j].g);
         }
         ad_plan p = { .reason = JOB_TIER_FULL, .allow_trivial = 1 };
         if (sink) { p.out = n; p.join = 1; p.tag = AM_TAG_LEVELED; }
@@ -70,9 +70,9 @@ static int pick_tier(adaptive *s, const ad_view *w, int n, char *sel, am_job *jo
 
 static void set_pointer(adaptive *s, int n, const ad_view *w, const char *sel)
 {
-    ad_range in = { 0 };
+    rpick_range in = { 0 };
     for (size_t i = w->lseg[n]; i < w->lseg[n + 1]; i++)
-        if (sel[i]) ad_range_add(&in, w->seg[i].g);
+        if (sel[i]) rpick_range_add(&in, w->seg[i].g);
     char *p = in.set ? malloc(in.hin ? in.hin : 1) : NULL;
     if (!p) return;                        /* on OOM the pointer stays put */
     memcpy(p, in.hi, in.hin);

@@ -10,33 +10,6 @@
 #include "compact/adaptive.h"
 #include "util/ikey.h"
 
-/* ---- key ranges ---- */
-
-int ad_overlap(const am_segment *a, const am_segment *b)
-{
-    size_t an, bn, cn, dn;
-    const char *alo = seg_smallest_ukey(a, &an), *ahi = seg_largest_ukey(a, &bn);
-    const char *blo = seg_smallest_ukey(b, &cn), *bhi = seg_largest_ukey(b, &dn);
-    return ukey_cmp(alo, an, bhi, dn) <= 0 && ukey_cmp(blo, cn, ahi, bn) <= 0;
-}
-
-void ad_range_add(ad_range *r, const am_segment *g)
-{
-    size_t sn, ln;
-    const char *sk = seg_smallest_ukey(g, &sn), *lk = seg_largest_ukey(g, &ln);
-    if (!r->set || ukey_cmp(sk, sn, r->lo, r->lon) < 0) { r->lo = sk; r->lon = sn; }
-    if (!r->set || ukey_cmp(lk, ln, r->hi, r->hin) > 0) { r->hi = lk; r->hin = ln; }
-    r->set = 1;
-}
-
-int ad_range_overlaps(const ad_range *r, const am_segment *g)
-{
-    size_t sn, ln;
-    if (!r->set) return 0;
-    const char *sk = seg_smallest_ukey(g, &sn), *lk = seg_largest_ukey(g, &ln);
-    return ukey_cmp(sk, sn, r->hi, r->hin) <= 0 && ukey_cmp(lk, ln, r->lo, r->lon) >= 0;
-}
-
 /* ---- the view ---- */
 
 int ad_view_build(ad_view *w, const am_version *v)
@@ -111,11 +84,11 @@ static void take(closing *c, size_t i)
     c->changed = 1;
 }
 
-static ad_range span_of(const closing *c)
+static rpick_range span_of(const closing *c)
 {
-    ad_range r = { 0 };
+    rpick_range r = { 0 };
     for (size_t i = 0; i < c->w->nseg; i++)
-        if (c->sel[i]) ad_range_add(&r, c->w->seg[i].g);
+        if (c->sel[i]) rpick_range_add(&r, c->w->seg[i].g);
     return r;
 }
 
@@ -129,27 +102,27 @@ static void close_above(closing *c)
         if (!c->sel[i] || w->seg[i].level >= c->p->out) continue;
         int l = w->seg[i].level;
         for (size_t j = w->lseg[l]; j < w->lseg[l + 1]; j++)
-            if (!c->sel[j] && w->seg[j].run > w->seg[i].run && ad_overlap(w->seg[i].g, w->seg[j].g))
+            if (!c->sel[j] && w->seg[j].run > w->seg[i].run && rpick_segs_overlap(w->seg[i].g, w->seg[j].g))
                 take(c, j);
         for (size_t j = w->lseg[l + 1]; j < w->lseg[c->p->out]; j++)
-            if (!c->sel[j] && ad_overlap(w->seg[i].g, w->seg[j].g)) take(c, j);
+            if (!c->sel[j] && rpick_segs_overlap(w->seg[i].g, w->seg[j].g)) take(c, j);
     }
 }
 
 /* Does segment j (not an input) overlap what the output run will cover? */
-static int covers(const closing *c, const ad_range *span, size_t j)
+static int covers(const closing *c, const rpick_range *span, size_t j)
 {
     const ad_view *w = c->w;
     if (c->p->exact) {
         for (size_t i = 0; i < w->nseg; i++)
-            if (c->sel[i] && ad_overlap(w->seg[i].g, w->seg[j].g)) return 1;
+            if (c->sel[i] && rpick_segs_overlap(w->seg[i].g, w->seg[j].g)) return 1;
         return 0;
     }
-    if (ad_range_overlaps(span, w->seg[j].g)) return 1;
+    if (rpick_seg_overlaps(w->seg[j].g, span)) return 1;
     if (c->lrun >= 0) {                      /* the rest of the run the outputs join */
         const ad_run *lr = &w->run[c->lrun];
         for (size_t i = lr->first; i < lr->first + lr->n; i++)
-            if (!c->sel[i] && ad_overlap(w->seg[i].g, w->seg[j].g)) return 1;
+            if (!c->sel[i] && rpick_segs_overlap(w->seg[i].g, w->seg[j].g)) return 1;
     }
     return 0;
 }
@@ -171,7 +144,7 @@ static void out_interval(const closing *c, uint64_t *lo, uint64_t *hi)
 /* C4: every other run of the output level that overlaps the output must have a seq
  * interval disjoint from the output run's; a run that does not gives up its overlapping
  * segments to the job. */
-static void close_at_output(closing *c, const ad_range *span)
+static void close_at_output(closing *c, const rpick_range *span)
 {
     const ad_view *w = c->w;
     int out = c->p->out;
@@ -202,11 +175,11 @@ int ad_close(const ad_view *w, char *sel, const ad_plan *p)
     do {
         c.changed = 0;
         close_above(&c);
-        ad_range span = span_of(&c);
+        rpick_range span = span_of(&c);
         if (c.lrun >= 0) {                   /* the joined run: all of it in the span */
             const ad_run *lr = &w->run[c.lrun];
             for (size_t j = lr->first; j < lr->first + lr->n; j++)
-                if (!sel[j] && ad_range_overlaps(&span, w->seg[j].g)) take(&c, j);
+                if (!sel[j] && rpick_seg_overlaps(w->seg[j].g, &span)) take(&c, j);
             span = span_of(&c);
         }
         if (!c.busy) close_at_output(&c, &span);
@@ -217,14 +190,6 @@ int ad_close(const ad_view *w, char *sel, const ad_plan *p)
 
 /* ---- the job ---- */
 
-static int cmp_lo(const void *a, const void *b)
-{
-    const am_segment *x = *(am_segment *const *)a, *y = *(am_segment *const *)b;
-    size_t xn, yn;
-    const char *xk = seg_smallest_ukey(x, &xn), *yk = seg_smallest_ukey(y, &yn);
-    return ukey_cmp(xk, xn, yk, yn);
-}
-
 /* 1 when the inputs' key ranges are pairwise disjoint (a run can hold them as they are). */
 static int inputs_disjoint(const ad_view *w, const char *sel, size_t nin)
 {
@@ -232,26 +197,20 @@ static int inputs_disjoint(const ad_view *w, const char *sel, size_t nin)
     if (!a) return 0;
     size_t k = 0;
     for (size_t i = 0; i < w->nseg; i++) if (sel[i]) a[k++] = w->seg[i].g;
-    qsort(a, k, sizeof *a, cmp_lo);
-    int ok = 1;
-    for (size_t i = 1; i < k && ok; i++) {
-        size_t pn, qn;
-        const char *pk = seg_largest_ukey(a[i - 1], &pn), *qk = seg_smallest_ukey(a[i], &qn);
-        ok = ukey_cmp(pk, pn, qk, qn) < 0;
-    }
+    int ok = rpick_segs_disjoint(a, k);
     free(a);
     return ok;
 }
 
 /* No older data overlaps the span: nothing below the output level, and at the output
  * level only runs newer than the output (the closure left no other overlap). */
-static int bottommost(const ad_view *w, const char *sel, int out, const ad_range *span)
+static int bottommost(const ad_view *w, const char *sel, int out, const rpick_range *span)
 {
     uint64_t olo = UINT64_MAX;
     for (size_t i = 0; i < w->nseg; i++)
         if (sel[i] && w->seg[i].g->d.min_seq < olo) olo = w->seg[i].g->d.min_seq;
     for (size_t j = w->lseg[out]; j < w->nseg; j++) {
-        if (sel[j] || !ad_range_overlaps(span, w->seg[j].g)) continue;
+        if (sel[j] || !rpick_seg_overlaps(w->seg[j].g, span)) continue;
         if (w->seg[j].level > out || w->run[w->seg[j].run].min_seq < olo) return 0;
     }
     return 1;
@@ -260,13 +219,13 @@ static int bottommost(const ad_view *w, const char *sel, int out, const ad_range
 int ad_fill_job(const ad_view *w, const char *sel, const ad_plan *p, const ad_config *c,
                 am_job *job)
 {
-    ad_range span = { 0 };
+    rpick_range span = { 0 };
     size_t nin = 0;
     int from_joined = 0;
     for (size_t i = 0; i < w->nseg; i++) {
         if (!sel[i]) continue;
         if (job_add_input(job, w->seg[i].level, w->seg[i].g->d.id) != AM_OK) return AM_ERR_NOMEM;
-        ad_range_add(&span, w->seg[i].g);
+        rpick_range_add(&span, w->seg[i].g);
         nin++;
         if (p->join && w->run[w->seg[i].run].leveled && w->seg[i].level == p->out) from_joined = 1;
     }

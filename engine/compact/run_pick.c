@@ -1,4 +1,4 @@
-/* run_pick.c: helpers for strategies that merge whole runs (run_pick.h). */
+/* run_pick.c: key ranges, overlap tests and run groups shared by the strategies (run_pick.h). */
 #include <stdlib.h>
 
 #include "compact/run_pick.h"
@@ -60,6 +60,25 @@ static int cmp_smallest(const void *a, const void *b)
     return ukey_cmp(xk, xn, yk, yn);
 }
 
+int rpick_segs_overlap(const am_segment *a, const am_segment *b)
+{
+    size_t an, bn, cn, dn;
+    const char *alo = seg_smallest_ukey(a, &an), *ahi = seg_largest_ukey(a, &bn);
+    const char *blo = seg_smallest_ukey(b, &cn), *bhi = seg_largest_ukey(b, &dn);
+    return ukey_cmp(alo, an, bhi, dn) <= 0 && ukey_cmp(blo, cn, ahi, bn) <= 0;
+}
+
+int rpick_segs_disjoint(am_segment **a, size_t n)
+{
+    qsort(a, n, sizeof *a, cmp_smallest);
+    for (size_t i = 1; i < n; i++) {
+        size_t pn, cn;
+        const char *p = seg_largest_ukey(a[i - 1], &pn), *c = seg_smallest_ukey(a[i], &cn);
+        if (ukey_cmp(p, pn, c, cn) >= 0) return 0;
+    }
+    return 1;
+}
+
 int rpick_runs_disjoint(const am_run *runs, size_t n)
 {
     size_t total = 0, k = 0;
@@ -70,13 +89,7 @@ int rpick_runs_disjoint(const am_run *runs, size_t n)
     if (!a) return 0;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < runs[i].nsegs; j++) a[k++] = runs[i].segs[j];
-    qsort(a, total, sizeof *a, cmp_smallest);
-    int ok = 1;
-    for (size_t i = 1; ok && i < total; i++) {
-        size_t pn, cn;
-        const char *p = seg_largest_ukey(a[i - 1], &pn), *c = seg_smallest_ukey(a[i], &cn);
-        ok = ukey_cmp(p, pn, c, cn) < 0;
-    }
+    int ok = rpick_segs_disjoint(a, total);
     free(a);
     return ok;
 }

@@ -1,5 +1,6 @@
-/* run_pick.h: helpers for strategies that merge whole runs (tiered, lazy-leveled): key
- * ranges borrowed from segments, the busy and overlap tests on runs, adding an
+/* run_pick.h: helpers shared by the strategies: user-key ranges borrowed from segments and
+ * the overlap and disjointness tests on them (every strategy); for the whole-run ones
+ * (tiered, lazy-leveled) the busy and overlap tests on runs, adding an
  * age-contiguous group of runs to a job, the disjointness test that allows a trivial move,
  * the bottommost test, and the order in which levels over their run trigger are tried.
  * Pure functions of a version; nothing here holds state. Callers hold the engine mutex
@@ -22,6 +23,10 @@ typedef struct rpick_range {
 void rpick_range_add(rpick_range *r, const am_segment *g);
 /* 1 when g's user-key range meets r (a shared boundary key counts). */
 int rpick_seg_overlaps(const am_segment *g, const rpick_range *r);
+/* 1 when the user-key ranges of a and b meet (a shared boundary key counts). */
+int rpick_segs_overlap(const am_segment *a, const am_segment *b);
+/* 1 when the n segments of a are pairwise disjoint by user key; sorts a by smallest key. */
+int rpick_segs_disjoint(am_segment **a, size_t n);
 /* 1 when a segment of run meets r. */
 int rpick_run_overlaps(const am_run *run, const rpick_range *r);
 /* 1 when a segment of run is being compacted. */

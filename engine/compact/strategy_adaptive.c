@@ -147,7 +147,7 @@ static void flight_prune(adaptive *s, const ad_view *w)
 }
 
 /* The shape of a job about to be handed out. */
-static ad_flight shape(const ad_view *w, const char *sel, const ad_plan *p, ad_range *span)
+static ad_flight shape(const ad_view *w, const char *sel, const ad_plan *p, rpick_range *span)
 {
     ad_flight f = { .minlev = AM_MAX_LEVELS, .maxin = -1, .out = p->out };
     memset(span, 0, sizeof *span);
@@ -156,12 +156,12 @@ static ad_flight shape(const ad_view *w, const char *sel, const ad_plan *p, ad_r
         if (f.maxin < 0) f.first = (seg_ref){ w->seg[i].level, w->seg[i].g->d.id };
         if (w->seg[i].level < f.minlev) f.minlev = w->seg[i].level;
         if (w->seg[i].level > f.maxin) f.maxin = w->seg[i].level;
-        ad_range_add(span, w->seg[i].g);
+        rpick_range_add(span, w->seg[i].g);
     }
     /* Joining a run changes that run's seq interval over all of its key range. */
     long lr = p->join ? ad_leveled_run(w, p->out) : -1;
     for (size_t i = lr >= 0 ? w->run[lr].first : 0; lr >= 0 && i < w->run[lr].first + w->run[lr].n; i++)
-        ad_range_add(span, w->seg[i].g);
+        rpick_range_add(span, w->seg[i].g);
     return f;
 }
 
@@ -170,7 +170,7 @@ static int stacked(const ad_flight *up, const ad_flight *down)
     return up->maxin < up->out && up->out == down->minlev && down->out > up->out;
 }
 
-static int interferes(const adaptive *s, const ad_flight *b, const ad_range *span)
+static int interferes(const adaptive *s, const ad_flight *b, const rpick_range *span)
 {
     for (size_t k = 0; k < s->nflight; k++) {
         const ad_flight *a = &s->flight[k];
@@ -183,7 +183,7 @@ static int interferes(const adaptive *s, const ad_flight *b, const ad_range *spa
     return 0;
 }
 
-static int flight_add(adaptive *s, const ad_flight *f, const ad_range *span)
+static int flight_add(adaptive *s, const ad_flight *f, const rpick_range *span)
 {
     if (s->nflight == s->capflight) {
         size_t cap = s->capflight ? 2 * s->capflight : 4;
@@ -211,7 +211,7 @@ static int flight_add(adaptive *s, const ad_flight *f, const ad_range *span)
 int ad_try(adaptive *s, const ad_view *w, char *sel, const ad_plan *p, am_job *job)
 {
     if (!ad_close(w, sel, p)) return 0;
-    ad_range span;
+    rpick_range span;
     ad_flight f = shape(w, sel, p, &span);
     if (f.maxin < 0) return 0;
     if (ad_fill_job(w, sel, p, &s->cfg, job) != AM_OK ||

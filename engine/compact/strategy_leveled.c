@@ -28,6 +28,7 @@
 
 #include "amethyst.h"
 #include "compact/level_shape.h"
+#include "compact/run_pick.h"
 #include "compact/strategy.h"
 #include "util/ikey.h"
 
@@ -41,12 +42,6 @@ typedef struct leveled {
     int has_ptr[AM_MAX_LEVELS];
 } leveled;
 
-/* A user-key range, borrowed from segments. */
-typedef struct krange {
-    const char *lo, *hi;
-    size_t lon, hin;
-    int set;
-} krange;
 
 static void *leveled_create(const am_options *o)
 {
@@ -77,22 +72,6 @@ static double level_score(const leveled *s, const am_version *v, int n)
     return (double)v->levels[n].bytes / (double)level_target(s, n);
 }
 
-static int seg_overlaps(const am_segment *g, const krange *r)
-{
-    size_t sn, ln;
-    const char *sk = seg_smallest_ukey(g, &sn), *lk = seg_largest_ukey(g, &ln);
-    return ukey_cmp(sk, sn, r->hi, r->hin) <= 0 && ukey_cmp(lk, ln, r->lo, r->lon) >= 0;
-}
-
-static void range_add(krange *r, const am_segment *g)
-{
-    size_t sn, ln;
-    const char *sk = seg_smallest_ukey(g, &sn), *lk = seg_largest_ukey(g, &ln);
-    if (!r->set || ukey_cmp(sk, sn, r->lo, r->lon) < 0) { r->lo = sk; r->lon = sn; }
-    if (!r->set || ukey_cmp(lk, ln, r->hi, r->hin) > 0) { r->hi = lk; r->hin = ln; }
-    r->set = 1;
-}
-
 /* Every segment of level n, in a fresh array sorted by smallest user key (then id). NULL
    when the level is empty or on OOM. */
 static int cmp_seg(const void *a, const void *b)
@@ -121,37 +100,37 @@ static am_segment **level_segs(const am_level *L, size_t *n)
 
 /* Adds every segment of level n overlapping r to the job; 0 if one is being compacted
    (or on OOM), else 1. Widens r by what it adds when widen is set. */
-static int add_overlapping(const am_version *v, int n, krange *r, am_job *job, int widen)
+static int add_overlapping(const am_version *v, int n, rpick_range *r, am_job *job, int widen)
 {
     const am_level *L = &v->levels[n];
-    krange orig = *r;
+    rpick_range orig = *r;
     for (size_t ri = 0; ri < L->nruns; ri++) {
         const am_run *run = &L->runs[ri];
         for (size_t i = 0; i < run->nsegs; i++) {
             am_segment *g = run->segs[i];
-            if (!seg_overlaps(g, &orig)) continue;
+            if (!rpick_seg_overlaps(g, &orig)) continue;
             if (g->being_compacted) return 0;
             if (job_add_input(job, n, g->d.id) != AM_OK) return 0;
-            if (widen) range_add(r, g);
+            if (widen) rpick_range_add(r, g);
         }
     }
     return 1;
 }
 
 /* 1 when no segment of a level below out overlaps r. */
-static int nothing_below(const am_version *v, int out, const krange *r)
+static int nothing_below(const am_version *v, int out, const rpick_range *r)
 {
     for (int n = out + 1; n < AM_MAX_LEVELS; n++) {
         const am_level *L = &v->levels[n];
         for (size_t ri = 0; ri < L->nruns; ri++)
             for (size_t i = 0; i < L->runs[ri].nsegs; i++)
-                if (seg_overlaps(L->runs[ri].segs[i], r)) return 0;
+                if (rpick_seg_overlaps(L->runs[ri].segs[i], r)) return 0;
     }
     return 1;
 }
 
 static void job_finish(const leveled *s, const am_version *v, am_job *job, int out,
-                       const krange *r)
+                       const rpick_range *r)
 {
     job->out_level = out;
     job->out_run = (uint64_t)out;
@@ -186,13 +165,13 @@ static int disjoint(am_segment **segs, size_t n)
 static int pick_l0(leveled *s, const am_version *v, am_job *job)
 {
     const am_level *L0 = &v->levels[0];
-    krange r = {0};
+    rpick_range r = {0};
     for (size_t ri = 0; ri < L0->nruns; ri++)
         for (size_t i = 0; i < L0->runs[ri].nsegs; i++) {
             am_segment *g = L0->runs[ri].segs[i];
             if (g->being_compacted) return 0;
             if (job_add_input(job, 0, g->d.id) != AM_OK) return 0;
-            range_add(&r, g);
+            rpick_range_add(&r, g);
         }
     if (!r.set) return 0;
     size_t n0 = job->ninputs;
@@ -213,22 +192,22 @@ static int pick_l0(leveled *s, const am_version *v, am_job *job)
 /* Ln job starting from segment c (n >= 1). 0 if a segment it needs is busy. */
 static int pick_from(leveled *s, const am_version *v, int n, am_segment *c, am_job *job)
 {
-    krange r = {0};
-    range_add(&r, c);
+    rpick_range r = {0};
+    rpick_range_add(&r, c);
     if (c->being_compacted) return 0;
     if (v->levels[n].nruns <= 1) {
         if (job_add_input(job, n, c->d.id) != AM_OK) return 0;
     } else {
         /* Several runs: widen to a fixpoint over every overlapping Ln segment. */
         for (;;) {
-            krange before = r;
+            rpick_range before = r;
             job->ninputs = 0;
             if (!add_overlapping(v, n, &r, job, 1)) return 0;
             if (ukey_cmp(before.lo, before.lon, r.lo, r.lon) == 0 &&
                 ukey_cmp(before.hi, before.hin, r.hi, r.hin) == 0) break;
         }
     }
-    krange in = r;                      /* the Ln inputs' range, for the pointer */
+    rpick_range in = r;                      /* the Ln inputs' range, for the pointer */
     size_t nin = job->ninputs;
     if (!add_overlapping(v, n + 1, &r, job, 1)) return 0;
     job->reason = JOB_LEVEL_SIZE;
