@@ -104,7 +104,6 @@ static int get_internal(am_db *db, const am_snapshot *s, const void *k, size_t k
     superversion *sv = sv_acquire_seq(db, &seq);
     if (s) seq = s->seq;
     STAT_ADD(db, point_lookups, 1);
-    db_count_ops(db, 1);
     int kind, rc = AM_NOT_FOUND;
     const char *v;
     size_t vn;
@@ -149,6 +148,9 @@ counted:
 done:
     sv_release(sv);
     if (rc == AM_OK) STAT_ADD(db, lookups_found, 1);
+    /* After the lookup and its pin: an inline merge this may start (background_threads
+       0) neither delays the answer nor keeps the lookup's files alive. */
+    db_count_ops(db, 1);
     return rc;        /* on an error the env holds the detail, for am_errmsg */
 }
 
@@ -324,13 +326,13 @@ void am_iter_seek(am_iter *it, const void *k, size_t kn)
         it->status = AM_ERR_NOMEM;
         return;
     }
-    db_count_ops(it->db, 1);
     ikey_build(ik, k, kn, AM_MAX_SEQ, AM_KIND_MAX);
     iter_seek(it->m, ik, kn + 8);
     if (ik != stackkey) free(ik);
     size_t cn;
     const char *ck = current(it->m, &cn);
     find_visible(it, 0, ck, cn);
+    db_count_ops(it->db, 1);       /* after the seek, as a lookup counts after its answer */
 }
 
 int am_iter_valid(const am_iter *it) { return it && it->valid; }

@@ -172,15 +172,20 @@ static int posix_pread(am_file *f, uint64_t off, size_t n, void *buf, size_t *go
 
 static int posix_sync(am_file *f)
 {
-    if (f->log && f->log_len > f->log_synced) {
-        /* Only the pages written since the last sync (msync wants a page-aligned start). */
-        size_t page = (size_t)sysconf(_SC_PAGESIZE);
-        size_t from = f->log_synced / page * page;
-        if (msync(f->log + from, f->log_len - from, MS_SYNC) != 0)
-            return os_error(f->env, "sync", f->path);
+    if (f->log) {
+        /* Only the pages written since the last sync (msync wants a page-aligned start).
+           msync(MS_SYNC) writes them back as fdatasync would (the size was fixed by the
+           reservation), so one call, not both. */
+        if (f->log_len > f->log_synced) {
+            size_t page = (size_t)sysconf(_SC_PAGESIZE);
+            size_t from = f->log_synced / page * page;
+            if (msync(f->log + from, f->log_len - from, MS_SYNC) != 0)
+                return os_error(f->env, "sync", f->path);
+            f->log_synced = f->log_len;
+        }
+        return AM_OK;
     }
     if (fdatasync(f->fd) != 0) return os_error(f->env, "sync", f->path);
-    if (f->log) f->log_synced = f->log_len;
     return AM_OK;
 }
 
