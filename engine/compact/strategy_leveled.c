@@ -139,26 +139,6 @@ static void job_finish(const leveled *s, const am_version *v, am_job *job, int o
     job->bottommost = nothing_below(v, out, r);
 }
 
-static int cmp_smallest(const void *a, const void *b)
-{
-    const am_segment *x = *(am_segment *const *)a, *y = *(am_segment *const *)b;
-    size_t xn, yn;
-    const char *xk = seg_smallest_ukey(x, &xn), *yk = seg_smallest_ukey(y, &yn);
-    return ukey_cmp(xk, xn, yk, yn);
-}
-
-/* 1 when the n segments' user-key ranges are pairwise disjoint (sorts segs). */
-static int disjoint(am_segment **segs, size_t n)
-{
-    qsort(segs, n, sizeof *segs, cmp_smallest);
-    for (size_t i = 1; i < n; i++) {
-        size_t an, bn;
-        const char *a = seg_largest_ukey(segs[i - 1], &an), *b = seg_smallest_ukey(segs[i], &bn);
-        if (ukey_cmp(a, an, b, bn) >= 0) return 0;
-    }
-    return 1;
-}
-
 /* L0 job: every L0 segment and the L1 segments overlapping them. 0 if any is busy. When
  * nothing in L1 overlaps and the L0 files are disjoint (a sequential load), they all move
  * down without a rewrite. */
@@ -178,13 +158,7 @@ static int pick_l0(leveled *s, const am_version *v, am_job *job)
     if (!add_overlapping(v, 1, &r, job, 1)) return 0;
     job->reason = JOB_L0;
     job->trivial_move = 0;
-    if (job->ninputs == n0) {
-        am_segment *segs[64];
-        size_t k = 0;
-        for (size_t ri = 0; ri < L0->nruns && k < 64; ri++)
-            for (size_t i = 0; i < L0->runs[ri].nsegs && k < 64; i++) segs[k++] = L0->runs[ri].segs[i];
-        job->trivial_move = k == n0 && disjoint(segs, k);
-    }
+    if (job->ninputs == n0) job->trivial_move = rpick_runs_disjoint(L0->runs, L0->nruns);
     job_finish(s, v, job, 1, &r);
     return 1;
 }
