@@ -88,7 +88,8 @@ static int to_tiered(adaptive *s, const ad_view *w, const flagged *f, size_t nf,
 
 int ad_director(adaptive *s, const ad_view *w, char *sel, am_job *job)
 {
-    if (s->switched && s->now < s->last_switch + s->cfg.global_cooldown) return 0;
+    /* Differences, not sums: a cooldown as large as UINT64_MAX must not wrap to none. */
+    if (s->switched && s->now - s->last_switch < s->cfg.global_cooldown) return 0;
     size_t nf;
     flagged *f = collect(s, w, &nf);
     if (!f) return 0;
@@ -101,7 +102,8 @@ int ad_director(adaptive *s, const ad_view *w, char *sel, am_job *job)
     free(f);
     if (!ok) return 0;
     for (size_t i = 0; i < job->ninputs; i++)
-        ctl_cool(&s->ctl, job->inputs[i].id, s->now + s->cfg.cooldown);
+        ctl_cool(&s->ctl, job->inputs[i].id, s->cfg.cooldown > UINT64_MAX - s->now
+                                                  ? UINT64_MAX : s->now + s->cfg.cooldown);
     s->switched = 1;
     s->last_switch = s->now;
     return 1;
