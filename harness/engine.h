@@ -27,8 +27,10 @@ typedef struct he_config {
     int sync;                     /* fsync every write */
     int compaction_threads;       /* 0: inline, deterministic (Amethyst only) */
     int deterministic;
-    const char *engine_opt;       /* "K=V,..." engine options by name, or NULL; an adapter
-                                     refuses (-2) what it does not know */
+    const char *engine_opt;       /* "K=V,..." engine options by name, or NULL; only for
+                                     adapters with he_ops.takes_engine_opt (the runner
+                                     refuses it for the others), which refuse (-2) what
+                                     they do not know */
 } he_config;
 
 /* Engine counters in the workbench's units (docs/metrics.md). A field an engine cannot
@@ -106,6 +108,7 @@ typedef struct he_engine he_engine;
 typedef struct he_ops {
     const char *name;             /* "leveled", "rocksdb-leveled", "null", ... */
     const char *description;
+    int takes_engine_opt;         /* 1: open() reads he_config.engine_opt */
     /* Returns 0, -1 (e.g. I/O) or -2 when the configuration is invalid for this engine
        (a usage error: the harness exits 2), with a one-line reason in err. */
     int (*open)(const he_config *c, const char *variant, he_engine **out, char *err,

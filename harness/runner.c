@@ -425,6 +425,11 @@ static int open_engine(run_ctx *r, const char *variant, char *err, size_t errcap
         .deterministic = cfg->deterministic,
         .engine_opt = cfg->engine_opt[0] ? cfg->engine_opt : NULL,
     };
+    if (hc.engine_opt && !r->ops->takes_engine_opt) {
+        snprintf(err, errcap, "%s: -engine-opt sets Amethyst options; %s has none",
+                 r->ops->name, r->ops->name);
+        return -2;
+    }
     uint64_t t = clk_mono_ns();
     int rc = r->ops->open(&hc, variant, &r->e, err, errcap);
     if (rc != 0) {

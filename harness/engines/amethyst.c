@@ -44,7 +44,11 @@ static int fail(he_engine *e, const char *what, int rc)
 static int set_one(am_options *o, const char *kv, size_t n, char *err, size_t errcap)
 {
     char buf[128];
-    if (n >= sizeof buf) n = sizeof buf - 1;
+    if (n >= sizeof buf) {
+        snprintf(err, errcap, "-engine-opt: '%.*s...' is longer than %zu bytes", 40, kv,
+                 sizeof buf - 1);
+        return -1;
+    }
     memcpy(buf, kv, n);
     buf[n] = 0;
     char *eq = strchr(buf, '=');
@@ -71,10 +75,10 @@ static int set_one(am_options *o, const char *kv, size_t n, char *err, size_t er
 #undef TRY_INT
 #undef TRY_SIZE
 #undef TRY_REAL
-    snprintf(err, errcap, "-engine-opt: unknown option '%s' (known: tier_fanout, level_fanout, "
-             "l0_compaction_trigger, l1_target_bytes, target_file_bytes, adapt_window, "
-             "adapt_cooldown, adapt_global_cooldown, adapt_read_threshold, "
-             "adapt_write_threshold)", name);
+#define NAME(f) " " #f
+    snprintf(err, errcap, "-engine-opt: unknown option '%s' (known:%s)", name,
+             INT_OPTS(NAME) SIZE_OPTS(NAME) REAL_OPTS(NAME));
+#undef NAME
     return -1;
 bad:
     snprintf(err, errcap, "-engine-opt: %s=%s: not a valid value", name, val);
@@ -270,6 +274,7 @@ static void ame_settings(he_engine *e, void (*emit)(void *arg, const char *k, co
 const he_ops he_amethyst_ops = {
     .name = "amethyst",
     .description = "Amethyst",
+    .takes_engine_opt = 1,
     .open = ame_open,
     .close = ame_close,
     .put = ame_put,

@@ -327,10 +327,6 @@ static int ldb_open(const he_config *c, const char *variant, he_engine **out, ch
 {
     (void)variant;
     *out = NULL;
-    if (c->engine_opt) {
-        snprintf(err, errcap, "leveldb: -engine-opt sets Amethyst options; leveldb has none");
-        return -2;
-    }
     if (c->deterministic || c->compaction_threads != 1) {
         snprintf(err, errcap, "leveldb compacts in exactly one background thread: it needs "
                               "-compaction-threads 1 and no -deterministic");

@@ -1,7 +1,6 @@
 /* null.c: the engine that does nothing. Puts and deletes succeed, gets find nothing,
  * scans return no entries, it has no counters. Running a workload on it measures the
  * harness itself: generators, key and value bytes, timestamps and histograms. */
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "../engine.h"
@@ -14,10 +13,9 @@ static int null_open(const he_config *c, const char *variant, he_engine **out, c
                      size_t errcap)
 {
     (void)variant;
-    if (c->engine_opt) {
-        snprintf(err, errcap, "null: -engine-opt sets Amethyst options; null has none");
-        return -2;
-    }
+    (void)c;
+    (void)err;
+    (void)errcap;
     *out = calloc(1, sizeof **out);
     return *out ? 0 : -1;
 }

@@ -196,10 +196,6 @@ static int rdb_open(const he_config *c, const char *variant, he_engine **out, ch
                  variant ? variant : "");
         return -2;
     }
-    if (c->engine_opt) {
-        snprintf(err, errcap, "rocksdb: -engine-opt sets Amethyst options; rocksdb has none");
-        return -2;
-    }
     if (c->deterministic || c->compaction_threads < 1) {
         snprintf(err, errcap, "rocksdb compacts in background threads only: -deterministic "
                               "and -compaction-threads 0 are Amethyst's");

@@ -138,6 +138,11 @@ static void bad_input_exits_2(void **state)
         { { "-engine", "leveled", "-engine-opt", "level_fanout=1", NULL }, "level_fanout = 1" },
         { { "-engine", "leveled", "-engine-opt", "adapt_window", NULL }, "not NAME=VALUE" },
         { { "-engine", "null", "-engine-opt", "level_fanout=3", NULL }, "null has none" },
+        { { "-engine", "leveldb", "-engine-opt", "level_fanout=3", NULL }, "leveldb has none" },
+        { { "-engine", "leveled", "-engine-opt",
+            "tier_fanout=00000000000000000000000000000000000000000000000000000000000000000000"
+            "0000000000000000000000000000000000000000000000000000000000000000004", NULL },
+          "longer than 127 bytes" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         /* Common options first: the case's own come later and win (the last value of an
