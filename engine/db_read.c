@@ -263,12 +263,6 @@ static void find_visible(am_iter *it, int have_skip, const char *k, size_t n)
     it->status = iter_status(m);
 }
 
-/* m's current key, or NULL when it is not valid. */
-static const char *current(am_iiter *m, size_t *n)
-{
-    return iter_valid(m) ? iter_key(m, n) : NULL;
-}
-
 am_iter *am_iter_new(am_db *db, const am_snapshot *s)
 {
     if (!db) return NULL;
@@ -312,7 +306,7 @@ void am_iter_seek_first(am_iter *it)
     it->status = AM_OK;
     iter_seek_first(it->m);
     size_t n;
-    const char *k = current(it->m, &n);
+    const char *k = iter_key_if_valid(it->m, &n);
     find_visible(it, 0, k, n);
 }
 
@@ -330,7 +324,7 @@ void am_iter_seek(am_iter *it, const void *k, size_t kn)
     iter_seek(it->m, ik, kn + 8);
     if (ik != stackkey) free(ik);
     size_t cn;
-    const char *ck = current(it->m, &cn);
+    const char *ck = iter_key_if_valid(it->m, &cn);
     find_visible(it, 0, ck, cn);
     db_count_ops(it->db, 1);       /* after the seek, as a lookup counts after its answer */
 }

@@ -124,7 +124,7 @@ int merge_run(am_iiter *input, const merge_params *p, merge_result *r)
 
     size_t kn;
     iter_seek_first(input);
-    const char *k = iter_valid(input) ? iter_key(input, &kn) : NULL;
+    const char *k = iter_key_if_valid(input, &kn);
     for (; k; k = iter_next_key(input, &kn)) {
         if (p->stop && ++since_check >= STOP_CHECK_EVERY) {
             since_check = 0;

@@ -109,15 +109,6 @@ static void ri_next(am_iiter *it)
     skip_empty(r);
 }
 
-static const char *ri_next_key(am_iiter *it, size_t *n)
-{
-    run_iter *r = (run_iter *)it;
-    const char *k = iter_next_key(r->it, n);
-    if (k) return k;
-    skip_empty(r);                 /* the segment ended (or failed): on to the next one */
-    return r->status == AM_OK && r->it && iter_valid(r->it) ? iter_key(r->it, n) : NULL;
-}
-
 static int ri_valid(const am_iiter *it)
 {
     const run_iter *r = (const run_iter *)it;
@@ -127,6 +118,15 @@ static int ri_valid(const am_iiter *it)
 static const char *ri_key(const am_iiter *it, size_t *n)
 {
     return iter_key(((const run_iter *)it)->it, n);
+}
+
+static const char *ri_next_key(am_iiter *it, size_t *n)
+{
+    run_iter *r = (run_iter *)it;
+    const char *k = iter_next_key(r->it, n);
+    if (k) return k;
+    skip_empty(r);                 /* the segment ended (or failed): on to the next one */
+    return ri_valid(it) ? ri_key(it, n) : NULL;
 }
 
 static const char *ri_value(const am_iiter *it, size_t *n)

@@ -36,13 +36,18 @@ static inline const char *iter_key(const am_iiter *it, size_t *n) { return it->o
 static inline const char *iter_value(const am_iiter *it, size_t *n) { return it->ops->value(it, n); }
 static inline int iter_status(const am_iiter *it) { return it->ops->status(it); }
 static inline void iter_free(am_iiter *it) { if (it) it->ops->destroy(it); }
+/* The current key, or NULL when the iterator is not valid. */
+static inline const char *iter_key_if_valid(const am_iiter *it, size_t *n)
+{
+    return it->ops->valid(it) ? it->ops->key(it, n) : NULL;
+}
 /* Moves to the next entry and returns its key, or NULL when the iterator is no longer
  * valid (end or error: see iter_status). REQUIRES: valid. */
 static inline const char *iter_next_key(am_iiter *it, size_t *n)
 {
     if (it->ops->next_key) return it->ops->next_key(it, n);
     it->ops->next(it);
-    return it->ops->valid(it) ? it->ops->key(it, n) : NULL;
+    return iter_key_if_valid(it, n);
 }
 
 /* An iterator over nothing that reports status (AM_OK for plain empty). NULL on OOM. */
