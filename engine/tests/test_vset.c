@@ -896,6 +896,39 @@ static void test_power_cut_keeps_logged_files(void **state)
     vset_free(vs);
 }
 
+/* Recovery writes a fresh MANIFEST and switches CURRENT to it. Whichever of its syncs
+ * fails, a power cut afterwards leaves a CURRENT that names a MANIFEST which is there:
+ * the new MANIFEST's name is synced before CURRENT is renamed onto it. */
+static void test_failed_switch_then_power_cut(void **state)
+{
+    fx *f = *state;
+    vset *vs = vset_with_flushes(f, two_flushes, 2, NULL);
+    char *before = describe(vs, 0);
+    vset_free(vs);
+    uint64_t s0 = fault_env_count(f->env, FAULT_SYNC);
+    assert_int_equal(vset_recover(f->env, f->dir, f->cache, &vs), AM_OK);
+    uint64_t syncs = fault_env_count(f->env, FAULT_SYNC) - s0;
+    vset_free(vs);
+    assert_true(syncs >= 3);
+    for (uint64_t n = 1; n <= syncs; n++) {
+        fault_env_fail_nth(f->env, FAULT_SYNC, n, AM_ERR_IO, 0);
+        vs = (vset *)1;
+        assert_int_equal(vset_recover(f->env, f->dir, f->cache, &vs), AM_ERR_IO);
+        assert_null(vs);
+        assert_int_equal(fault_env_power_cut(f->env), AM_OK);
+        int rc = vset_recover(f->env, f->dir, f->cache, &vs);
+        if (rc != AM_OK) {
+            char msg[512];
+            am_env_last_error(f->env, msg, sizeof msg);
+            fail_msg("sync %llu of %llu failed, then a power cut: %s (%s)",
+                     (unsigned long long)n, (unsigned long long)syncs, am_strerror(rc), msg);
+        }
+        expect_picture(vs, before);
+        vset_free(vs);
+    }
+    free(before);
+}
+
 /* ---- many edits: replay of a long MANIFEST against a model ---- */
 
 static void test_long_manifest_model(void **state)
@@ -994,6 +1027,7 @@ int main(void)
         T(test_failed_append_is_sticky),
         T(test_failed_sync_then_power_cut),
         T(test_power_cut_keeps_logged_files),
+        T(test_failed_switch_then_power_cut),
         T(test_long_manifest_model),
     };
 #undef T

@@ -16,8 +16,9 @@
  *
  * Durability order: an edit is appended and synced before the version it makes is
  * installed, and only then are the segments it removes marked obsolete (their files go
- * when the last reference does: version.c). A fresh MANIFEST is complete and synced before
- * CURRENT names it; the old one is removed only after CURRENT is switched.
+ * when the last reference does: version.c). A fresh MANIFEST is complete and synced, and
+ * the directory synced (its name durable), before CURRENT names it; the old one is
+ * removed only after CURRENT is switched.
  *
  * Failure: if syncing the directory or appending or syncing an edit fails, the current
  * version stays, the error is stored, and every later vset_log_and_apply returns it without
@@ -247,6 +248,9 @@ static int write_snapshot(vset *vs, uint64_t number, const am_version *v, wal_wr
     if (rc == AM_OK) rc = wal_writer_open(vs->env, path, &w);
     if (rc == AM_OK) rc = wal_writer_add(w, buf.data, buf.len);
     if (rc == AM_OK) rc = wal_writer_sync(w);
+    /* Its name too, before CURRENT can name it: a rename of CURRENT that reaches the disk
+       must never point at a MANIFEST whose directory entry did not. */
+    if (rc == AM_OK) rc = env_sync_dir(vs->env, vs->dir);
     if (rc == AM_OK) {
         *out = w;
     } else if (w) {
