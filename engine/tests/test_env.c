@@ -1,6 +1,7 @@
-/* test_env.c: the POSIX env (files, names, errors, the LOCK file, env_write_atomic) and the
- * fault-injecting env (fail the Nth call of a kind, sticky faults, counts, power cuts that
- * forget unsynced bytes and unsynced new names, dead mode). */
+/* test_env.c: the POSIX env (files, names, errors, the LOCK file, env_write_atomic, the
+ * quiet remove of cleanups) and the fault-injecting env (fail the Nth call of a kind,
+ * sticky faults, counts, power cuts that forget unsynced bytes and unsynced new names,
+ * dead mode). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -225,6 +226,30 @@ static void test_posix_rename_remove(void **state)
     assert_int_equal(env_sync_dir(e, fx->base), AM_OK);
     assert_int_equal(env_remove(e, c), AM_OK);
     assert_int_equal(env_exists(e, c), 0);
+}
+
+/* A quiet remove is a cleanup: its failure leaves the message of the error being returned
+ * (through the POSIX env and through the fault env over it); a success removes. */
+static void test_remove_quiet_keeps_the_message(void **state)
+{
+    fixture *fx = *state;
+    am_env *envs[2] = { fx->posix, fx->fault };
+    for (int i = 0; i < 2; i++) {
+        am_env *e = envs[i];
+        char a[512], msg[512];
+        pj(a, sizeof a, fx, "quiet");
+        am_env_error(e, AM_ERR_NOSPACE, "the first error");
+        assert_true(env_remove_quiet(e, a) < 0);           /* no such file */
+        am_env_last_error(e, msg, sizeof msg);
+        assert_string_equal(msg, "the first error");
+        put_file(e, a, "x", 1);
+        assert_int_equal(env_remove_quiet(e, a), AM_OK);
+        assert_int_equal(env_exists(e, a), 0);
+        /* A plain remove still reports its failure. */
+        assert_true(env_remove(e, a) < 0);
+        am_env_last_error(e, msg, sizeof msg);
+        assert_non_null(strstr(msg, "quiet"));
+    }
 }
 
 static void test_posix_mkdir(void **state)
@@ -917,6 +942,7 @@ int main(void)
         T(test_posix_large_append),
         T(test_posix_mapped_log),
         T(test_posix_rename_remove),
+        T(test_remove_quiet_keeps_the_message),
         T(test_posix_mkdir),
         T(test_posix_list_dir),
         T(test_posix_errors_name_path),

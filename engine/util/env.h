@@ -62,8 +62,9 @@ typedef struct am_env_ops {
 struct am_env {
     const am_env_ops *ops;
     void *self;                   /* implementation state */
-    pthread_mutex_t err_mu;       /* guards errmsg */
+    pthread_mutex_t err_mu;       /* guards errmsg and errors */
     char errmsg[512];             /* last error, one line */
+    uint64_t errors;              /* messages recorded so far */
 };
 
 /* The one place every new error passes through (break here in a debugger): records a
@@ -96,6 +97,11 @@ static inline int env_rename(am_env *e, const char *a, const char *b) { return e
 static inline int env_mkdir(am_env *e, const char *p) { return e->ops->mkdir(e, p); }
 static inline int env_sync_dir(am_env *e, const char *p) { return e->ops->sync_dir(e, p); }
 static inline int env_exists(am_env *e, const char *p) { return e->ops->exists(e, p); }
+/* Removes path as a best-effort cleanup: the error being returned must survive it, so a
+ * failure (often "no such file": the failing call removed its file itself) is not reported
+ * and, unless another error was recorded meanwhile, leaves the env's last message as it
+ * was. Returns the remove's status, for callers that count leftovers. */
+int env_remove_quiet(am_env *e, const char *path);
 /* Reads a whole (small) file into a malloc'd buffer. */
 int env_read_all(am_env *e, const char *path, char **out, size_t *n);
 /* Writes data to path durably: temp file, sync, rename, sync dir. */

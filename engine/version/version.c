@@ -38,7 +38,7 @@ void seg_unref(am_segment *s)
     if (s->obsolete && s->owner) {
         char path[4096];
         fname_sst(path, sizeof(path), vset_dir(s->owner), s->d.id);
-        (void)env_remove(vset_env(s->owner), path);
+        (void)env_remove_quiet(vset_env(s->owner), path);
     }
     free(s->d.smallest);
     free(s->d.largest);

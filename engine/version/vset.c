@@ -255,7 +255,7 @@ static int write_snapshot(vset *vs, uint64_t number, const am_version *v, wal_wr
         *out = w;
     } else if (w) {
         wal_writer_close(w);
-        (void)env_remove(vs->env, path);
+        (void)env_remove_quiet(vs->env, path);
     }
     edit_clear(&e);
     buf_free(&buf);
@@ -282,7 +282,7 @@ static int switch_current(vset *vs, uint64_t number, wal_writer *w)
     vs->manifest_number = number;
     if (old && old != number) {
         fname_manifest(path, sizeof(path), vs->dir, old);
-        (void)env_remove(vs->env, path);   /* an orphan if this fails; nothing refers to it */
+        (void)env_remove_quiet(vs->env, path);   /* an orphan if this fails: nothing names it */
     }
     return AM_OK;
 }
