@@ -92,10 +92,13 @@ typedef struct vset_state {
 /* Creates a new database's MANIFEST-000001 and CURRENT in dir. */
 int vset_create(am_env *env, const char *dir, blk_cache *cache, const char *strategy,
                 vset **out);
-/* Recovers from CURRENT / MANIFEST: replays every edit, opens a reader for every live
- * segment (AM_ERR_CORRUPT naming the file when one is missing or damaged), then writes a
- * fresh MANIFEST holding one snapshot edit and switches CURRENT to it (atomic rename + dir
- * sync), removing the old MANIFEST. */
+/* Recovers from CURRENT / MANIFEST: replays every edit, proves the replayed state
+ * complete (vset_check.h: the log it names exists, or no file shows a lost edit; else
+ * AM_ERR_CORRUPT naming the files, and nothing is written or deleted), raises next_file
+ * above every file number in dir, opens a reader for every live segment (AM_ERR_CORRUPT
+ * naming the file when one is missing or damaged), then writes a fresh MANIFEST holding
+ * one snapshot edit and switches CURRENT to it (atomic rename + dir sync), removing the
+ * old MANIFEST. Deletes no other file. */
 int vset_recover(am_env *env, const char *dir, blk_cache *cache, vset **out);
 void vset_free(vset *vs);                /* drops the current version; deletes no file */
 

@@ -20,6 +20,9 @@
  * the directory synced (its name durable), before CURRENT names it; the old one is
  * removed only after CURRENT is switched.
  *
+ * Recovery replays the MANIFEST, then proves the state complete before it writes or
+ * deletes anything (vset_check.c; docs/format.md, "The completeness proof").
+ *
  * Failure: if syncing the directory or appending or syncing an edit fails, the current
  * version stays, the error is stored, and every later vset_log_and_apply returns it without
  * writing (the engine goes read-only; reopening recovers from what the MANIFEST durably
@@ -34,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vset_check.h"
 #include "../wal/wal.h"
 #include "../sst/cache.h"
 
@@ -54,40 +58,6 @@ struct vset {
 };
 
 /* ---- file names ---- */
-
-typedef struct log_scan {
-    uint64_t log_number;
-    int named_exists, newer_exists;
-} log_scan;
-
-static int scan_log(void *arg, const char *name)
-{
-    log_scan *ls = arg;
-    int kind;
-    uint64_t id;
-    if (fname_parse(name, &kind, &id) && kind == FILE_WAL) {
-        if (id == ls->log_number) ls->named_exists = 1;
-        if (id > ls->log_number) ls->newer_exists = 1;
-    }
-    return 0;
-}
-
-/* A MANIFEST ending in a bad record is normally a power cut during the last edit's sync:
- * that edit was never acted on, so the log it would have retired is still here. If instead
- * the log the recovered state needs is gone while a newer one exists, a later edit was
- * durable and acted on (its logs deleted), and its record has since been damaged: opening
- * would silently lose what it recorded. */
-static int check_torn_tail(vset *vs, const char *path, size_t nrec)
-{
-    log_scan ls = { .log_number = vs->log_number };
-    int rc = vs->env->ops->list_dir(vs->env, vs->dir, scan_log, &ls);
-    if (rc != AM_OK) return rc;
-    if (ls.log_number > 0 && !ls.named_exists && ls.newer_exists)
-        return am_env_error(vs->env, AM_ERR_CORRUPT, "%s: the record after record %zu is "
-                            "damaged, and the logs show it had been applied; refusing to open "
-                            "rather than lose its data", path, nrec);
-    return AM_OK;
-}
 
 void fname_sst(char *out, size_t cap, const char *dir, uint64_t id)
 {
@@ -414,6 +384,24 @@ static void live_free(live_set *ls)
     free(ls->slot);
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* vset_prove_complete over the replayed live set; *max_number as there. */
+static int prove_complete(vset *vs, const char *path, const live_set *ls, uint64_t *max_number)
+{
+    uint64_t *ids = malloc((ls->n ? ls->n : 1) * sizeof *ids);
+    if (!ids) return AM_ERR_NOMEM;
+    for (size_t k = 0; k < ls->n; k++) ids[k] = ls->d[k].id;
+    qsort(ids, ls->n, sizeof *ids, cmp_id);
+    int rc = vset_prove_complete(vs->env, vs->dir, path, vs->log_number, ids, ls->n, max_number);
+    free(ids);
+    return rc;
+}
+
 /* Reads CURRENT into name (the MANIFEST file name without the newline). */
 static int read_current(am_env *env, const char *dir, char *name, size_t cap, uint64_t *number)
 {
@@ -502,14 +490,20 @@ int vset_recover(am_env *env, const char *dir, blk_cache *cache, vset **out)
         if (rc != AM_OK) goto done;
         nrec++;
     }
-    if (wal_reader_torn(r, NULL) && (rc = check_torn_tail(vs, path, nrec)) != AM_OK) goto done;
     if (!seen_next || !seen_strategy) {
         rc = am_env_error(env, AM_ERR_CORRUPT, "%s: %zu records and no %s", path, nrec,
                           nrec == 0 ? "edit" : !seen_next ? "next file number" : "strategy name");
         goto done;
     }
-    /* Never hand out a number already in use, whatever the log said. */
+    /* Before anything is written or deleted: is this the whole state? (A MANIFEST cut at
+       a record boundary, or torn, reads as a shorter valid one.) */
+    uint64_t max_number = 0;
+    if ((rc = prove_complete(vs, path, &ls, &max_number)) != AM_OK) goto done;
+    /* Never hand out a number already in use, whatever the log said: not the MANIFEST's,
+       not a live segment's, not one a file in the directory has (a log or an output that
+       a crash left after the last edit). */
     if (vs->next_file <= old_number) vs->next_file = old_number + 1;
+    if (vs->next_file <= max_number) vs->next_file = max_number + 1;
     for (size_t k = 0; k < ls.n; k++)
         if (vs->next_file <= ls.d[k].id) vs->next_file = ls.d[k].id + 1;
 

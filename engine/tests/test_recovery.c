@@ -1,0 +1,473 @@
+/* test_recovery.c: what am_open proves before it trusts what it recovered, and what it
+ * refuses (docs/format.md, "Recovery"):
+ *   - a MANIFEST that lost whole trailing records (cut at a record boundary, torn inside
+ *     its last record, or with a flipped length in the first edit after the snapshot of a
+ *     database never reopened) is refused with AM_ERR_CORRUPT naming the missing log, the
+ *     files that show the lost edits and amethyst_repair, and nothing is deleted;
+ *   - the states a kill -9 leaves open with everything: a new log (empty or zero-filled)
+ *     created before the edit naming it, an unfinished flush
+ *     output, a flush edit lost from the MANIFEST while its log is still there. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "amethyst.h"
+#include "testutil.h"
+#include "testutil_db.h"
+#include "util/env.h"
+#include "util/env_fault.h"
+#include "version/version.h"
+
+typedef tu_fixture fixture;
+
+/* One big memtable, merges never triggered, everything inline: the MANIFEST holds
+ * exactly the edits a test makes. */
+static int setup(void **state)
+{
+    tu_setup(state);
+    fixture *fx = *state;
+    tu_small_options(&fx->o, 0);
+    fx->o.memtable_bytes = 1u << 20;
+    fx->o.l0_compaction_trigger = 100;
+    return 0;
+}
+
+/* ---- files ---- */
+
+/* A picture of dir: every entry's name, size and a hash of its bytes, sorted by name. */
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *dir_picture(const char *dir)
+{
+    char *names[256];
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        assert_true(n < 256);
+        names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_str);
+    size_t cap = 64 + n * 320, len = 0;
+    char *out = malloc(cap);
+    out[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        size_t sz;
+        char *data = tu_read_file(path, &sz);
+        uint64_t h = sz;
+        for (size_t j = 0; j < sz; j++) h = tu_mix(h ^ (unsigned char)data[j]);
+        free(data);
+        len += (size_t)snprintf(out + len, cap - len, "%s %zu %016llx\n", names[i], sz,
+                                (unsigned long long)h);
+        free(names[i]);
+    }
+    return out;
+}
+
+/* The path of the one file in dir whose name starts with prefix (or ends with it when
+ * suffix is set) and has the highest number; fails if there is none. */
+static void find_last(const char *dir, const char *pat, int suffix, char *out, size_t cap)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    unsigned long long best = 0;
+    int found = 0;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name), pn = strlen(pat);
+        int hit = n >= pn && (suffix ? strcmp(e->d_name + n - pn, pat) == 0
+                                     : strncmp(e->d_name, pat, pn) == 0);
+        if (!hit) continue;
+        unsigned long long num = strtoull(e->d_name + (suffix ? 0 : pn), NULL, 10);
+        if (!found || num > best) {
+            best = num;
+            snprintf(out, cap, "%s/%s", dir, e->d_name);
+        }
+        found = 1;
+    }
+    closedir(d);
+    if (!found) fail_msg("no %s file in %s", pat, dir);
+}
+
+static void manifest_path(const fixture *fx, char *out, size_t cap)
+{
+    find_last(fx->dir, "MANIFEST-", 0, out, cap);
+}
+
+/* Start offsets of the records of the log file at path (framing as wal.h); returns their
+ * number (at most max), and the offset just past the last one in *end. */
+static size_t record_offsets(const char *path, uint64_t *offs, size_t max, uint64_t *end)
+{
+    size_t n;
+    unsigned char *d = (unsigned char *)tu_read_file(path, &n);
+    size_t off = 0, k = 0;
+    while (off + 9 <= n && k < max) {
+        uint32_t len = (uint32_t)d[off + 4] | (uint32_t)d[off + 5] << 8 |
+                       (uint32_t)d[off + 6] << 16 | (uint32_t)d[off + 7] << 24;
+        if (d[off + 8] != 1 || off + 9 + len > n) break;
+        offs[k++] = off;
+        off += 9 + len;
+    }
+    free(d);
+    if (end) *end = off;
+    return k;
+}
+
+static void truncate_to(const char *path, uint64_t n)
+{
+    assert_int_equal(truncate(path, (off_t)n), 0);
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* ---- data ---- */
+
+static void put_s(am_db *db, const char *k, const char *v)
+{
+    int rc = am_put(db, k, strlen(k), v, strlen(v));
+    if (rc != AM_OK) fail_msg("put %s: %s", k, am_strerror(rc));
+}
+
+static void expect_s(am_db *db, const char *k, const char *want, const char *ctx)
+{
+    void *v = NULL;
+    size_t vn = 0;
+    int rc = am_get(db, NULL, k, strlen(k), &v, &vn);
+    if (!want) {
+        if (rc != AM_NOT_FOUND) fail_msg("%s: %s: want not found, got %s", ctx, k, am_strerror(rc));
+        return;
+    }
+    if (rc != AM_OK) fail_msg("%s: get %s: %s (%s)", ctx, k, am_strerror(rc), am_errmsg(db));
+    if (vn != strlen(want) || memcmp(v, want, vn) != 0)
+        fail_msg("%s: %s: want '%s', got '%.*s'", ctx, k, want, (int)vn, (char *)v);
+    am_free(v);
+}
+
+/* key0000 = first, key0001 .. key0499 = "v<i>". */
+static void put_500(am_db *db, const char *first)
+{
+    char k[16], v[16];
+    put_s(db, "key0000", first);
+    for (int i = 1; i < 500; i++) {
+        snprintf(k, sizeof k, "key%04d", i);
+        snprintf(v, sizeof v, "v%d", i);
+        put_s(db, k, v);
+    }
+}
+
+static void expect_500(am_db *db, const char *first, const char *ctx)
+{
+    char k[16], v[16];
+    expect_s(db, "key0000", first, ctx);
+    for (int i = 1; i < 500; i++) {
+        snprintf(k, sizeof k, "key%04d", i);
+        snprintf(v, sizeof v, "v%d", i);
+        expect_s(db, k, v, ctx);
+    }
+}
+
+/* The open must fail with AM_ERR_CORRUPT, a message holding every string of want (NULL
+ * ended), and leave the directory exactly as it was. */
+static void expect_refused(const fixture *fx, const char *const *want, const char *ctx)
+{
+    char *before = dir_picture(fx->dir);
+    char msg[512] = "";
+    am_db *db = (am_db *)1;
+    int rc = am_open_msg(fx->dir, &fx->o, &db, msg, sizeof msg);
+    if (rc != AM_ERR_CORRUPT) {
+        if (rc == AM_OK) {
+            void *v = NULL;
+            size_t vn = 0;
+            int g = am_get(db, NULL, "key0000", 7, &v, &vn);
+            fail_msg("%s: open succeeded (key0000: %s '%.*s')", ctx, am_strerror(g),
+                     g == AM_OK ? (int)vn : 0, g == AM_OK ? (char *)v : "");
+        }
+        fail_msg("%s: open gave %s (%s), want corruption", ctx, am_strerror(rc), msg);
+    }
+    assert_null(db);
+    for (size_t i = 0; want[i]; i++)
+        if (!strstr(msg, want[i])) fail_msg("%s: message lacks '%s': '%s'", ctx, want[i], msg);
+    char *after = dir_picture(fx->dir);
+    if (strcmp(before, after) != 0)
+        fail_msg("%s: the refused open changed the directory:\nbefore:\n%safter:\n%s", ctx,
+                 before, after);
+    free(before);
+    free(after);
+}
+
+/* ---- a MANIFEST that lost its last records ---- */
+
+/* The issue's reproduction: key0000 = old and 499 more keys, a flush; key0000 = new, a
+ * flush; close. The MANIFEST's last record is the second flush's edit, whose log is gone. */
+static void make_two_flushes(fixture *fx, char *newest_sst, size_t cap)
+{
+    tu_rmtree(fx->dir);
+    am_db *db = tu_open(fx->dir, &fx->o);
+    put_500(db, "old");
+    assert_int_equal(am_flush(db), AM_OK);
+    put_s(db, "key0000", "new");
+    assert_int_equal(am_flush(db), AM_OK);
+    assert_int_equal(am_close(db), AM_OK);
+    find_last(fx->dir, ".sst", 1, newest_sst, cap);
+}
+
+static void test_manifest_cut_at_record_boundary(void **state)
+{
+    fixture *fx = *state;
+    char sst[512], mf[512];
+    make_two_flushes(fx, sst, sizeof sst);
+    manifest_path(fx, mf, sizeof mf);
+    uint64_t offs[16];
+    size_t n = record_offsets(mf, offs, 16, NULL);
+    assert_true(n >= 3);
+    truncate_to(mf, offs[n - 1]);
+    const char *want[] = { base_name(mf), "missing", base_name(sst), "amethyst_repair",
+                           fx->dir, NULL };
+    expect_refused(fx, want, "MANIFEST cut before its last record");
+    /* The file that holds "new" is still there; restoring nothing else, it stays refused. */
+    assert_true(tu_file_exists(sst));
+    expect_refused(fx, want, "the same, a second time");
+}
+
+static void test_manifest_torn_in_last_record(void **state)
+{
+    fixture *fx = *state;
+    static const int into[] = { 4, 9, 12 };     /* bytes into the last record */
+    for (size_t c = 0; c < sizeof into / sizeof into[0]; c++) {
+        char sst[512], mf[512], ctx[64];
+        make_two_flushes(fx, sst, sizeof sst);
+        manifest_path(fx, mf, sizeof mf);
+        uint64_t offs[16];
+        size_t n = record_offsets(mf, offs, 16, NULL);
+        truncate_to(mf, offs[n - 1] + (uint64_t)into[c]);
+        snprintf(ctx, sizeof ctx, "MANIFEST torn %d bytes into its last record", into[c]);
+        const char *want[] = { base_name(mf), base_name(sst), "amethyst_repair", NULL };
+        expect_refused(fx, want, ctx);
+    }
+}
+
+/* A database never reopened: its MANIFEST is the creation's snapshot (log number 0), the
+ * first open's edit, then the flushes. A flipped high byte in the length of the record
+ * after the snapshot makes it run past the end of the file: a torn tail, and the
+ * recovered state is the empty snapshot. Whatever was written since must not vanish. */
+static void test_manifest_length_flip_after_first_snapshot(void **state)
+{
+    fixture *fx = *state;
+    for (int flushed = 1; flushed >= 0; flushed--) {
+        tu_rmtree(fx->dir);
+        am_db *db = tu_open(fx->dir, &fx->o);
+        put_500(db, "old");
+        if (flushed) assert_int_equal(am_flush(db), AM_OK);
+        assert_int_equal(am_close(db), AM_OK);
+        char mf[512], evidence[512];
+        manifest_path(fx, mf, sizeof mf);
+        assert_string_equal(base_name(mf), "MANIFEST-000001");   /* never reopened */
+        uint64_t offs[16];
+        size_t n = record_offsets(mf, offs, 16, NULL);
+        assert_true(n >= 2);
+        tu_flip_byte(mf, (size_t)offs[1] + 7, 0x40);
+        /* The flush's SSTable, or the log holding every write. */
+        find_last(fx->dir, flushed ? ".sst" : ".log", 1, evidence, sizeof evidence);
+        const char *want[] = { "MANIFEST-000001", "log number 0", base_name(evidence),
+                               "amethyst_repair", NULL };
+        expect_refused(fx, want, flushed ? "length flip, data flushed"
+                                         : "length flip, data in the log");
+    }
+}
+
+/* ---- what a kill -9 leaves: no false refusal ---- */
+
+/* A first open killed after creating its log, before the edit that names it: the
+ * directory holds the creation's MANIFEST (log number 0), CURRENT and the new log. */
+static void test_first_open_killed_after_creating_the_log(void **state)
+{
+    fixture *fx = *state;
+    static const char *const what[] = { "empty", "zero-filled" };
+    for (int c = 0; c < 2; c++) {
+        tu_rmtree(fx->dir);
+        assert_int_equal(mkdir(fx->dir, 0755), 0);
+        vset *vs = NULL;
+        assert_int_equal(vset_create(fx->posix, fx->dir, NULL, "leveled", &vs), AM_OK);
+        vset_state st = vset_get_state(vs);
+        vset_free(vs);
+        char log[512];
+        fname_wal(log, sizeof log, fx->dir, st.next_file);
+        size_t n = c == 0 ? 0 : 1u << 20;      /* a mapped log reserves 1 MiB of zeros */
+        char *bytes = calloc(1, n ? n : 1);
+        tu_write_file(log, bytes, n);
+        free(bytes);
+        char msg[512] = "";
+        am_db *db = NULL;
+        int rc = am_open_msg(fx->dir, &fx->o, &db, msg, sizeof msg);
+        if (rc != AM_OK) fail_msg("new log %s: open refused: %s (%s)", what[c], am_strerror(rc), msg);
+        expect_s(db, "key0000", NULL, what[c]);
+        put_500(db, "x");
+        assert_int_equal(am_close(db), AM_OK);
+        assert_false(tu_file_exists(log));     /* replayed (nothing) and retired */
+        db = tu_open(fx->dir, &fx->o);
+        expect_500(db, "x", what[c]);
+        assert_int_equal(am_close(db), AM_OK);
+    }
+}
+
+/* A reopen killed after creating its log and while writing the replayed memtable out: a
+ * zero-filled log above the log number and an SSTable no edit names. Both go; nothing is
+ * lost. */
+static void test_reopen_killed_while_replaying(void **state)
+{
+    fixture *fx = *state;
+    am_db *db = tu_open(fx->dir, &fx->o);
+    put_500(db, "old");
+    assert_int_equal(am_flush(db), AM_OK);
+    put_s(db, "key0000", "new");             /* in the log only */
+    assert_int_equal(am_close(db), AM_OK);
+    char sst[512], stray_log[512], stray_sst[512];
+    find_last(fx->dir, ".sst", 1, sst, sizeof sst);
+    unsigned long long top = strtoull(base_name(sst), NULL, 10);
+    char mf[512];
+    manifest_path(fx, mf, sizeof mf);
+    unsigned long long m = strtoull(base_name(mf) + 9, NULL, 10);
+    if (m > top) top = m;
+    fname_wal(stray_log, sizeof stray_log, fx->dir, top + 1);
+    fname_sst(stray_sst, sizeof stray_sst, fx->dir, top + 2);
+    char *zeros = calloc(1, 1u << 20);
+    tu_write_file(stray_log, zeros, 1u << 20);
+    free(zeros);
+    size_t n;
+    char *copy = tu_read_file(sst, &n);      /* a finished SSTable no edit names */
+    tu_write_file(stray_sst, copy, n);
+    free(copy);
+    db = tu_open(fx->dir, &fx->o);
+    expect_500(db, "new", "after a reopen killed while replaying");
+    assert_int_equal(am_close(db), AM_OK);
+    assert_false(tu_file_exists(stray_log));
+    assert_false(tu_file_exists(stray_sst));
+}
+
+/* A flush edit durable, the process killed before it removed the log the edit retired,
+ * and that edit since lost from the MANIFEST: the log still holds everything, so the
+ * shorter state is complete and opens (the flush's SSTable is garbage). */
+static void test_lost_flush_edit_with_its_log_still_there(void **state)
+{
+    fixture *fx = *state;
+    am_db *db = tu_open(fx->dir, &fx->o);
+    put_500(db, "old");
+    assert_int_equal(am_flush(db), AM_OK);
+    put_s(db, "key0000", "new");
+    char log[512];
+    find_last(fx->dir, ".log", 1, log, sizeof log);
+    size_t n;
+    char *saved = tu_read_file(log, &n);     /* the log of the second flush, as it was */
+    assert_int_equal(am_flush(db), AM_OK);
+    assert_int_equal(am_close(db), AM_OK);
+    assert_false(tu_file_exists(log));
+    tu_write_file(log, saved, n);
+    free(saved);
+    char mf[512], sst[512];
+    find_last(fx->dir, ".sst", 1, sst, sizeof sst);
+    manifest_path(fx, mf, sizeof mf);
+    uint64_t offs[16];
+    size_t k = record_offsets(mf, offs, 16, NULL);
+    truncate_to(mf, offs[k - 1]);
+    db = tu_open(fx->dir, &fx->o);
+    expect_500(db, "new", "lost flush edit, log still there");
+    assert_int_equal(am_close(db), AM_OK);
+    assert_false(tu_file_exists(sst));       /* named by no edit: garbage */
+}
+
+/* An open that fails part-way (any file creation, or any sync followed by a power cut)
+ * leaves a durable state whose log exists: the new log is created, and its name synced,
+ * before the recovery edit names it. */
+static void open_setup(fixture *fx)
+{
+    tu_rmtree(fx->dir);
+    am_db *db = tu_open(fx->dir, &fx->o);
+    put_500(db, "old");
+    assert_int_equal(am_flush(db), AM_OK);
+    put_s(db, "key0000", "new");             /* left in the log: the open replays it */
+    assert_int_equal(am_close(db), AM_OK);
+}
+
+static void expect_log_of_durable_state(const fixture *fx, const char *ctx)
+{
+    vset *vs = NULL;
+    int rc = vset_recover(fx->posix, fx->dir, NULL, &vs);
+    if (rc != AM_OK) fail_msg("%s: recovering the version set: %s", ctx, am_strerror(rc));
+    uint64_t log = vset_get_state(vs).log_number;
+    vset_free(vs);
+    char path[512];
+    fname_wal(path, sizeof path, fx->dir, log);
+    if (log == 0 || !tu_file_exists(path))
+        fail_msg("%s: the durable state names log %llu, which does not exist", ctx,
+                 (unsigned long long)log);
+}
+
+static void test_failed_open_keeps_its_log(void **state)
+{
+    fixture *fx = *state;
+    static const fault_kind kinds[] = { FAULT_OPEN, FAULT_SYNC };
+    am_options o = fx->o;
+    o.env = fx->fault;
+    for (size_t ki = 0; ki < sizeof kinds / sizeof kinds[0]; ki++) {
+        open_setup(fx);
+        uint64_t before = fault_env_count(fx->fault, kinds[ki]);
+        am_db *db = tu_open(fx->dir, &o);
+        uint64_t calls = fault_env_count(fx->fault, kinds[ki]) - before;
+        assert_int_equal(am_close(db), AM_OK);
+        assert_true(calls >= 3);
+        for (uint64_t nth = 1; nth <= calls; nth++) {
+            char ctx[96];
+            snprintf(ctx, sizeof ctx, "open with %s %llu of %llu failed",
+                     kinds[ki] == FAULT_OPEN ? "create" : "sync", (unsigned long long)nth,
+                     (unsigned long long)calls);
+            open_setup(fx);
+            fault_env_fail_nth(fx->fault, kinds[ki], nth, AM_ERR_IO, 0);
+            db = (am_db *)1;
+            char msg[512];
+            if (am_open_msg(fx->dir, &o, &db, msg, sizeof msg) >= 0)
+                fail_msg("%s: the open succeeded", ctx);
+            if (kinds[ki] == FAULT_SYNC) assert_int_equal(fault_env_power_cut(fx->fault), AM_OK);
+            expect_log_of_durable_state(fx, ctx);
+            db = tu_open(fx->dir, &fx->o);
+            expect_500(db, "new", ctx);
+            assert_int_equal(am_close(db), AM_OK);
+        }
+    }
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, tu_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_manifest_cut_at_record_boundary),
+        T(test_manifest_torn_in_last_record),
+        T(test_manifest_length_flip_after_first_snapshot),
+        T(test_first_open_killed_after_creating_the_log),
+        T(test_reopen_killed_while_replaying),
+        T(test_lost_flush_edit_with_its_log_still_there),
+        T(test_failed_open_keeps_its_log),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
