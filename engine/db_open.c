@@ -117,13 +117,24 @@ typedef struct replay {
     am_db *db;
     memtable *mem;
     uint64_t max_seq;
-    int rc;
+    uint64_t replayed;         /* the last sequence replayed (0: none yet) */
+    int out_of_order;          /* a record broke the order; its sequence: bad_seq */
+    uint64_t bad_seq;
 } replay;
 
+/* Sequences only grow through the replay (docs/format.md, "Replay"): a record at or below
+ * the last one replayed is a repeated or misplaced record, refused before anything of its
+ * batch is applied (a batch's records are consecutive, so only its first can fail). */
 static int replay_record(void *arg, uint64_t seq, int kind, const char *k, size_t kn,
                          const char *v, size_t vn)
 {
     replay *r = arg;
+    if (seq <= r->replayed) {
+        r->out_of_order = 1;
+        r->bad_seq = seq;
+        return AM_ERR_CORRUPT;
+    }
+    r->replayed = seq;
     if (seq > r->max_seq) r->max_seq = seq;
     return mem_add(r->mem, seq, kind, k, kn, v, vn);
 }
@@ -190,9 +201,17 @@ static int replay_logs(am_db *db, const wal_list *l, replay *r, version_edit *e)
         size_t n;
         batch_handler h = { .arg = r, .record = replay_record };
         while (rc == AM_OK && (rc = wal_reader_next(rd, &rec, &n)) == AM_OK) {
+            uint64_t before = r->replayed;
             rc = batch_iterate(rec, n, &h);
-            if (rc == AM_ERR_CORRUPT)
-                rc = am_env_error(db->env, rc, "%s: malformed write batch in the log", path);
+            if (rc == AM_ERR_CORRUPT && r->out_of_order)
+                rc = am_env_error(db->env, rc, "%s: the record at offset %llu starts at sequence "
+                                  "%llu, not above the last one replayed (%llu): a repeated or "
+                                  "misplaced record; refusing to replay it", path,
+                                  (unsigned long long)wal_reader_offset(rd),
+                                  (unsigned long long)r->bad_seq, (unsigned long long)before);
+            else if (rc == AM_ERR_CORRUPT)
+                rc = am_env_error(db->env, rc, "%s: malformed write batch in the record at "
+                                  "offset %llu", path, (unsigned long long)wal_reader_offset(rd));
             if (rc == AM_OK && db_mem_full(db, r->mem))
                 rc = replay_flush(r, e);
         }

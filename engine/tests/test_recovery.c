@@ -6,7 +6,11 @@
  *     files that show the lost edits and amethyst_repair, and nothing is deleted;
  *   - the states a kill -9 leaves open with everything: a new log (empty or zero-filled)
  *     created before the edit naming it, an unfinished flush
- *     output, a flush edit lost from the MANIFEST while its log is still there. */
+ *     output, a flush edit lost from the MANIFEST while its log is still there;
+ *   - a log whose checksum-valid records repeat or go back in sequence (a record repeated,
+ *     or copied in later, in one log or across two, or after the replay flushed a
+ *     memtable) is refused with AM_ERR_CORRUPT naming the log and the record's offset,
+ *     never an abort; an empty batch takes no sequence and is fine. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -26,6 +30,7 @@
 #include "util/env.h"
 #include "util/env_fault.h"
 #include "version/version.h"
+#include "wal/wal.h"
 
 typedef tu_fixture fixture;
 
@@ -49,7 +54,10 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static char *dir_picture(const char *dir)
+/* A picture of dir; with data_only, of its logs and SSTables (what a refused replay must
+ * leave alone: recovery has then already rewritten the MANIFEST as a snapshot of the same
+ * state). */
+static char *dir_picture_of(const char *dir, int data_only)
 {
     char *names[256];
     size_t n = 0;
@@ -58,6 +66,10 @@ static char *dir_picture(const char *dir)
     struct dirent *e;
     while ((e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        size_t len = strlen(e->d_name);
+        if (data_only && (len < 4 || (strcmp(e->d_name + len - 4, ".log") &&
+                                      strcmp(e->d_name + len - 4, ".sst"))))
+            continue;
         assert_true(n < 256);
         names[n++] = strdup(e->d_name);
     }
@@ -188,10 +200,12 @@ static void expect_500(am_db *db, const char *first, const char *ctx)
 }
 
 /* The open must fail with AM_ERR_CORRUPT, a message holding every string of want (NULL
- * ended), and leave the directory exactly as it was. */
-static void expect_refused(const fixture *fx, const char *const *want, const char *ctx)
+ * ended), and leave the directory exactly as it was (with data_only: its logs and
+ * SSTables). */
+static void expect_refused_keeping(const fixture *fx, const char *const *want, int data_only,
+                                   const char *ctx)
 {
-    char *before = dir_picture(fx->dir);
+    char *before = dir_picture_of(fx->dir, data_only);
     char msg[512] = "";
     am_db *db = (am_db *)1;
     int rc = am_open_msg(fx->dir, &fx->o, &db, msg, sizeof msg);
@@ -208,12 +222,17 @@ static void expect_refused(const fixture *fx, const char *const *want, const cha
     assert_null(db);
     for (size_t i = 0; want[i]; i++)
         if (!strstr(msg, want[i])) fail_msg("%s: message lacks '%s': '%s'", ctx, want[i], msg);
-    char *after = dir_picture(fx->dir);
+    char *after = dir_picture_of(fx->dir, data_only);
     if (strcmp(before, after) != 0)
         fail_msg("%s: the refused open changed the directory:\nbefore:\n%safter:\n%s", ctx,
                  before, after);
     free(before);
     free(after);
+}
+
+static void expect_refused(const fixture *fx, const char *const *want, const char *ctx)
+{
+    expect_refused_keeping(fx, want, 0, ctx);
 }
 
 /* ---- a MANIFEST that lost its last records ---- */
@@ -456,6 +475,176 @@ static void test_failed_open_keeps_its_log(void **state)
     }
 }
 
+/* ---- replayed logs: sequences only grow ---- */
+
+typedef struct records {
+    char **p;
+    size_t *n;
+    size_t count;
+} records;
+
+/* Every record of the log at path, copied. */
+static records read_records(am_env *env, const char *path)
+{
+    records rs = { 0 };
+    wal_reader *r = NULL;
+    assert_int_equal(wal_reader_open(env, path, &r), AM_OK);
+    const char *rec;
+    size_t n, cap = 0;
+    while (wal_reader_next(r, &rec, &n) == AM_OK) {
+        if (rs.count == cap) {
+            cap = cap ? cap * 2 : 64;
+            rs.p = realloc(rs.p, cap * sizeof *rs.p);
+            rs.n = realloc(rs.n, cap * sizeof *rs.n);
+        }
+        rs.p[rs.count] = malloc(n ? n : 1);
+        memcpy(rs.p[rs.count], rec, n);
+        rs.n[rs.count++] = n;
+    }
+    wal_reader_close(r);
+    return rs;
+}
+
+static void records_free(records *rs)
+{
+    for (size_t i = 0; i < rs->count; i++) free(rs->p[i]);
+    free(rs->p);
+    free(rs->n);
+}
+
+/* Writes the records order[0..n) of rs (an index of rs->count: an empty batch) to path
+ * with the real log writer; returns the offset of the record at index at. */
+static uint64_t write_records(am_env *env, const char *path, const records *rs,
+                              const size_t *order, size_t n, size_t at)
+{
+    static const char empty_batch[12] = { 0 };    /* sequence 0, count 0 */
+    wal_writer *w = NULL;
+    uint64_t off = 0;
+    assert_int_equal(wal_writer_open(env, path, &w), AM_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (i == at) off = wal_writer_size(w);
+        if (order[i] == rs->count) assert_int_equal(wal_writer_add(w, empty_batch, 12), AM_OK);
+        else assert_int_equal(wal_writer_add(w, rs->p[order[i]], rs->n[order[i]]), AM_OK);
+    }
+    assert_int_equal(wal_writer_sync(w), AM_OK);
+    assert_int_equal(wal_writer_close(w), AM_OK);
+    return off;
+}
+
+/* n puts of key%04d = "v<i>" plus a 100-byte pad, one log record each. */
+static void put_records(am_db *db, int n)
+{
+    char k[16], v[160];
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof k, "key%04d", i);
+        snprintf(v, sizeof v, "v%d-%0100d", i, i);
+        put_s(db, k, v);
+    }
+}
+
+static void expect_records(am_db *db, int n, const char *ctx)
+{
+    char k[16], v[160];
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof k, "key%04d", i);
+        snprintf(v, sizeof v, "v%d-%0100d", i, i);
+        expect_s(db, k, v, ctx);
+    }
+}
+
+/* A database whose one log holds n records (nothing flushed); its path into log. */
+static records make_log(fixture *fx, int n, char *log, size_t cap)
+{
+    tu_rmtree(fx->dir);
+    am_db *db = tu_open(fx->dir, &fx->o);
+    put_records(db, n);
+    assert_int_equal(am_close(db), AM_OK);
+    find_last(fx->dir, ".log", 1, log, cap);
+    records rs = read_records(fx->posix, log);
+    assert_int_equal(rs.count, (size_t)n);
+    return rs;
+}
+
+static void test_wal_records_out_of_order(void **state)
+{
+    fixture *fx = *state;
+    enum { N = 20 };
+    static const struct {
+        const char *what;
+        size_t order[N + 1];
+        size_t at;                 /* the index of the record that breaks the order */
+    } cases[] = {
+        { "a record repeated", { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 10, 11, 12, 13, 14, 15, 16,
+                                 17, 18, 19 }, 10 },
+        { "a record copied in later", { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+                                        16, 17, 18, 19, 4 }, 20 },
+        { "the first record again at the end", { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+                                                 13, 14, 15, 16, 17, 18, 19, 0 }, 20 },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char log[512], off[48];
+        records rs = make_log(fx, N, log, sizeof log);
+        uint64_t at = write_records(fx->posix, log, &rs, cases[c].order, N + 1, cases[c].at);
+        snprintf(off, sizeof off, "offset %llu", (unsigned long long)at);
+        const char *want[] = { base_name(log), off, "sequence", NULL };
+        expect_refused_keeping(fx, want, 1, cases[c].what);
+        records_free(&rs);
+    }
+}
+
+/* The same across two logs (replayed in number order), and after the replay flushed a
+ * memtable (the repeated record would otherwise meet its twin only in a merge). */
+static void test_wal_records_out_of_order_across(void **state)
+{
+    fixture *fx = *state;
+    enum { N = 2000 };
+    char log[512], second[512], off[48];
+    records rs = make_log(fx, 20, log, sizeof log);
+    unsigned long long a = strtoull(base_name(log), NULL, 10);
+    char mf[512];
+    manifest_path(fx, mf, sizeof mf);
+    assert_true(strtoull(base_name(mf) + 9, NULL, 10) < a);
+    fname_wal(second, sizeof second, fx->dir, a + 1);
+    size_t tail[] = { 15, 16, 17, 18, 19 };
+    write_records(fx->posix, second, &rs, tail, 5, 0);
+    const char *want[] = { base_name(second), "offset 0", "sequence", NULL };
+    expect_refused_keeping(fx, want, 1, "records of one log again in the next");
+    records_free(&rs);
+
+    /* N records of ~120 bytes: several 64 KiB memtables' worth when replayed. */
+    rs = make_log(fx, N, log, sizeof log);
+    size_t *order = malloc((N + 1) * sizeof *order);
+    for (size_t i = 0; i < N; i++) order[i] = i;
+    order[N] = 5;
+    uint64_t at = write_records(fx->posix, log, &rs, order, N + 1, N);
+    free(order);
+    records_free(&rs);
+    am_options o = fx->o;
+    fx->o.memtable_bytes = 64u << 10;
+    snprintf(off, sizeof off, "offset %llu", (unsigned long long)at);
+    const char *want2[] = { base_name(log), off, "sequence", NULL };
+    expect_refused_keeping(fx, want2, 1, "a record repeated after a replay flush");
+    fx->o = o;
+}
+
+/* An empty batch takes no sequence: a log holding one between records replays. */
+static void test_wal_empty_batch_replays(void **state)
+{
+    fixture *fx = *state;
+    char log[512];
+    records rs = make_log(fx, 10, log, sizeof log);
+    size_t order[] = { 0, 1, 2, 3, 4, 10, 5, 6, 7, 8, 9, 10 };   /* 10: the empty batch */
+    write_records(fx->posix, log, &rs, order, sizeof order / sizeof order[0], 0);
+    records_free(&rs);
+    am_db *db = tu_open(fx->dir, &fx->o);
+    expect_records(db, 10, "a log with empty batches");
+    put_records(db, 12);
+    assert_int_equal(am_close(db), AM_OK);
+    db = tu_open(fx->dir, &fx->o);
+    expect_records(db, 12, "reopened");
+    assert_int_equal(am_close(db), AM_OK);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, tu_teardown)
@@ -467,6 +656,9 @@ int main(void)
         T(test_reopen_killed_while_replaying),
         T(test_lost_flush_edit_with_its_log_still_there),
         T(test_failed_open_keeps_its_log),
+        T(test_wal_records_out_of_order),
+        T(test_wal_records_out_of_order_across),
+        T(test_wal_empty_batch_replays),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
