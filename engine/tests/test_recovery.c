@@ -10,14 +10,14 @@
  *   - a log whose checksum-valid records repeat or go back in sequence (a record repeated,
  *     or copied in later, in one log or across two, or after the replay flushed a
  *     memtable) is refused with AM_ERR_CORRUPT naming the log and the record's offset,
- *     never an abort; an empty batch takes no sequence and is fine. */
+ *     never an abort; an empty batch takes no sequence and is fine.
+ * (Edits that break an invariant: test_manifest_edits.c.) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +27,10 @@
 #include "amethyst.h"
 #include "testutil.h"
 #include "testutil_db.h"
+#include "testutil_recovery.h"
 #include "util/env.h"
 #include "util/env_fault.h"
 #include "version/version.h"
-#include "wal/wal.h"
 
 typedef tu_fixture fixture;
 
@@ -48,98 +48,9 @@ static int setup(void **state)
 
 /* ---- files ---- */
 
-/* A picture of dir: every entry's name, size and a hash of its bytes, sorted by name. */
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* A picture of dir; with data_only, of its logs and SSTables (what a refused replay must
- * leave alone: recovery has then already rewritten the MANIFEST as a snapshot of the same
- * state). */
-static char *dir_picture_of(const char *dir, int data_only)
-{
-    char *names[256];
-    size_t n = 0;
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        size_t len = strlen(e->d_name);
-        if (data_only && (len < 4 || (strcmp(e->d_name + len - 4, ".log") &&
-                                      strcmp(e->d_name + len - 4, ".sst"))))
-            continue;
-        assert_true(n < 256);
-        names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
-    size_t cap = 64 + n * 320, len = 0;
-    char *out = malloc(cap);
-    out[0] = 0;
-    for (size_t i = 0; i < n; i++) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        size_t sz;
-        char *data = tu_read_file(path, &sz);
-        uint64_t h = sz;
-        for (size_t j = 0; j < sz; j++) h = tu_mix(h ^ (unsigned char)data[j]);
-        free(data);
-        len += (size_t)snprintf(out + len, cap - len, "%s %zu %016llx\n", names[i], sz,
-                                (unsigned long long)h);
-        free(names[i]);
-    }
-    return out;
-}
-
-/* The path of the one file in dir whose name starts with prefix (or ends with it when
- * suffix is set) and has the highest number; fails if there is none. */
-static void find_last(const char *dir, const char *pat, int suffix, char *out, size_t cap)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    struct dirent *e;
-    unsigned long long best = 0;
-    int found = 0;
-    while ((e = readdir(d))) {
-        size_t n = strlen(e->d_name), pn = strlen(pat);
-        int hit = n >= pn && (suffix ? strcmp(e->d_name + n - pn, pat) == 0
-                                     : strncmp(e->d_name, pat, pn) == 0);
-        if (!hit) continue;
-        unsigned long long num = strtoull(e->d_name + (suffix ? 0 : pn), NULL, 10);
-        if (!found || num > best) {
-            best = num;
-            snprintf(out, cap, "%s/%s", dir, e->d_name);
-        }
-        found = 1;
-    }
-    closedir(d);
-    if (!found) fail_msg("no %s file in %s", pat, dir);
-}
-
 static void manifest_path(const fixture *fx, char *out, size_t cap)
 {
-    find_last(fx->dir, "MANIFEST-", 0, out, cap);
-}
-
-/* Start offsets of the records of the log file at path (framing as wal.h); returns their
- * number (at most max), and the offset just past the last one in *end. */
-static size_t record_offsets(const char *path, uint64_t *offs, size_t max, uint64_t *end)
-{
-    size_t n;
-    unsigned char *d = (unsigned char *)tu_read_file(path, &n);
-    size_t off = 0, k = 0;
-    while (off + 9 <= n && k < max) {
-        uint32_t len = (uint32_t)d[off + 4] | (uint32_t)d[off + 5] << 8 |
-                       (uint32_t)d[off + 6] << 16 | (uint32_t)d[off + 7] << 24;
-        if (d[off + 8] != 1 || off + 9 + len > n) break;
-        offs[k++] = off;
-        off += 9 + len;
-    }
-    free(d);
-    if (end) *end = off;
-    return k;
+    tu_find_last(fx->dir, "MANIFEST-", 0, out, cap);
 }
 
 static void truncate_to(const char *path, uint64_t n)
@@ -147,121 +58,25 @@ static void truncate_to(const char *path, uint64_t n)
     assert_int_equal(truncate(path, (off_t)n), 0);
 }
 
-static const char *base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
-
-/* ---- data ---- */
-
-static void put_s(am_db *db, const char *k, const char *v)
-{
-    int rc = am_put(db, k, strlen(k), v, strlen(v));
-    if (rc != AM_OK) fail_msg("put %s: %s", k, am_strerror(rc));
-}
-
-static void expect_s(am_db *db, const char *k, const char *want, const char *ctx)
-{
-    void *v = NULL;
-    size_t vn = 0;
-    int rc = am_get(db, NULL, k, strlen(k), &v, &vn);
-    if (!want) {
-        if (rc != AM_NOT_FOUND) fail_msg("%s: %s: want not found, got %s", ctx, k, am_strerror(rc));
-        return;
-    }
-    if (rc != AM_OK) fail_msg("%s: get %s: %s (%s)", ctx, k, am_strerror(rc), am_errmsg(db));
-    if (vn != strlen(want) || memcmp(v, want, vn) != 0)
-        fail_msg("%s: %s: want '%s', got '%.*s'", ctx, k, want, (int)vn, (char *)v);
-    am_free(v);
-}
-
-/* key0000 = first, key0001 .. key0499 = "v<i>". */
-static void put_500(am_db *db, const char *first)
-{
-    char k[16], v[16];
-    put_s(db, "key0000", first);
-    for (int i = 1; i < 500; i++) {
-        snprintf(k, sizeof k, "key%04d", i);
-        snprintf(v, sizeof v, "v%d", i);
-        put_s(db, k, v);
-    }
-}
-
-static void expect_500(am_db *db, const char *first, const char *ctx)
-{
-    char k[16], v[16];
-    expect_s(db, "key0000", first, ctx);
-    for (int i = 1; i < 500; i++) {
-        snprintf(k, sizeof k, "key%04d", i);
-        snprintf(v, sizeof v, "v%d", i);
-        expect_s(db, k, v, ctx);
-    }
-}
-
-/* The open must fail with AM_ERR_CORRUPT, a message holding every string of want (NULL
- * ended), and leave the directory exactly as it was (with data_only: its logs and
- * SSTables). */
-static void expect_refused_keeping(const fixture *fx, const char *const *want, int data_only,
-                                   const char *ctx)
-{
-    char *before = dir_picture_of(fx->dir, data_only);
-    char msg[512] = "";
-    am_db *db = (am_db *)1;
-    int rc = am_open_msg(fx->dir, &fx->o, &db, msg, sizeof msg);
-    if (rc != AM_ERR_CORRUPT) {
-        if (rc == AM_OK) {
-            void *v = NULL;
-            size_t vn = 0;
-            int g = am_get(db, NULL, "key0000", 7, &v, &vn);
-            fail_msg("%s: open succeeded (key0000: %s '%.*s')", ctx, am_strerror(g),
-                     g == AM_OK ? (int)vn : 0, g == AM_OK ? (char *)v : "");
-        }
-        fail_msg("%s: open gave %s (%s), want corruption", ctx, am_strerror(rc), msg);
-    }
-    assert_null(db);
-    for (size_t i = 0; want[i]; i++)
-        if (!strstr(msg, want[i])) fail_msg("%s: message lacks '%s': '%s'", ctx, want[i], msg);
-    char *after = dir_picture_of(fx->dir, data_only);
-    if (strcmp(before, after) != 0)
-        fail_msg("%s: the refused open changed the directory:\nbefore:\n%safter:\n%s", ctx,
-                 before, after);
-    free(before);
-    free(after);
-}
-
+/* The open must be refused, naming every string of want, and change nothing. */
 static void expect_refused(const fixture *fx, const char *const *want, const char *ctx)
 {
-    expect_refused_keeping(fx, want, 0, ctx);
+    tu_open_refused(fx->dir, &fx->o, want, 0, ctx);
 }
 
 /* ---- a MANIFEST that lost its last records ---- */
-
-/* The issue's reproduction: key0000 = old and 499 more keys, a flush; key0000 = new, a
- * flush; close. The MANIFEST's last record is the second flush's edit, whose log is gone. */
-static void make_two_flushes(fixture *fx, char *newest_sst, size_t cap)
-{
-    tu_rmtree(fx->dir);
-    am_db *db = tu_open(fx->dir, &fx->o);
-    put_500(db, "old");
-    assert_int_equal(am_flush(db), AM_OK);
-    put_s(db, "key0000", "new");
-    assert_int_equal(am_flush(db), AM_OK);
-    assert_int_equal(am_close(db), AM_OK);
-    find_last(fx->dir, ".sst", 1, newest_sst, cap);
-}
 
 static void test_manifest_cut_at_record_boundary(void **state)
 {
     fixture *fx = *state;
     char sst[512], mf[512];
-    make_two_flushes(fx, sst, sizeof sst);
+    tu_two_flushes(fx->dir, &fx->o, sst, sizeof sst);
     manifest_path(fx, mf, sizeof mf);
     uint64_t offs[16];
-    size_t n = record_offsets(mf, offs, 16, NULL);
+    size_t n = tu_record_offsets(mf, offs, 16, NULL);
     assert_true(n >= 3);
     truncate_to(mf, offs[n - 1]);
-    const char *want[] = { base_name(mf), "missing", base_name(sst), "amethyst_repair",
+    const char *want[] = { tu_base_name(mf), "missing", tu_base_name(sst), "amethyst_repair",
                            fx->dir, NULL };
     expect_refused(fx, want, "MANIFEST cut before its last record");
     /* The file that holds "new" is still there; restoring nothing else, it stays refused. */
@@ -275,13 +90,13 @@ static void test_manifest_torn_in_last_record(void **state)
     static const int into[] = { 4, 9, 12 };     /* bytes into the last record */
     for (size_t c = 0; c < sizeof into / sizeof into[0]; c++) {
         char sst[512], mf[512], ctx[64];
-        make_two_flushes(fx, sst, sizeof sst);
+        tu_two_flushes(fx->dir, &fx->o, sst, sizeof sst);
         manifest_path(fx, mf, sizeof mf);
         uint64_t offs[16];
-        size_t n = record_offsets(mf, offs, 16, NULL);
+        size_t n = tu_record_offsets(mf, offs, 16, NULL);
         truncate_to(mf, offs[n - 1] + (uint64_t)into[c]);
         snprintf(ctx, sizeof ctx, "MANIFEST torn %d bytes into its last record", into[c]);
-        const char *want[] = { base_name(mf), base_name(sst), "amethyst_repair", NULL };
+        const char *want[] = { tu_base_name(mf), tu_base_name(sst), "amethyst_repair", NULL };
         expect_refused(fx, want, ctx);
     }
 }
@@ -296,19 +111,19 @@ static void test_manifest_length_flip_after_first_snapshot(void **state)
     for (int flushed = 1; flushed >= 0; flushed--) {
         tu_rmtree(fx->dir);
         am_db *db = tu_open(fx->dir, &fx->o);
-        put_500(db, "old");
+        tu_put_500(db, "old");
         if (flushed) assert_int_equal(am_flush(db), AM_OK);
         assert_int_equal(am_close(db), AM_OK);
         char mf[512], evidence[512];
         manifest_path(fx, mf, sizeof mf);
-        assert_string_equal(base_name(mf), "MANIFEST-000001");   /* never reopened */
+        assert_string_equal(tu_base_name(mf), "MANIFEST-000001");   /* never reopened */
         uint64_t offs[16];
-        size_t n = record_offsets(mf, offs, 16, NULL);
+        size_t n = tu_record_offsets(mf, offs, 16, NULL);
         assert_true(n >= 2);
         tu_flip_byte(mf, (size_t)offs[1] + 7, 0x40);
         /* The flush's SSTable, or the log holding every write. */
-        find_last(fx->dir, flushed ? ".sst" : ".log", 1, evidence, sizeof evidence);
-        const char *want[] = { "MANIFEST-000001", "log number 0", base_name(evidence),
+        tu_find_last(fx->dir, flushed ? ".sst" : ".log", 1, evidence, sizeof evidence);
+        const char *want[] = { "MANIFEST-000001", "log number 0", tu_base_name(evidence),
                                "amethyst_repair", NULL };
         expect_refused(fx, want, flushed ? "length flip, data flushed"
                                          : "length flip, data in the log");
@@ -339,13 +154,14 @@ static void test_first_open_killed_after_creating_the_log(void **state)
         char msg[512] = "";
         am_db *db = NULL;
         int rc = am_open_msg(fx->dir, &fx->o, &db, msg, sizeof msg);
-        if (rc != AM_OK) fail_msg("new log %s: open refused: %s (%s)", what[c], am_strerror(rc), msg);
-        expect_s(db, "key0000", NULL, what[c]);
-        put_500(db, "x");
+        if (rc != AM_OK)
+            fail_msg("new log %s: open refused: %s (%s)", what[c], am_strerror(rc), msg);
+        tu_expect_str(db, "key0000", NULL, what[c]);
+        tu_put_500(db, "x");
         assert_int_equal(am_close(db), AM_OK);
         assert_false(tu_file_exists(log));     /* replayed (nothing) and retired */
         db = tu_open(fx->dir, &fx->o);
-        expect_500(db, "x", what[c]);
+        tu_expect_500(db, "x", what[c]);
         assert_int_equal(am_close(db), AM_OK);
     }
 }
@@ -357,16 +173,16 @@ static void test_reopen_killed_while_replaying(void **state)
 {
     fixture *fx = *state;
     am_db *db = tu_open(fx->dir, &fx->o);
-    put_500(db, "old");
+    tu_put_500(db, "old");
     assert_int_equal(am_flush(db), AM_OK);
-    put_s(db, "key0000", "new");             /* in the log only */
+    tu_put_str(db, "key0000", "new");             /* in the log only */
     assert_int_equal(am_close(db), AM_OK);
     char sst[512], stray_log[512], stray_sst[512];
-    find_last(fx->dir, ".sst", 1, sst, sizeof sst);
-    unsigned long long top = strtoull(base_name(sst), NULL, 10);
+    tu_find_last(fx->dir, ".sst", 1, sst, sizeof sst);
+    unsigned long long top = strtoull(tu_base_name(sst), NULL, 10);
     char mf[512];
     manifest_path(fx, mf, sizeof mf);
-    unsigned long long m = strtoull(base_name(mf) + 9, NULL, 10);
+    unsigned long long m = strtoull(tu_base_name(mf) + 9, NULL, 10);
     if (m > top) top = m;
     fname_wal(stray_log, sizeof stray_log, fx->dir, top + 1);
     fname_sst(stray_sst, sizeof stray_sst, fx->dir, top + 2);
@@ -378,7 +194,7 @@ static void test_reopen_killed_while_replaying(void **state)
     tu_write_file(stray_sst, copy, n);
     free(copy);
     db = tu_open(fx->dir, &fx->o);
-    expect_500(db, "new", "after a reopen killed while replaying");
+    tu_expect_500(db, "new", "after a reopen killed while replaying");
     assert_int_equal(am_close(db), AM_OK);
     assert_false(tu_file_exists(stray_log));
     assert_false(tu_file_exists(stray_sst));
@@ -391,11 +207,11 @@ static void test_lost_flush_edit_with_its_log_still_there(void **state)
 {
     fixture *fx = *state;
     am_db *db = tu_open(fx->dir, &fx->o);
-    put_500(db, "old");
+    tu_put_500(db, "old");
     assert_int_equal(am_flush(db), AM_OK);
-    put_s(db, "key0000", "new");
+    tu_put_str(db, "key0000", "new");
     char log[512];
-    find_last(fx->dir, ".log", 1, log, sizeof log);
+    tu_find_last(fx->dir, ".log", 1, log, sizeof log);
     size_t n;
     char *saved = tu_read_file(log, &n);     /* the log of the second flush, as it was */
     assert_int_equal(am_flush(db), AM_OK);
@@ -404,13 +220,13 @@ static void test_lost_flush_edit_with_its_log_still_there(void **state)
     tu_write_file(log, saved, n);
     free(saved);
     char mf[512], sst[512];
-    find_last(fx->dir, ".sst", 1, sst, sizeof sst);
+    tu_find_last(fx->dir, ".sst", 1, sst, sizeof sst);
     manifest_path(fx, mf, sizeof mf);
     uint64_t offs[16];
-    size_t k = record_offsets(mf, offs, 16, NULL);
+    size_t k = tu_record_offsets(mf, offs, 16, NULL);
     truncate_to(mf, offs[k - 1]);
     db = tu_open(fx->dir, &fx->o);
-    expect_500(db, "new", "lost flush edit, log still there");
+    tu_expect_500(db, "new", "lost flush edit, log still there");
     assert_int_equal(am_close(db), AM_OK);
     assert_false(tu_file_exists(sst));       /* named by no edit: garbage */
 }
@@ -422,9 +238,9 @@ static void open_setup(fixture *fx)
 {
     tu_rmtree(fx->dir);
     am_db *db = tu_open(fx->dir, &fx->o);
-    put_500(db, "old");
+    tu_put_500(db, "old");
     assert_int_equal(am_flush(db), AM_OK);
-    put_s(db, "key0000", "new");             /* left in the log: the open replays it */
+    tu_put_str(db, "key0000", "new");             /* left in the log: the open replays it */
     assert_int_equal(am_close(db), AM_OK);
 }
 
@@ -469,67 +285,13 @@ static void test_failed_open_keeps_its_log(void **state)
             if (kinds[ki] == FAULT_SYNC) assert_int_equal(fault_env_power_cut(fx->fault), AM_OK);
             expect_log_of_durable_state(fx, ctx);
             db = tu_open(fx->dir, &fx->o);
-            expect_500(db, "new", ctx);
+            tu_expect_500(db, "new", ctx);
             assert_int_equal(am_close(db), AM_OK);
         }
     }
 }
 
 /* ---- replayed logs: sequences only grow ---- */
-
-typedef struct records {
-    char **p;
-    size_t *n;
-    size_t count;
-} records;
-
-/* Every record of the log at path, copied. */
-static records read_records(am_env *env, const char *path)
-{
-    records rs = { 0 };
-    wal_reader *r = NULL;
-    assert_int_equal(wal_reader_open(env, path, &r), AM_OK);
-    const char *rec;
-    size_t n, cap = 0;
-    while (wal_reader_next(r, &rec, &n) == AM_OK) {
-        if (rs.count == cap) {
-            cap = cap ? cap * 2 : 64;
-            rs.p = realloc(rs.p, cap * sizeof *rs.p);
-            rs.n = realloc(rs.n, cap * sizeof *rs.n);
-        }
-        rs.p[rs.count] = malloc(n ? n : 1);
-        memcpy(rs.p[rs.count], rec, n);
-        rs.n[rs.count++] = n;
-    }
-    wal_reader_close(r);
-    return rs;
-}
-
-static void records_free(records *rs)
-{
-    for (size_t i = 0; i < rs->count; i++) free(rs->p[i]);
-    free(rs->p);
-    free(rs->n);
-}
-
-/* Writes the records order[0..n) of rs (an index of rs->count: an empty batch) to path
- * with the real log writer; returns the offset of the record at index at. */
-static uint64_t write_records(am_env *env, const char *path, const records *rs,
-                              const size_t *order, size_t n, size_t at)
-{
-    static const char empty_batch[12] = { 0 };    /* sequence 0, count 0 */
-    wal_writer *w = NULL;
-    uint64_t off = 0;
-    assert_int_equal(wal_writer_open(env, path, &w), AM_OK);
-    for (size_t i = 0; i < n; i++) {
-        if (i == at) off = wal_writer_size(w);
-        if (order[i] == rs->count) assert_int_equal(wal_writer_add(w, empty_batch, 12), AM_OK);
-        else assert_int_equal(wal_writer_add(w, rs->p[order[i]], rs->n[order[i]]), AM_OK);
-    }
-    assert_int_equal(wal_writer_sync(w), AM_OK);
-    assert_int_equal(wal_writer_close(w), AM_OK);
-    return off;
-}
 
 /* n puts of key%04d = "v<i>" plus a 100-byte pad, one log record each. */
 static void put_records(am_db *db, int n)
@@ -538,7 +300,7 @@ static void put_records(am_db *db, int n)
     for (int i = 0; i < n; i++) {
         snprintf(k, sizeof k, "key%04d", i);
         snprintf(v, sizeof v, "v%d-%0100d", i, i);
-        put_s(db, k, v);
+        tu_put_str(db, k, v);
     }
 }
 
@@ -548,19 +310,19 @@ static void expect_records(am_db *db, int n, const char *ctx)
     for (int i = 0; i < n; i++) {
         snprintf(k, sizeof k, "key%04d", i);
         snprintf(v, sizeof v, "v%d-%0100d", i, i);
-        expect_s(db, k, v, ctx);
+        tu_expect_str(db, k, v, ctx);
     }
 }
 
 /* A database whose one log holds n records (nothing flushed); its path into log. */
-static records make_log(fixture *fx, int n, char *log, size_t cap)
+static tu_records make_log(fixture *fx, int n, char *log, size_t cap)
 {
     tu_rmtree(fx->dir);
     am_db *db = tu_open(fx->dir, &fx->o);
     put_records(db, n);
     assert_int_equal(am_close(db), AM_OK);
-    find_last(fx->dir, ".log", 1, log, cap);
-    records rs = read_records(fx->posix, log);
+    tu_find_last(fx->dir, ".log", 1, log, cap);
+    tu_records rs = tu_read_records(fx->posix, log);
     assert_int_equal(rs.count, (size_t)n);
     return rs;
 }
@@ -583,12 +345,12 @@ static void test_wal_records_out_of_order(void **state)
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         char log[512], off[48];
-        records rs = make_log(fx, N, log, sizeof log);
-        uint64_t at = write_records(fx->posix, log, &rs, cases[c].order, N + 1, cases[c].at);
+        tu_records rs = make_log(fx, N, log, sizeof log);
+        uint64_t at = tu_write_records(fx->posix, log, &rs, cases[c].order, N + 1, cases[c].at);
         snprintf(off, sizeof off, "offset %llu", (unsigned long long)at);
-        const char *want[] = { base_name(log), off, "sequence", NULL };
-        expect_refused_keeping(fx, want, 1, cases[c].what);
-        records_free(&rs);
+        const char *want[] = { tu_base_name(log), off, "sequence", NULL };
+        tu_open_refused(fx->dir, &fx->o, want, 1, cases[c].what);
+        tu_records_free(&rs);
     }
 }
 
@@ -599,31 +361,31 @@ static void test_wal_records_out_of_order_across(void **state)
     fixture *fx = *state;
     enum { N = 2000 };
     char log[512], second[512], off[48];
-    records rs = make_log(fx, 20, log, sizeof log);
-    unsigned long long a = strtoull(base_name(log), NULL, 10);
+    tu_records rs = make_log(fx, 20, log, sizeof log);
+    unsigned long long a = strtoull(tu_base_name(log), NULL, 10);
     char mf[512];
     manifest_path(fx, mf, sizeof mf);
-    assert_true(strtoull(base_name(mf) + 9, NULL, 10) < a);
+    assert_true(strtoull(tu_base_name(mf) + 9, NULL, 10) < a);
     fname_wal(second, sizeof second, fx->dir, a + 1);
     size_t tail[] = { 15, 16, 17, 18, 19 };
-    write_records(fx->posix, second, &rs, tail, 5, 0);
-    const char *want[] = { base_name(second), "offset 0", "sequence", NULL };
-    expect_refused_keeping(fx, want, 1, "records of one log again in the next");
-    records_free(&rs);
+    tu_write_records(fx->posix, second, &rs, tail, 5, 0);
+    const char *want[] = { tu_base_name(second), "offset 0", "sequence", NULL };
+    tu_open_refused(fx->dir, &fx->o, want, 1, "records of one log again in the next");
+    tu_records_free(&rs);
 
     /* N records of ~120 bytes: several 64 KiB memtables' worth when replayed. */
     rs = make_log(fx, N, log, sizeof log);
     size_t *order = malloc((N + 1) * sizeof *order);
     for (size_t i = 0; i < N; i++) order[i] = i;
     order[N] = 5;
-    uint64_t at = write_records(fx->posix, log, &rs, order, N + 1, N);
+    uint64_t at = tu_write_records(fx->posix, log, &rs, order, N + 1, N);
     free(order);
-    records_free(&rs);
+    tu_records_free(&rs);
     am_options o = fx->o;
     fx->o.memtable_bytes = 64u << 10;
     snprintf(off, sizeof off, "offset %llu", (unsigned long long)at);
-    const char *want2[] = { base_name(log), off, "sequence", NULL };
-    expect_refused_keeping(fx, want2, 1, "a record repeated after a replay flush");
+    const char *want2[] = { tu_base_name(log), off, "sequence", NULL };
+    tu_open_refused(fx->dir, &fx->o, want2, 1, "a record repeated after a replay flush");
     fx->o = o;
 }
 
@@ -632,10 +394,10 @@ static void test_wal_empty_batch_replays(void **state)
 {
     fixture *fx = *state;
     char log[512];
-    records rs = make_log(fx, 10, log, sizeof log);
+    tu_records rs = make_log(fx, 10, log, sizeof log);
     size_t order[] = { 0, 1, 2, 3, 4, 10, 5, 6, 7, 8, 9, 10 };   /* 10: the empty batch */
-    write_records(fx->posix, log, &rs, order, sizeof order / sizeof order[0], 0);
-    records_free(&rs);
+    tu_write_records(fx->posix, log, &rs, order, sizeof order / sizeof order[0], 0);
+    tu_records_free(&rs);
     am_db *db = tu_open(fx->dir, &fx->o);
     expect_records(db, 10, "a log with empty batches");
     put_records(db, 12);

@@ -1093,7 +1093,8 @@ static void test_long_manifest_model(void **state)
     version_edit e;
     edit_init(&e);
     e.has_strategy = 1; strcpy(e.strategy, "triangular");
-    e.has_next_file = 1; e.next_file = IDS;
+    e.has_next_file = 1; e.next_file = 500004;     /* above every number used */
+    e.has_last_seq = 1; e.last_seq = f->seq;       /* every sequence the files hold */
     put_record(w, &e);
     edit_clear(&e);
     int placed = 0;
@@ -1145,7 +1146,7 @@ static void test_long_manifest_model(void **state)
     assert_int_equal(v->total_segs, 3);
     assert_int_equal(v->levels[1].nruns, 1);
     for (int i = 0; i < 3; i++) assert_int_equal(v->levels[1].runs[0].segs[i]->d.id, real_ids[i]);
-    assert_int_equal(vset_get_state(vs).next_file, 500005);   /* above every live id */
+    assert_int_equal(vset_get_state(vs).next_file, 500005);   /* 500004 went to the MANIFEST */
     assert_string_equal(vset_strategy(vs), "triangular");
     vset_free(vs);
     for (int i = 0; i < 3; i++) {

@@ -7,7 +7,9 @@
  * higher run id first); a run holds segments sorted by smallest internal key whose user-key
  * ranges are disjoint (one key's versions never straddle two segments of a run: merge.h
  * splits outputs only between user keys), which run_find relies on and a debug assert
- * checks. Each run owns its segs array, each level its runs array. Nothing here is on disk. */
+ * checks. The asserts guard in-memory invariants only: recovery checks every segment read
+ * from a MANIFEST as data before it builds a version (vset_check.c). Each run owns its
+ * segs array, each level its runs array. Nothing here is on disk. */
 #include "version.h"
 
 #include <assert.h>

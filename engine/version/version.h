@@ -111,7 +111,9 @@ am_env *vset_env(const vset *vs);
 const char *vset_strategy(const vset *vs);
 blk_cache *vset_cache(const vset *vs);    /* borrowed; NULL when there is no cache */
 
-/* Opens the file of d and makes a live segment (one reference, owner vs). */
+/* Opens the file of d and makes a live segment (one reference, owner vs). AM_ERR_CORRUPT
+ * naming the file if it is missing, damaged, or its own properties (keys, counts,
+ * sequences, size) differ from d's. */
 int vset_open_segment(vset *vs, const seg_desc *d, am_segment **out);
 /* Writes e to the MANIFEST (with next_file and last_seq filled in), syncs it, and installs
  * the resulting version as current. addseg: the live segments for e->added, in order.

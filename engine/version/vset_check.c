@@ -1,4 +1,5 @@
-/* vset_check.c: the completeness proof of a recovered MANIFEST state (vset_check.h).
+/* vset_check.c: the checks of a recovered MANIFEST state (vset_check.h): the live set's
+ * invariants, and the completeness proof.
  *
  * Why it works (docs/format.md, "Recovery", has the whole argument): the engine keeps the
  * invariant that the log a durable state names (its log number L) exists. A new log is
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "version.h"
+#include "../util/ikey.h"
 
 #define PATH_CAP 4096
 #define NAMES_SHOWN 4                  /* files named in the message; the rest are counted */
@@ -152,4 +154,74 @@ done:
     free(s.ssts.v);
     free(s.logs.v);
     return rc;
+}
+
+/* ---- the live set ---- */
+
+/* Order of a run's segments, as version_build sorts them: level, run id, smallest key. */
+static int cmp_live(const void *a, const void *b)
+{
+    const seg_desc *x = ((const live_seg *)a)->d, *y = ((const live_seg *)b)->d;
+    if (x->level != y->level) return x->level < y->level ? -1 : 1;
+    if (x->run != y->run) return x->run < y->run ? -1 : 1;
+    return ikey_cmp(x->smallest, x->smallest_len, y->smallest, y->smallest_len);
+}
+
+/* A user key for a message: printable bytes as they are, others as \xNN, cut at 24. */
+static void show_key(char *out, size_t cap, const char *ik, size_t n)
+{
+    size_t len = 0, ulen = n - IKEY_TRAILER;
+    out[0] = 0;
+    for (size_t i = 0; i < ulen && i < 24 && len + 5 < cap; i++) {
+        unsigned char c = (unsigned char)ik[i];
+        len += (size_t)snprintf(out + len, cap - len, c >= 0x20 && c < 0x7f && c != '\''
+                                ? "%c" : "\\x%02x", c);
+    }
+    if (ulen > 24 && len + 4 < cap) snprintf(out + len, cap - len, "...");
+}
+
+static int seg_error(am_env *env, const char *manifest, const live_seg *g, const char *what)
+{
+    return am_env_error(env, AM_ERR_CORRUPT, "%s: segment %" PRIu64 " (level %d, added by "
+                        "record %zu at offset %" PRIu64 ") %s", manifest, g->d->id,
+                        g->d->level, g->rec, g->off, what);
+}
+
+int vset_check_live(am_env *env, const char *manifest, live_seg *segs, size_t n,
+                    const replayed_counters *c)
+{
+    char what[320];
+    for (size_t i = 0; i < n; i++) {
+        const seg_desc *d = segs[i].d;
+        if (d->id >= c->next_file) {
+            snprintf(what, sizeof what, "is numbered at or above the next file number %" PRIu64
+                     " (set by record %zu at offset %" PRIu64 ")", c->next_file,
+                     c->next_file_rec, c->next_file_off);
+            return seg_error(env, manifest, &segs[i], what);
+        }
+        if (d->id == c->manifest_number)
+            return seg_error(env, manifest, &segs[i], "has the MANIFEST's own number");
+        if (d->max_seq > c->last_seq) {
+            snprintf(what, sizeof what, "holds sequence %" PRIu64 ", above the last sequence "
+                     "%" PRIu64 " (set by record %zu at offset %" PRIu64 ")", d->max_seq,
+                     c->last_seq, c->last_seq_rec, c->last_seq_off);
+            return seg_error(env, manifest, &segs[i], what);
+        }
+    }
+    if (n > 1) qsort(segs, n, sizeof *segs, cmp_live);
+    for (size_t i = 1; i < n; i++) {
+        const seg_desc *p = segs[i - 1].d, *d = segs[i].d;
+        if (p->level != d->level || p->run != d->run) continue;
+        if (ukey_cmp(p->largest, p->largest_len - IKEY_TRAILER, d->smallest,
+                     d->smallest_len - IKEY_TRAILER) < 0)
+            continue;
+        char pk[100], dk[100];
+        show_key(pk, sizeof pk, p->largest, p->largest_len);
+        show_key(dk, sizeof dk, d->smallest, d->smallest_len);
+        snprintf(what, sizeof what, "overlaps segment %" PRIu64 " (record %zu) in run %" PRIu64
+                 ": that one's largest key '%s' is not below this one's smallest '%s'", p->id,
+                 segs[i - 1].rec, d->run, pk, dk);
+        return seg_error(env, manifest, &segs[i], what);
+    }
+    return AM_OK;
 }
