@@ -341,8 +341,11 @@ static int open_dir(am_db *db, char *msg, size_t cap)
         return AM_ERR_INVALID;
     }
     if ((rc = env_mkdir(db->env, db->dir)) != AM_OK) return rc;
+    db->created_dir = !exists;
     snprintf(path, sizeof path, "%s/LOCK", db->dir);
+    int had_lock = env_exists(db->env, path);
     if ((rc = db->env->ops->lock(db->env, path, &db->lock)) != AM_OK) return rc;
+    db->created_lock = had_lock == 0;
     snprintf(path, sizeof path, "%s/CURRENT", db->dir);
     if (env_exists(db->env, path)) {
         if (db->opts.error_if_exists) {
@@ -389,6 +392,30 @@ static void db_free(am_db *db)
     am_env_posix_free(db->owned_env);
     free(db->dir);
     free(db);
+}
+
+/* After a failed open: takes back what this open added and nothing refers to. The new log
+ * goes unless the recovery edit that names it was handed to the MANIFEST (logged); the
+ * LOCK file goes if this open created it (removed while still locked, so that no other
+ * opener locks a file that is then gone: env.h, lock), and the directory if this open
+ * created it and it is empty again. */
+static void leave_as_found(am_db *db, int logged)
+{
+    char path[4096];
+    if (db->wal && !logged) {
+        fname_wal(path, sizeof path, db->dir, db->wal_number);
+        wal_writer_close(db->wal);
+        db->wal = NULL;
+        (void)env_remove_quiet(db->env, path);
+    }
+    if (!db->lock) return;
+    if (db->created_lock) {
+        snprintf(path, sizeof path, "%s/LOCK", db->dir);
+        (void)env_remove_quiet(db->env, path);
+    }
+    db->env->ops->unlock(db->env, db->lock);
+    db->lock = NULL;
+    if (db->created_dir) (void)env_remove_dir_quiet(db->env, db->dir);
 }
 
 int am_open_msg(const char *dir, const am_options *o, am_db **out, char *msg, size_t cap)
@@ -468,13 +495,7 @@ int am_open_msg(const char *dir, const am_options *o, am_db **out, char *msg, si
                      detail);
         }
         db_bg_stop(db);
-        if (db->wal && !logged) {     /* no edit names the new log: it goes */
-            char path[4096];
-            fname_wal(path, sizeof path, db->dir, db->wal_number);
-            wal_writer_close(db->wal);
-            db->wal = NULL;
-            (void)env_remove_quiet(db->env, path);
-        }
+        leave_as_found(db, logged);
         db_free(db);
         return rc;
     }

@@ -52,22 +52,33 @@ int am_status_from_errno(int err)
     }
 }
 
-int env_remove_quiet(am_env *e, const char *path)
+/* Runs op(e, path) as a best-effort cleanup: a failure takes back its own message. */
+static int quietly(am_env *e, int (*op)(am_env *, const char *), const char *path)
 {
     char saved[sizeof e->errmsg];
     pthread_mutex_lock(&e->err_mu);
     memcpy(saved, e->errmsg, sizeof saved);
     uint64_t before = e->errors;
     pthread_mutex_unlock(&e->err_mu);
-    int rc = env_remove(e, path);
+    int rc = op(e, path);
     if (rc != AM_OK) {
-        /* Only the remove's own message (one) is taken back; a newer one from another
+        /* Only the call's own message (one) is taken back; a newer one from another
            thread stays. */
         pthread_mutex_lock(&e->err_mu);
         if (e->errors == before + 1) memcpy(e->errmsg, saved, sizeof saved);
         pthread_mutex_unlock(&e->err_mu);
     }
     return rc;
+}
+
+int env_remove_quiet(am_env *e, const char *path)
+{
+    return quietly(e, e->ops->remove, path);
+}
+
+int env_remove_dir_quiet(am_env *e, const char *path)
+{
+    return e->ops->remove_dir ? quietly(e, e->ops->remove_dir, path) : AM_ERR_INVALID;
 }
 
 int env_read_all(am_env *e, const char *path, char **out, size_t *n)
