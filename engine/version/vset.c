@@ -476,9 +476,9 @@ out:
     return rc;
 }
 
-/* Applies one decoded edit, record nrec at offset off of the MANIFEST at path, to the
- * replay state. AM_ERR_CORRUPT (message recorded) for a deletion of a segment not live at
- * that level or an addition of one already live. */
+/* Applies one decoded edit, the record at `at` of the MANIFEST at path, to the replay
+ * state. AM_ERR_CORRUPT (message recorded) for a deletion of a segment not live at that
+ * level or an addition of one already live. */
 static int replay_edit(vset *vs, live_set *ls, version_edit *e, const char *path,
                        live_where at, int *seen_next, int *seen_strategy)
 {
