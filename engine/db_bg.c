@@ -171,7 +171,7 @@ int db_flush_oldest(am_db *db)
            leaves it for the next open's sweep of logs below the log number.) */
         char path[4096];
         fname_wal(path, sizeof path, db->dir, db->imm[0].log);
-        env_remove(db->env, path);
+        (void)env_remove_quiet(db->env, path);
         mem_unref(db->imm[0].mem);
         memmove(db->imm, db->imm + 1, (db->nimm - 1) * sizeof db->imm[0]);
         db->nimm--;

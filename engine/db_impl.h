@@ -82,6 +82,7 @@ struct am_db {
     am_env *env;                     /* borrowed from opts.env, or owned_env */
     am_env *owned_env;
     am_lock *lock;
+    int created_dir, created_lock;   /* this open made the directory / the LOCK file */
     blk_cache *cache;                /* owned; NULL when block_cache_bytes is 0 */
     vset *vs;                        /* owned; (mu) */
     const am_strategy *strat;

@@ -117,13 +117,24 @@ typedef struct replay {
     am_db *db;
     memtable *mem;
     uint64_t max_seq;
-    int rc;
+    uint64_t replayed;         /* the last sequence replayed (0: none yet) */
+    int out_of_order;          /* a record broke the order; its sequence: bad_seq */
+    uint64_t bad_seq;
 } replay;
 
+/* Sequences only grow through the replay (docs/format.md, "Replay"): a record at or below
+ * the last one replayed is a repeated or misplaced record, refused before anything of its
+ * batch is applied (a batch's records are consecutive, so only its first can fail). */
 static int replay_record(void *arg, uint64_t seq, int kind, const char *k, size_t kn,
                          const char *v, size_t vn)
 {
     replay *r = arg;
+    if (seq <= r->replayed) {
+        r->out_of_order = 1;
+        r->bad_seq = seq;
+        return AM_ERR_CORRUPT;
+    }
+    r->replayed = seq;
     if (seq > r->max_seq) r->max_seq = seq;
     return mem_add(r->mem, seq, kind, k, kn, v, vn);
 }
@@ -149,7 +160,7 @@ static int replay_flush(replay *r, version_edit *e)
 typedef struct wal_list {
     uint64_t *ids;
     size_t n, cap;
-    uint64_t min_id;
+    uint64_t min_id, end_id;       /* the logs to replay: min_id <= id < end_id */
     int rc;
 } wal_list;
 
@@ -158,7 +169,8 @@ static int collect_wal(void *arg, const char *name)
     wal_list *l = arg;
     int kind;
     uint64_t id;
-    if (!fname_parse(name, &kind, &id) || kind != FILE_WAL || id < l->min_id) return 0;
+    if (!fname_parse(name, &kind, &id) || kind != FILE_WAL || id < l->min_id || id >= l->end_id)
+        return 0;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 8;
         uint64_t *ids = realloc(l->ids, cap * sizeof *ids);
@@ -176,37 +188,57 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Replays every WAL not yet flushed, writes what it held to L0 SSTables and records them,
- * with the new log number, in one MANIFEST edit. Old logs are removed afterwards. */
-static int recover_wals(am_db *db, uint64_t new_log)
+/* Replays the logs of l in order into r (flushing full memtables into e). */
+static int replay_logs(am_db *db, const wal_list *l, replay *r, version_edit *e)
 {
-    vset_state st = vset_get_state(db->vs);
-    wal_list l = { .min_id = st.log_number };
-    version_edit e;
-    edit_init(&e);
-    replay r = { .db = db, .max_seq = st.last_seq };
-    int rc = db->env->ops->list_dir(db->env, db->dir, collect_wal, &l);
-    if (rc == AM_OK) rc = l.rc;
-    if (rc == AM_OK) rc = mem_new(&r.mem);
-    if (rc == AM_OK && l.n) qsort(l.ids, l.n, sizeof *l.ids, cmp_u64);
-    for (size_t i = 0; rc == AM_OK && i < l.n; i++) {
+    int rc = AM_OK;
+    for (size_t i = 0; rc == AM_OK && i < l->n; i++) {
         char path[4096];
-        fname_wal(path, sizeof path, db->dir, l.ids[i]);
+        fname_wal(path, sizeof path, db->dir, l->ids[i]);
         wal_reader *rd = NULL;
         rc = wal_reader_open(db->env, path, &rd);
         const char *rec;
         size_t n;
-        batch_handler h = { .arg = &r, .record = replay_record };
+        batch_handler h = { .arg = r, .record = replay_record };
         while (rc == AM_OK && (rc = wal_reader_next(rd, &rec, &n)) == AM_OK) {
+            uint64_t before = r->replayed;
             rc = batch_iterate(rec, n, &h);
-            if (rc == AM_ERR_CORRUPT)
-                rc = am_env_error(db->env, rc, "%s: malformed write batch in the log", path);
-            if (rc == AM_OK && db_mem_full(db, r.mem))
-                rc = replay_flush(&r, &e);
+            if (rc == AM_ERR_CORRUPT && r->out_of_order)
+                rc = am_env_error(db->env, rc, "%s: the record at offset %llu starts at sequence "
+                                  "%llu, not above the last one replayed (%llu): a repeated or "
+                                  "misplaced record; refusing to replay it", path,
+                                  (unsigned long long)wal_reader_offset(rd),
+                                  (unsigned long long)r->bad_seq, (unsigned long long)before);
+            else if (rc == AM_ERR_CORRUPT)
+                rc = am_env_error(db->env, rc, "%s: malformed write batch in the record at "
+                                  "offset %llu", path, (unsigned long long)wal_reader_offset(rd));
+            if (rc == AM_OK && db_mem_full(db, r->mem))
+                rc = replay_flush(r, e);
         }
         if (rc == AM_NOT_FOUND) rc = AM_OK;          /* end of log (a torn tail is fine) */
         wal_reader_close(rd);
     }
+    return rc;
+}
+
+/* Replays every WAL not yet flushed (from the recovered log number up to new_log, the log
+ * just created), writes what it held to L0 SSTables and records them, with new_log as the
+ * log number, in one MANIFEST edit. Old logs are removed afterwards (remove_garbage).
+ * *logged is set once the edit was handed to the MANIFEST (from then on it may be durable,
+ * even if this fails); until then a failure removes the SSTables written here. */
+static int recover_wals(am_db *db, uint64_t new_log, int *logged)
+{
+    vset_state st = vset_get_state(db->vs);
+    wal_list l = { .min_id = st.log_number, .end_id = new_log };
+    version_edit e;
+    edit_init(&e);
+    replay r = { .db = db, .max_seq = st.last_seq };
+    *logged = 0;
+    int rc = db->env->ops->list_dir(db->env, db->dir, collect_wal, &l);
+    if (rc == AM_OK) rc = l.rc;
+    if (rc == AM_OK) rc = mem_new(&r.mem);
+    if (rc == AM_OK && l.n) qsort(l.ids, l.n, sizeof *l.ids, cmp_u64);
+    if (rc == AM_OK) rc = replay_logs(db, &l, &r, &e);
     if (rc == AM_OK) rc = replay_flush(&r, &e);
     if (rc == AM_OK) {
         e.has_log_number = 1;
@@ -218,10 +250,18 @@ static int recover_wals(am_db *db, uint64_t new_log)
         if (e.nadded && !segs) rc = AM_ERR_NOMEM;
         for (size_t i = 0; rc == AM_OK && i < e.nadded; i++)
             rc = vset_open_segment(db->vs, &e.added[i], &segs[i]);
-        if (rc == AM_OK) rc = vset_log_and_apply(db->vs, &e, segs);   /* syncs the dir */
+        if (rc == AM_OK) {
+            *logged = 1;
+            rc = vset_log_and_apply(db->vs, &e, segs);   /* syncs the dir */
+        }
         for (size_t i = 0; segs && i < e.nadded; i++) if (segs[i]) seg_unref(segs[i]);
         free(segs);
         atomic_store(&db->last_seq, r.max_seq);
+    }
+    for (size_t i = 0; rc != AM_OK && !*logged && i < e.nadded; i++) {
+        char path[4096];
+        fname_sst(path, sizeof path, db->dir, e.added[i].id);
+        (void)env_remove_quiet(db->env, path);      /* named by no edit: nothing lost */
     }
     mem_unref(r.mem);
     edit_clear(&e);
@@ -256,7 +296,7 @@ static int cleanup_one(void *arg, const char *name)
     if (dead) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", c->db->dir, name);
-        env_remove(c->db->env, path);
+        (void)env_remove_quiet(c->db->env, path);   /* what stays goes at the next open */
     }
     return 0;
 }
@@ -301,8 +341,11 @@ static int open_dir(am_db *db, char *msg, size_t cap)
         return AM_ERR_INVALID;
     }
     if ((rc = env_mkdir(db->env, db->dir)) != AM_OK) return rc;
+    db->created_dir = !exists;
     snprintf(path, sizeof path, "%s/LOCK", db->dir);
+    int had_lock = env_exists(db->env, path);
     if ((rc = db->env->ops->lock(db->env, path, &db->lock)) != AM_OK) return rc;
+    db->created_lock = had_lock == 0;
     snprintf(path, sizeof path, "%s/CURRENT", db->dir);
     if (env_exists(db->env, path)) {
         if (db->opts.error_if_exists) {
@@ -351,6 +394,30 @@ static void db_free(am_db *db)
     free(db);
 }
 
+/* After a failed open: takes back what this open added and nothing refers to. The new log
+ * goes unless the recovery edit that names it was handed to the MANIFEST (logged); the
+ * LOCK file goes if this open created it (removed while still locked, so that no other
+ * opener locks a file that is then gone: env.h, lock), and the directory if this open
+ * created it and it is empty again. */
+static void leave_as_found(am_db *db, int logged)
+{
+    char path[4096];
+    if (db->wal && !logged) {
+        fname_wal(path, sizeof path, db->dir, db->wal_number);
+        wal_writer_close(db->wal);
+        db->wal = NULL;
+        (void)env_remove_quiet(db->env, path);
+    }
+    if (!db->lock) return;
+    if (db->created_lock) {
+        snprintf(path, sizeof path, "%s/LOCK", db->dir);
+        (void)env_remove_quiet(db->env, path);
+    }
+    db->env->ops->unlock(db->env, db->lock);
+    db->lock = NULL;
+    if (db->created_dir) (void)env_remove_dir_quiet(db->env, db->dir);
+}
+
 int am_open_msg(const char *dir, const am_options *o, am_db **out, char *msg, size_t cap)
 {
     char scratch[512];
@@ -394,16 +461,18 @@ int am_open_msg(const char *dir, const am_options *o, am_db **out, char *msg, si
     if (rc == AM_OK) rc = open_dir(db, msg, cap);
     /* Recovery runs alone: no thread can see db yet, so mu is taken only to install. */
     if (rc == AM_OK) rc = mem_new(&db->mem);
-    if (rc == AM_OK) {
-        db->wal_number = vset_new_file_number(db->vs);
-        rc = recover_wals(db, db->wal_number);
-    }
+    /* The new log exists, and its name is durable, before the recovery edit names it: the
+       log a durable state names always exists (vset_recover's completeness proof relies
+       on it; the edit adds no file when nothing was replayed, so it syncs no directory). */
     if (rc == AM_OK) {
         char path[4096];
+        db->wal_number = vset_new_file_number(db->vs);
         fname_wal(path, sizeof path, db->dir, db->wal_number);
         rc = wal_writer_open(db->env, path, &db->wal);
     }
     if (rc == AM_OK) rc = env_sync_dir(db->env, db->dir);
+    int logged = 0;                   /* the recovery edit may be durable: keep its log */
+    if (rc == AM_OK) rc = recover_wals(db, db->wal_number, &logged);
     if (rc == AM_OK) rc = remove_garbage(db);
     pthread_mutex_lock(&db->mu);
     if (rc == AM_OK) {
@@ -426,6 +495,7 @@ int am_open_msg(const char *dir, const am_options *o, am_db **out, char *msg, si
                      detail);
         }
         db_bg_stop(db);
+        leave_as_found(db, logged);
         db_free(db);
         return rc;
     }

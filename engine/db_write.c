@@ -40,7 +40,7 @@ int db_switch_memtable(am_db *db)
     if (rc == AM_OK) rc = mem_new(&fresh);
     if (rc != AM_OK) {
         wal_writer_close(w);
-        env_remove(db->env, path);
+        (void)env_remove_quiet(db->env, path);
         return rc;
     }
     /* The old log must be complete on disk before its memtable can be flushed and the log

@@ -107,7 +107,10 @@ const char *am_strategy_names(void);
 
 /* Opens (and, with create_if_missing, creates) the database in dir, recovering from the
  * WAL whatever a crash left unflushed. On failure *out is NULL and am_open_msg() writes
- * a one-line reason naming the path and OS error into msg (if msg is not NULL). */
+ * a one-line reason naming the path and OS error into msg (if msg is not NULL); a damaged
+ * database is AM_ERR_CORRUPT naming the file (docs/format.md, "Recovery") and deletes no
+ * SSTable or log. A failed open removes the LOCK file and the log it created itself, and
+ * the directory if it created it and it is empty again. */
 int am_open(const char *dir, const am_options *o, am_db **out);
 int am_open_msg(const char *dir, const am_options *o, am_db **out, char *msg, size_t msgcap);
 /* Stops background work (a merge in progress is abandoned and its inputs stay live; a

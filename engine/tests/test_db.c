@@ -18,6 +18,7 @@
 #include "amethyst.h"
 #include "testutil.h"
 #include "testutil_db.h"
+#include "util/env_fault.h"
 
 /* ---- helpers ---- */
 
@@ -220,6 +221,8 @@ static void test_open_refuses_orphan_files(void **state)
         expect_file(path, "precious bytes");
         snprintf(cur, sizeof cur, "%s/CURRENT", fx->dir);
         assert_false(tu_file_exists(cur));
+        snprintf(cur, sizeof cur, "%s/LOCK", fx->dir);
+        assert_false(tu_file_exists(cur));               /* the failed open's own: gone */
     }
     /* A MANIFEST alone (a creation that failed before CURRENT) holds no data: a new
        database is created. */
@@ -237,6 +240,77 @@ static void test_open_refuses_orphan_files(void **state)
     am_db *db = tu_open(fx->dir, &fx->o);
     must_close(db);
     expect_file(path, "hello");
+}
+
+static int cmp_name(const void *a, const void *b) { return strcmp(a, b); }
+
+/* The entries of dir, sorted, one per line ("" for an empty or missing directory). */
+static void list_names(const char *dir, char *out, size_t cap)
+{
+    char names[64][64];
+    size_t n = 0;
+    out[0] = 0;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 64)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            snprintf(names[n++], sizeof names[0], "%.63s", e->d_name);
+    closedir(d);
+    qsort(names, n, sizeof names[0], cmp_name);
+    size_t len = 0;
+    for (size_t i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s\n", names[i]);
+}
+
+/* A failed open leaves the directory as it found it: no LOCK file it created itself (one
+ * that was there stays), and no directory it created if that is empty again. */
+static void test_failed_open_leaves_no_lock(void **state)
+{
+    fixture *fx = *state;
+    char path[512], names[1024];
+    /* CURRENT naming a MANIFEST that is not there. */
+    assert_int_equal(mkdir(fx->dir, 0755), 0);
+    snprintf(path, sizeof path, "%s/CURRENT", fx->dir);
+    tu_write_file(path, "MANIFEST-000009\n", 16);
+    char msg[512] = "";
+    am_db *db = (am_db *)1;
+    assert_int_equal(am_open_msg(fx->dir, &fx->o, &db, msg, sizeof msg), AM_ERR_CORRUPT);
+    assert_null(db);
+    if (!strstr(msg, "MANIFEST-000009")) fail_msg("message: '%s'", msg);
+    list_names(fx->dir, names, sizeof names);
+    assert_string_equal(names, "CURRENT\n");
+    /* A LOCK file that was there before stays. */
+    snprintf(path, sizeof path, "%s/LOCK", fx->dir);
+    tu_write_file(path, "", 0);
+    assert_int_equal(am_open_msg(fx->dir, &fx->o, &db, msg, sizeof msg), AM_ERR_CORRUPT);
+    list_names(fx->dir, names, sizeof names);
+    assert_string_equal(names, "CURRENT\nLOCK\n");
+    /* So does the lock another handle holds. */
+    tu_rmtree(fx->dir);
+    am_db *first = tu_open(fx->dir, &fx->o);
+    assert_int_equal(am_open_msg(fx->dir, &fx->o, &db, msg, sizeof msg), AM_ERR_BUSY);
+    assert_true(tu_file_exists(path));
+    must_close(first);
+    /* A directory this open created goes again when the creation fails before writing
+       anything (the first file creation fails); one that holds files stays. */
+    am_options o = fx->o;
+    o.env = fx->fault;
+    for (int kind = 0; kind < 2; kind++) {
+        tu_rmtree(fx->dir);
+        fault_env_fail_nth(fx->fault, kind == 0 ? FAULT_OPEN : FAULT_RENAME, 1, AM_ERR_IO, 0);
+        assert_int_equal(am_open_msg(fx->dir, &o, &db, msg, sizeof msg), AM_ERR_IO);
+        assert_null(db);
+        if (kind == 0) {
+            if (tu_file_exists(fx->dir)) fail_msg("the directory the open created stayed");
+        } else {
+            list_names(fx->dir, names, sizeof names);   /* the MANIFEST, not CURRENT */
+            if (!strstr(names, "MANIFEST-") || strstr(names, "LOCK") || strstr(names, "CURRENT"))
+                fail_msg("after a failed CURRENT rename: '%s'", names);
+        }
+        db = tu_open(fx->dir, &o);                     /* and the next open creates it */
+        must_close(db);
+    }
 }
 
 /* ---- options ---- */
@@ -1319,6 +1393,7 @@ int main(void)
         T(test_open_missing_without_create),
         T(test_open_twice_busy),
         T(test_open_refuses_orphan_files),
+        T(test_failed_open_leaves_no_lock),
         T(test_options_out_of_range),
         cmocka_unit_test(test_options_resolve),
         T(test_put_get_delete_overwrite),

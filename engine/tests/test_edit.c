@@ -1,5 +1,6 @@
-/* test_edit.c: version edits: encode / decode roundtrips, and malformed records (truncated,
- * random, bit-flipped, hand-made bad fields) rejected with AM_ERR_CORRUPT, never a crash. */
+/* test_edit.c: version edits: encode / decode roundtrips, malformed records (truncated,
+ * random, bit-flipped, hand-made bad fields) rejected with AM_ERR_CORRUPT, never a crash,
+ * and edit_check's rules for a decoded edit's values. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -318,6 +319,67 @@ static void test_bad_cases(void **state)
     edit_clear(&d);
 }
 
+/* edit_check: what a decoded edit must satisfy on its own. Case c breaks one rule of a
+ * valid edit (two additions, one deletion). */
+static void check_case(version_edit *e, int c, char *s, char *l)
+{
+    seg_desc d;
+    edit_init(e);
+    edit_delete_segment(e, 1, 77);
+    make_desc(&d, s, l, 1);
+    edit_add_segment(e, &d);
+    make_desc(&d, s, l, 2);
+    edit_add_segment(e, &d);
+    seg_desc *a = &e->added[1];
+    switch (c) {
+    case 1: ikey_build(a->smallest, "zzzzzzzz", 8, 1, AM_KIND_VALUE); a->smallest_len = 16; break;
+    case 2: a->min_seq = a->max_seq = 5; a->min_seq = 6; break;
+    case 3: a->tag = 2; break;
+    case 4: a->level = AM_MAX_LEVELS; break;
+    case 5: a->level = -1; break;
+    case 6: a->id = 0; break;
+    case 7: a->id = e->added[0].id; break;
+    case 8: edit_delete_segment(e, 2, 77); break;
+    case 9: e->deleted[0].id = 0; break;
+    case 10: e->deleted[0].level = AM_MAX_LEVELS; break;
+    case 11: a->largest_len = 7; break;
+    }
+}
+
+static void test_check(void **state)
+{
+    (void)state;
+    static const char *const want[] = {
+        NULL, "sorts after its largest", "min_seq", "tag 2", "level 8", "level -1",
+        "file number 0", "twice", "twice", "deletes segment 0", "at level 8", "shorter",
+    };
+    for (int c = 0; c < (int)(sizeof want / sizeof want[0]); c++) {
+        version_edit e;
+        char s[64], l[64], why[200] = "";
+        check_case(&e, c, s, l);
+        int rc = edit_check(&e, why, sizeof why);
+        if (!want[c]) {
+            if (rc != AM_OK) fail_msg("valid edit refused: %s", why);
+        } else if (rc != AM_ERR_CORRUPT || !strstr(why, want[c])) {
+            fail_msg("case %d: %d '%s', want corruption saying '%s'", c, rc, why, want[c]);
+        }
+        edit_clear(&e);
+    }
+    /* An empty edit, and one smallest == largest, are fine. */
+    version_edit e;
+    char why[200];
+    edit_init(&e);
+    assert_int_equal(edit_check(&e, why, sizeof why), AM_OK);
+    seg_desc d;
+    char s[64], l[64];
+    make_desc(&d, s, l, 3);
+    d.largest = d.smallest;
+    d.largest_len = d.smallest_len;
+    edit_add_segment(&e, &d);
+    assert_int_equal(edit_check(&e, why, sizeof why), AM_OK);
+    edit_clear(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_random_bytes),
         cmocka_unit_test(test_bit_flips),
         cmocka_unit_test(test_bad_cases),
+        cmocka_unit_test(test_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

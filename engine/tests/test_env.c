@@ -1,6 +1,7 @@
-/* test_env.c: the POSIX env (files, names, errors, the LOCK file, env_write_atomic) and the
- * fault-injecting env (fail the Nth call of a kind, sticky faults, counts, power cuts that
- * forget unsynced bytes and unsynced new names, dead mode). */
+/* test_env.c: the POSIX env (files, names, errors, the LOCK file, env_write_atomic, the
+ * quiet remove of cleanups, remove_dir) and the fault-injecting env (fail the Nth call of a kind,
+ * sticky faults, counts, power cuts that forget unsynced bytes and unsynced new names,
+ * dead mode). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -227,6 +228,30 @@ static void test_posix_rename_remove(void **state)
     assert_int_equal(env_exists(e, c), 0);
 }
 
+/* A quiet remove is a cleanup: its failure leaves the message of the error being returned
+ * (through the POSIX env and through the fault env over it); a success removes. */
+static void test_remove_quiet_keeps_the_message(void **state)
+{
+    fixture *fx = *state;
+    am_env *envs[2] = { fx->posix, fx->fault };
+    for (int i = 0; i < 2; i++) {
+        am_env *e = envs[i];
+        char a[512], msg[512];
+        pj(a, sizeof a, fx, "quiet");
+        am_env_error(e, AM_ERR_NOSPACE, "the first error");
+        assert_true(env_remove_quiet(e, a) < 0);           /* no such file */
+        am_env_last_error(e, msg, sizeof msg);
+        assert_string_equal(msg, "the first error");
+        put_file(e, a, "x", 1);
+        assert_int_equal(env_remove_quiet(e, a), AM_OK);
+        assert_int_equal(env_exists(e, a), 0);
+        /* A plain remove still reports its failure. */
+        assert_true(env_remove(e, a) < 0);
+        am_env_last_error(e, msg, sizeof msg);
+        assert_non_null(strstr(msg, "quiet"));
+    }
+}
+
 static void test_posix_mkdir(void **state)
 {
     fixture *fx = *state;
@@ -372,6 +397,51 @@ static void test_posix_lock_other_process(void **state)
     assert_int_equal(lock_in_child(p), AM_ERR_BUSY);
     assert_int_equal(fx->fault->ops->unlock(fx->fault, l), AM_OK);
     assert_int_equal(lock_in_child(p), AM_OK);
+}
+
+/* remove_dir removes an empty directory and refuses one that is not; the quiet form
+ * leaves the message of the error being returned (POSIX env, and through the fault env). */
+static void test_remove_dir(void **state)
+{
+    fixture *fx = *state;
+    am_env *envs[2] = { fx->posix, fx->fault };
+    for (int i = 0; i < 2; i++) {
+        am_env *e = envs[i];
+        char d[512], f[600], msg[512];
+        pj(d, sizeof d, fx, "sub");
+        snprintf(f, sizeof f, "%s/file", d);
+        assert_int_equal(env_mkdir(e, d), AM_OK);
+        put_file(e, f, "x", 1);
+        assert_true(e->ops->remove_dir(e, d) < 0);
+        assert_msg_has(e, "sub");
+        am_env_error(e, AM_ERR_IO, "the first error");
+        assert_true(env_remove_dir_quiet(e, d) < 0);
+        am_env_last_error(e, msg, sizeof msg);
+        assert_string_equal(msg, "the first error");
+        assert_int_equal(env_exists(e, f), 1);
+        assert_int_equal(env_remove(e, f), AM_OK);
+        assert_int_equal(env_remove_dir_quiet(e, d), AM_OK);
+        assert_int_equal(env_exists(e, d), 0);
+    }
+}
+
+/* A LOCK file removed by its holder before it unlocks (what a failed am_open does with
+ * the one it created) leaves nothing locked: the next opener creates and locks a new one. */
+static void test_posix_lock_after_removed_lock_file(void **state)
+{
+    fixture *fx = *state;
+    am_env *e = fx->posix;
+    char p[512];
+    pj(p, sizeof p, fx, "LOCK");
+    am_lock *l = NULL;
+    assert_int_equal(e->ops->lock(e, p, &l), AM_OK);
+    assert_int_equal(env_remove(e, p), AM_OK);
+    assert_int_equal(e->ops->unlock(e, l), AM_OK);
+    assert_int_equal(lock_in_child(p), AM_OK);
+    assert_int_equal(e->ops->lock(e, p, &l), AM_OK);
+    assert_int_equal(env_exists(e, p), 1);
+    assert_int_equal(lock_in_child(p), AM_ERR_BUSY);
+    assert_int_equal(e->ops->unlock(e, l), AM_OK);
 }
 
 /* The contract says AM_ERR_BUSY when the lock is "held elsewhere"; a second open of the
@@ -917,10 +987,13 @@ int main(void)
         T(test_posix_large_append),
         T(test_posix_mapped_log),
         T(test_posix_rename_remove),
+        T(test_remove_quiet_keeps_the_message),
         T(test_posix_mkdir),
         T(test_posix_list_dir),
         T(test_posix_errors_name_path),
         T(test_posix_lock_other_process),
+        T(test_posix_lock_after_removed_lock_file),
+        T(test_remove_dir),
         T(test_posix_lock_same_process),
         T(test_read_all),
         T(test_write_atomic),

@@ -7,6 +7,7 @@
  *   - every write, sync, rename, open and read of a recovering am_open failed in turn: the
  *     open fails cleanly (NULL handle, message) and a later open has everything;
  *   - ENOSPC on an SSTable write: AM_ERR_NOSPACE with a message, nothing lost, no stray file;
+ *   - ENOSPC creating a log: am_errmsg names it, not the failing cleanup after it;
  *   - a failed WAL sync with sync_wal;
  *   - power cuts: with sync_wal every acknowledged write survives; without it, what am_flush
  *     made durable survives and nothing else is damaged. */
@@ -480,6 +481,32 @@ static void test_nospace_on_sstable_write(void **state)
     nospace_round(fx, 1);
 }
 
+/* A full disk when a memtable switch creates its log: the creation fails and its cleanup
+ * (removing the log, which the failed call never made) fails too. am_errmsg names the
+ * full disk, not the cleanup's "no such file". */
+static void test_nospace_message_survives_cleanup(void **state)
+{
+    fixture *fx = *state;
+    for (int bg = 0; bg <= 1; bg++) {
+        fresh(fx);
+        am_options o = opts(fx->fault, bg);
+        o.memtable_bytes = 1u << 20;
+        am_db *db = tu_open(fx->dir, &o);
+        put_range(db, 0, 300, 0);
+        fault_env_fail_nth(fx->fault, FAULT_OPEN, 1, AM_ERR_NOSPACE, 0);   /* the new log */
+        int rc = am_flush(db);
+        if (rc != AM_ERR_NOSPACE) fail_msg("bg=%d: am_flush: %s", bg, am_strerror(rc));
+        const char *msg = am_errmsg(db);
+        if (!strstr(msg, "injected fault") || !strstr(msg, ".log") || strstr(msg, "remove"))
+            fail_msg("bg=%d: am_errmsg does not name the full disk: '%s'", bg, msg);
+        expect_readonly(db, "full disk at a log switch");
+        assert_int_equal(am_close(db), AM_ERR_NOSPACE);
+        db = open_clean(fx->dir, o);
+        expect_range(db, 0, 300, 0, "after the full disk at a log switch");
+        assert_int_equal(am_close(db), AM_OK);
+    }
+}
+
 /* ---- power cuts ---- */
 
 /* Abandons db as a dead machine would: nothing more reaches the disk; then the power cut;
@@ -657,6 +684,7 @@ int main(void)
         T(test_current_rename_fails),
         T(test_failed_create_then_open),
         T(test_nospace_on_sstable_write),
+        T(test_nospace_message_survives_cleanup),
         T(test_power_cut_synced_wal),
         T(test_power_cut_after_flush),
         T(test_power_cut_sync_write_keeps_earlier_writes),

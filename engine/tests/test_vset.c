@@ -243,12 +243,31 @@ static void expect_picture(vset *vs, const char *want)
     free(now);
 }
 
-/* A new "leveled" vset and one logged flush (an L0 SSTable) per spec of fl[0..n); the
- * files' ids go to ids (if not NULL). */
+/* Gives vs a log as the engine's open does: <n>.log is created, then an edit names it, so
+ * that the log a durable state names exists (recovery's completeness proof relies on it).
+ * Returns n. */
+static uint64_t give_log(fx *f, vset *vs)
+{
+    char path[1024];
+    uint64_t n = vset_new_file_number(vs);
+    fname_wal(path, sizeof path, f->dir, n);
+    tu_write_file(path, "", 0);
+    version_edit e;
+    edit_init(&e);
+    e.has_log_number = 1;
+    e.log_number = n;
+    assert_int_equal(vset_log_and_apply(vs, &e, NULL), AM_OK);
+    edit_clear(&e);
+    return n;
+}
+
+/* A new "leveled" vset with a log (give_log) and one logged flush (an L0 SSTable) per spec
+ * of fl[0..n); the files' ids go to ids (if not NULL). */
 static vset *vset_with_flushes(fx *f, const spec *fl, size_t n, uint64_t *ids)
 {
     vset *vs;
     assert_int_equal(vset_create(f->env, f->dir, f->cache, "leveled", &vs), AM_OK);
+    give_log(f, vs);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(log_edit(f, vs, &fl[i], 1, NULL, 0, ids ? &ids[i] : NULL), AM_OK);
     return vs;
@@ -896,6 +915,164 @@ static void test_power_cut_keeps_logged_files(void **state)
     vset_free(vs);
 }
 
+/* Recovery writes a fresh MANIFEST and switches CURRENT to it. Whichever of its syncs
+ * fails, a power cut afterwards leaves a CURRENT that names a MANIFEST which is there:
+ * the new MANIFEST's name is synced before CURRENT is renamed onto it. */
+static void test_failed_switch_then_power_cut(void **state)
+{
+    fx *f = *state;
+    vset *vs = vset_with_flushes(f, two_flushes, 2, NULL);
+    char *before = describe(vs, 0);
+    vset_free(vs);
+    uint64_t s0 = fault_env_count(f->env, FAULT_SYNC);
+    assert_int_equal(vset_recover(f->env, f->dir, f->cache, &vs), AM_OK);
+    uint64_t syncs = fault_env_count(f->env, FAULT_SYNC) - s0;
+    vset_free(vs);
+    assert_true(syncs >= 3);
+    for (uint64_t n = 1; n <= syncs; n++) {
+        fault_env_fail_nth(f->env, FAULT_SYNC, n, AM_ERR_IO, 0);
+        vs = (vset *)1;
+        assert_int_equal(vset_recover(f->env, f->dir, f->cache, &vs), AM_ERR_IO);
+        assert_null(vs);
+        assert_int_equal(fault_env_power_cut(f->env), AM_OK);
+        int rc = vset_recover(f->env, f->dir, f->cache, &vs);
+        if (rc != AM_OK) {
+            char msg[512];
+            am_env_last_error(f->env, msg, sizeof msg);
+            fail_msg("sync %llu of %llu failed, then a power cut: %s (%s)",
+                     (unsigned long long)n, (unsigned long long)syncs, am_strerror(rc), msg);
+        }
+        expect_picture(vs, before);
+        vset_free(vs);
+    }
+    free(before);
+}
+
+/* ---- the completeness proof ---- */
+
+/* vset_recover must refuse (AM_ERR_CORRUPT, naming each of want) and change nothing. */
+static void expect_unproven(fx *f, const char *const *want, const char *ctx)
+{
+    char mf[1024], cur[128], cur2[128];
+    current_manifest_path(f, mf, sizeof mf);
+    read_current(f, cur, sizeof cur);
+    size_t n, n2;
+    char *before = tu_read_file(mf, &n);
+    vset *vs = (vset *)1;
+    int rc = vset_recover(f->env, f->dir, f->cache, &vs);
+    if (rc != AM_ERR_CORRUPT) fail_msg("%s: recovery gave %s", ctx, am_strerror(rc));
+    assert_null(vs);
+    char msg[512];
+    am_env_last_error(f->env, msg, sizeof msg);
+    for (size_t i = 0; want[i]; i++)
+        if (!strstr(msg, want[i])) fail_msg("%s: message lacks '%s': '%s'", ctx, want[i], msg);
+    read_current(f, cur2, sizeof cur2);
+    assert_string_equal(cur, cur2);
+    char *after = tu_read_file(mf, &n2);
+    assert_true(n == n2 && memcmp(before, after, n) == 0);
+    free(before);
+    free(after);
+}
+
+static void expect_proven(fx *f, const char *ctx)
+{
+    vset *vs = NULL;
+    int rc = vset_recover(f->env, f->dir, f->cache, &vs);
+    if (rc != AM_OK) {
+        char msg[512];
+        am_env_last_error(f->env, msg, sizeof msg);
+        fail_msg("%s: recovery refused: %s (%s)", ctx, am_strerror(rc), msg);
+    }
+    vset_free(vs);
+}
+
+static void test_completeness_proof(void **state)
+{
+    fx *f = *state;
+    vset *vs = vset_with_flushes(f, two_flushes, 2, NULL);
+    vset_state st = vset_get_state(vs);
+    vset_free(vs);
+    char log[1024], sst[1024], newer[1024], name_log[32], name_sst[32], name_newer[32];
+    fname_wal(log, sizeof log, f->dir, st.log_number);
+    snprintf(name_log, sizeof name_log, "%06llu.log", (unsigned long long)st.log_number);
+    uint64_t stray = st.next_file + 10;
+    fname_sst(sst, sizeof sst, f->dir, stray);
+    snprintf(name_sst, sizeof name_sst, "%06llu.sst", (unsigned long long)stray);
+    fname_wal(newer, sizeof newer, f->dir, stray + 1);
+    snprintf(name_newer, sizeof name_newer, "%06llu.log", (unsigned long long)stray + 1);
+
+    /* The log exists: an SSTable no edit names is an unfinished output, left alone. */
+    seg_desc d;
+    build_sst(f, stray, 0, stray, 0, 5, &d);
+    free(d.smallest);
+    free(d.largest);
+    expect_proven(f, "log there, unfinished output");
+    assert_true(sst_exists(f, stray));
+    /* The log is gone and that SSTable is there: a later flush was durable. */
+    assert_int_equal(remove(log), 0);
+    const char *want_sst[] = { name_log, "missing", name_sst, "amethyst_repair", f->dir, NULL };
+    expect_unproven(f, want_sst, "log gone, newer SSTable");
+    assert_true(sst_exists(f, stray));
+    /* Four files are named, the rest counted. */
+    char extra[1024];
+    for (uint64_t i = 1; i <= 5; i++) {
+        fname_sst(extra, sizeof extra, f->dir, stray + 100 + i);
+        tu_write_file(extra, "x", 1);
+    }
+    const char *want_more[] = { name_sst, "and 2 more", NULL };
+    expect_unproven(f, want_more, "log gone, six newer SSTables");
+    for (uint64_t i = 1; i <= 5; i++) {
+        fname_sst(extra, sizeof extra, f->dir, stray + 100 + i);
+        assert_int_equal(remove(extra), 0);
+    }
+    assert_int_equal(remove(sst), 0);
+    /* Nothing newer: nothing shows a lost edit. */
+    expect_proven(f, "log gone, nothing newer");
+    /* A newer log: empty or zero-filled is what a crash right after creating it leaves;
+       one written to (a record, a torn first record, any byte) shows a later edit. */
+    static const struct { const char *what; size_t n; int holds; } logs[] = {
+        { "empty", 0, 0 }, { "zero-filled", 4096, 0 }, { "torn first record", 4096, 1 },
+        { "a record", 0, 1 }, { "other bytes", 4096, 1 },
+    };
+    for (size_t c = 0; c < sizeof logs / sizeof logs[0]; c++) {
+        char *bytes = calloc(1, logs[c].n + 1);
+        if (c == 2) memcpy(bytes, "\x11\x22\x33\x44\x20\x00\x00\x00\x01" "abc", 12);
+        if (c == 4) memset(bytes, 0x5a, 4096);
+        tu_write_file(newer, bytes, logs[c].n);
+        free(bytes);
+        if (c == 3) {
+            wal_writer *w;
+            assert_int_equal(wal_writer_open(f->posix, newer, &w), AM_OK);
+            assert_int_equal(wal_writer_add(w, "batch", 5), AM_OK);
+            wal_writer_close(w);
+        }
+        if (logs[c].holds) {
+            const char *want_log[] = { name_log, name_newer, "written to", NULL };
+            expect_unproven(f, want_log, logs[c].what);
+        } else {
+            expect_proven(f, logs[c].what);
+        }
+        assert_int_equal(remove(newer), 0);
+    }
+    /* Log number 0 (no log was ever named): the same traces count. */
+    tu_rmtree(f->dir);
+    assert_int_equal(mkdir(f->dir, 0755), 0);
+    assert_int_equal(vset_create(f->env, f->dir, f->cache, "leveled", &vs), AM_OK);
+    uint64_t orphan = vset_new_file_number(vs);
+    uint64_t named = give_log(f, vs);
+    vset_free(vs);
+    expect_proven(f, "log number 0 and nothing else");
+    /* An SSTable numbered below the log number is no trace of a later edit (an output
+       of an older merge the last open did not get to remove). */
+    fname_wal(log, sizeof log, f->dir, named);
+    assert_int_equal(remove(log), 0);
+    build_sst(f, orphan, 0, orphan, 0, 5, &d);
+    free(d.smallest);
+    free(d.largest);
+    expect_proven(f, "log gone, an older orphan");
+    assert_true(sst_exists(f, orphan));
+}
+
 /* ---- many edits: replay of a long MANIFEST against a model ---- */
 
 static void test_long_manifest_model(void **state)
@@ -916,7 +1093,8 @@ static void test_long_manifest_model(void **state)
     version_edit e;
     edit_init(&e);
     e.has_strategy = 1; strcpy(e.strategy, "triangular");
-    e.has_next_file = 1; e.next_file = IDS;
+    e.has_next_file = 1; e.next_file = 500004;     /* above every number used */
+    e.has_last_seq = 1; e.last_seq = f->seq;       /* every sequence the files hold */
     put_record(w, &e);
     edit_clear(&e);
     int placed = 0;
@@ -968,7 +1146,7 @@ static void test_long_manifest_model(void **state)
     assert_int_equal(v->total_segs, 3);
     assert_int_equal(v->levels[1].nruns, 1);
     for (int i = 0; i < 3; i++) assert_int_equal(v->levels[1].runs[0].segs[i]->d.id, real_ids[i]);
-    assert_int_equal(vset_get_state(vs).next_file, 500005);   /* above every live id */
+    assert_int_equal(vset_get_state(vs).next_file, 500005);   /* 500004 went to the MANIFEST */
     assert_string_equal(vset_strategy(vs), "triangular");
     vset_free(vs);
     for (int i = 0; i < 3; i++) {
@@ -994,6 +1172,8 @@ int main(void)
         T(test_failed_append_is_sticky),
         T(test_failed_sync_then_power_cut),
         T(test_power_cut_keeps_logged_files),
+        T(test_failed_switch_then_power_cut),
+        T(test_completeness_proof),
         T(test_long_manifest_model),
     };
 #undef T

@@ -1,5 +1,5 @@
 /* test_wal.c: the log writer and reader (engine/wal/wal.h): roundtrip of records of many
- * sizes, a torn tail at every cut of the last record, flipped bytes in a middle record,
+ * sizes (and the offset the reader reports for each), a torn tail at every cut of the last record, flipped bytes in a middle record,
  * zero-filled tails, and the writer's sticky error (through the fault env). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -134,6 +134,19 @@ static void test_roundtrip(void **state)
     assert_int_equal(f->env->ops->file_size(f->env, f->path, &fsize), AM_OK);
     assert_int_equal(fsize, offs[N]);
     expect_log(f, sizes, N, 1, AM_NOT_FOUND, 0, offs[N]);
+    /* Each record's offset, as the reader reports it for messages. */
+    wal_reader *r = NULL;
+    assert_int_equal(wal_reader_open(f->env, f->path, &r), AM_OK);
+    assert_int_equal(wal_reader_offset(r), 0);
+    const char *rec;
+    size_t n;
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(wal_reader_next(r, &rec, &n), AM_OK);
+        assert_int_equal(wal_reader_offset(r), offs[i]);
+    }
+    assert_int_equal(wal_reader_next(r, &rec, &n), AM_NOT_FOUND);
+    assert_int_equal(wal_reader_offset(r), offs[N - 1]);      /* still the last returned */
+    wal_reader_close(r);
     free(offs);
 }
 

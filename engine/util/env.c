@@ -13,6 +13,7 @@ void am_env_init_base(am_env *env, const am_env_ops *ops, void *self)
     env->self = self;
     pthread_mutex_init(&env->err_mu, NULL);
     env->errmsg[0] = '\0';
+    env->errors = 0;
 }
 
 void am_env_destroy_base(am_env *env) { pthread_mutex_destroy(&env->err_mu); }
@@ -28,6 +29,7 @@ __attribute__((noinline)) int am_env_error(am_env *env, int code, const char *fm
     va_end(ap);
     pthread_mutex_lock(&env->err_mu);
     memcpy(env->errmsg, msg, sizeof msg);
+    env->errors++;
     pthread_mutex_unlock(&env->err_mu);
     return code;
 }
@@ -48,6 +50,35 @@ int am_status_from_errno(int err)
     case ENOMEM: return AM_ERR_NOMEM;
     default: return AM_ERR_IO;
     }
+}
+
+/* Runs op(e, path) as a best-effort cleanup: a failure takes back its own message. */
+static int quietly(am_env *e, int (*op)(am_env *, const char *), const char *path)
+{
+    char saved[sizeof e->errmsg];
+    pthread_mutex_lock(&e->err_mu);
+    memcpy(saved, e->errmsg, sizeof saved);
+    uint64_t before = e->errors;
+    pthread_mutex_unlock(&e->err_mu);
+    int rc = op(e, path);
+    if (rc != AM_OK) {
+        /* Only the call's own message (one) is taken back; a newer one from another
+           thread stays. */
+        pthread_mutex_lock(&e->err_mu);
+        if (e->errors == before + 1) memcpy(e->errmsg, saved, sizeof saved);
+        pthread_mutex_unlock(&e->err_mu);
+    }
+    return rc;
+}
+
+int env_remove_quiet(am_env *e, const char *path)
+{
+    return quietly(e, e->ops->remove, path);
+}
+
+int env_remove_dir_quiet(am_env *e, const char *path)
+{
+    return e->ops->remove_dir ? quietly(e, e->ops->remove_dir, path) : AM_ERR_INVALID;
 }
 
 int env_read_all(am_env *e, const char *path, char **out, size_t *n)
@@ -94,11 +125,7 @@ int env_write_atomic(am_env *e, const char *dir, const char *name, const void *d
     if (rc == AM_OK) {
         rc = env_sync_dir(e, dir);
     } else if (created) {
-        /* Keep the first error's message: the cleanup's own failure is not the news. */
-        char msg[sizeof e->errmsg];
-        am_env_last_error(e, msg, sizeof msg);
-        env_remove(e, tmp);
-        am_env_error(e, rc, "%s", msg);
+        (void)env_remove_quiet(e, tmp);    /* the first error's message is the news */
     }
     return rc;
 }

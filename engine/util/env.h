@@ -33,6 +33,8 @@ typedef struct am_env_ops {
     int (*size)(am_file *f, uint64_t *out);
     int (*close)(am_file *f);                /* accepts NULL; frees f even on error */
     int (*remove)(am_env *env, const char *path);
+    /* Optional (NULL: not offered). Removes an empty directory; fails if it is not empty. */
+    int (*remove_dir)(am_env *env, const char *path);
     int (*rename)(am_env *env, const char *from, const char *to);   /* atomic replace */
     int (*mkdir)(am_env *env, const char *path);    /* AM_OK if it already exists */
     int (*sync_dir)(am_env *env, const char *path); /* makes creates / renames durable */
@@ -42,7 +44,10 @@ typedef struct am_env_ops {
        non-zero and returns that value. */
     int (*list_dir)(am_env *env, const char *dir, int (*fn)(void *arg, const char *name),
                     void *arg);
-    /* Takes an exclusive advisory lock (creating path); AM_ERR_BUSY if held elsewhere. */
+    /* Takes an exclusive advisory lock (creating path); AM_ERR_BUSY if held elsewhere.
+       The lock is on the file path names when it returns: an opener that removes the LOCK
+       file it created (a failed am_open) does so before it unlocks, and a lock taken on a
+       file removed meanwhile is retried on the new one. */
     int (*lock)(am_env *env, const char *path, am_lock **out);
     int (*unlock)(am_env *env, am_lock *l);  /* accepts NULL */
     /* Optional (NULL: not offered). Maps the whole of a file opened with open_readable,
@@ -62,8 +67,9 @@ typedef struct am_env_ops {
 struct am_env {
     const am_env_ops *ops;
     void *self;                   /* implementation state */
-    pthread_mutex_t err_mu;       /* guards errmsg */
+    pthread_mutex_t err_mu;       /* guards errmsg and errors */
     char errmsg[512];             /* last error, one line */
+    uint64_t errors;              /* messages recorded so far */
 };
 
 /* The one place every new error passes through (break here in a debugger): records a
@@ -96,6 +102,14 @@ static inline int env_rename(am_env *e, const char *a, const char *b) { return e
 static inline int env_mkdir(am_env *e, const char *p) { return e->ops->mkdir(e, p); }
 static inline int env_sync_dir(am_env *e, const char *p) { return e->ops->sync_dir(e, p); }
 static inline int env_exists(am_env *e, const char *p) { return e->ops->exists(e, p); }
+/* Removes path as a best-effort cleanup: the error being returned must survive it, so a
+ * failure (often "no such file": the failing call removed its file itself) is not reported
+ * and, unless another error was recorded meanwhile, leaves the env's last message as it
+ * was. Returns the remove's status, for callers that count leftovers. */
+int env_remove_quiet(am_env *e, const char *path);
+/* The same for a directory: removes it if it is empty (and the env offers remove_dir);
+ * "not empty" and "not offered" are not reported. */
+int env_remove_dir_quiet(am_env *e, const char *path);
 /* Reads a whole (small) file into a malloc'd buffer. */
 int env_read_all(am_env *e, const char *path, char **out, size_t *n);
 /* Writes data to path durably: temp file, sync, rename, sync dir. */

@@ -15,7 +15,8 @@
  *    one). Renaming to a fresh name keeps the source's "new" flag, now relative to the
  *    destination directory, so a new file renamed without a sync_dir still vanishes.
  *    Not modelled: a rename of a durable file being forgotten after a power cut.
- *  - Removes, mkdir and locks take effect at once and are never undone.
+ *  - Removes (of files and empty directories), mkdir and locks take effect at once and
+ *    are never undone.
  *  - An injected failure changes nothing: the append writes no byte, the sync makes
  *    nothing durable, the rename does not happen, the open creates nothing.
  *  - Dead mode: every call fails with AM_ERR_IO and changes nothing on disk and in the
@@ -311,6 +312,17 @@ static int fault_remove(am_env *env, const char *path)
     return rc;
 }
 
+static int fault_remove_dir(am_env *env, const char *path)
+{
+    fault_env *fe = fenv(env);
+    if (!fe->base->ops->remove_dir) return AM_ERR_INVALID;
+    pthread_mutex_lock(&fe->mu);
+    int rc = gate(fe, NO_KIND, "remove directory", path);
+    if (rc == AM_OK) rc = pass_error(fe, fe->base->ops->remove_dir(fe->base, path));
+    pthread_mutex_unlock(&fe->mu);
+    return rc;
+}
+
 static int fault_rename(am_env *env, const char *from, const char *to)
 {
     fault_env *fe = fenv(env);
@@ -437,6 +449,7 @@ static const am_env_ops fault_ops = {
     .size = fault_size,
     .close = fault_close,
     .remove = fault_remove,
+    .remove_dir = fault_remove_dir,
     .rename = fault_rename,
     .mkdir = fault_mkdir,
     .sync_dir = fault_sync_dir,

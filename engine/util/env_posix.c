@@ -239,6 +239,12 @@ static int posix_remove(am_env *env, const char *path)
     return AM_OK;
 }
 
+static int posix_remove_dir(am_env *env, const char *path)
+{
+    if (rmdir(path) != 0) return os_error(env, "remove directory", path);
+    return AM_OK;
+}
+
 static int posix_rename(am_env *env, const char *from, const char *to)
 {
     if (rename(from, to) != 0) {
@@ -298,28 +304,47 @@ static int posix_list_dir(am_env *env, const char *dir, int (*fn)(void *, const 
     return rc;
 }
 
+/* 1 if fd is still the file path names (no one removed or replaced it). */
+static int same_file(int fd, const char *path)
+{
+    struct stat a, b;
+    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
 static int posix_lock(am_env *env, const char *path, am_lock **out)
 {
     *out = NULL;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return os_error(env, "create", path);
-    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-    if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
-        int err = errno;
-        close(fd);
-        if (err == EACCES || err == EAGAIN)
-            return am_env_error(env, AM_ERR_BUSY, "lock %s: held by another process", path);
-        errno = err;
-        return os_error(env, "lock", path);
+    /* A failed open removes the LOCK file it created, still holding the lock; an opener
+       that opened that file just before, and locks it just after, holds a lock on a file
+       no name leads to: it tries again on the file path now names. */
+    for (int attempt = 0;; attempt++) {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) return os_error(env, "create", path);
+        struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+            int err = errno;
+            close(fd);
+            if (err == EACCES || err == EAGAIN)
+                return am_env_error(env, AM_ERR_BUSY, "lock %s: held by another process", path);
+            errno = err;
+            return os_error(env, "lock", path);
+        }
+        if (!same_file(fd, path)) {
+            close(fd);
+            if (attempt < 8) continue;
+            return am_env_error(env, AM_ERR_BUSY, "lock %s: the file keeps being replaced",
+                                path);
+        }
+        am_lock *l = malloc(sizeof *l);
+        if (!l) {
+            close(fd);
+            return AM_ERR_NOMEM;
+        }
+        l->fd = fd;
+        *out = l;
+        return AM_OK;
     }
-    am_lock *l = malloc(sizeof *l);
-    if (!l) {
-        close(fd);
-        return AM_ERR_NOMEM;
-    }
-    l->fd = fd;
-    *out = l;
-    return AM_OK;
 }
 
 static int posix_unlock(am_env *env, am_lock *l)
@@ -340,6 +365,7 @@ static const am_env_ops posix_ops = {
     .size = posix_size,
     .close = posix_close,
     .remove = posix_remove,
+    .remove_dir = posix_remove_dir,
     .rename = posix_rename,
     .mkdir = posix_mkdir,
     .sync_dir = posix_sync_dir,

@@ -20,10 +20,13 @@
  * order; the decoder accepts any order. An unknown tag, a truncated or out-of-range value,
  * or a repeated field 1-4 makes the record AM_ERR_CORRUPT (the record's checksum already
  * passed, so such a record was written by a newer or broken engine). docs/format.md
- * has the same table. */
+ * has the same table. edit_check then checks a decoded edit's values (key order, sequence
+ * range, numbers, nothing listed twice); recovery runs both on every record. */
 #include "edit.h"
 
 #include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -275,5 +278,78 @@ corrupt:
     rc = AM_ERR_CORRUPT;
 fail:
     edit_clear(e);
+    return rc;
+}
+
+/* ---- checks of a decoded edit ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The first number listed twice among n (sorted in place), in *dup; 0 if none. */
+static int find_twice(uint64_t *ids, size_t n, uint64_t *dup)
+{
+    if (n > 1) qsort(ids, n, sizeof *ids, cmp_u64);
+    for (size_t i = 1; i < n; i++)
+        if (ids[i] == ids[i - 1]) {
+            *dup = ids[i];
+            return 1;
+        }
+    return 0;
+}
+
+static int check_desc(const seg_desc *d, char *why, size_t cap)
+{
+    if (d->level < 0 || d->level >= AM_MAX_LEVELS)
+        snprintf(why, cap, "adds segment %" PRIu64 " at level %d (levels are 0 .. %d)", d->id,
+                 d->level, AM_MAX_LEVELS - 1);
+    else if (d->id == 0)
+        snprintf(why, cap, "adds a segment with file number 0");
+    else if (d->tag != AM_TAG_LEVELED && d->tag != AM_TAG_TIERED)
+        snprintf(why, cap, "adds segment %" PRIu64 " with tag %d (0 leveled or 1 tiered)",
+                 d->id, d->tag);
+    else if (d->smallest_len < IKEY_TRAILER || d->largest_len < IKEY_TRAILER)
+        snprintf(why, cap, "adds segment %" PRIu64 " with a key shorter than 8 bytes", d->id);
+    else if (ikey_cmp(d->smallest, d->smallest_len, d->largest, d->largest_len) > 0)
+        snprintf(why, cap, "adds segment %" PRIu64 " whose smallest key sorts after its "
+                 "largest", d->id);
+    else if (d->min_seq > d->max_seq)
+        snprintf(why, cap, "adds segment %" PRIu64 " with min_seq %" PRIu64 " above max_seq "
+                 "%" PRIu64, d->id, d->min_seq, d->max_seq);
+    else
+        return AM_OK;
+    return AM_ERR_CORRUPT;
+}
+
+int edit_check(const version_edit *e, char *why, size_t cap)
+{
+    int rc = AM_OK;
+    for (size_t i = 0; rc == AM_OK && i < e->ndeleted; i++) {
+        const seg_ref *r = &e->deleted[i];
+        if (r->level < 0 || r->level >= AM_MAX_LEVELS || r->id == 0) {
+            snprintf(why, cap, "deletes segment %" PRIu64 " at level %d", r->id, r->level);
+            rc = AM_ERR_CORRUPT;
+        }
+    }
+    for (size_t i = 0; rc == AM_OK && i < e->nadded; i++) rc = check_desc(&e->added[i], why, cap);
+    if (rc != AM_OK) return rc;
+    size_t n = e->nadded > e->ndeleted ? e->nadded : e->ndeleted;
+    uint64_t *ids = n ? malloc(n * sizeof *ids) : NULL;
+    if (n && !ids) return AM_ERR_NOMEM;
+    uint64_t dup = 0;
+    for (size_t i = 0; i < e->nadded; i++) ids[i] = e->added[i].id;
+    if (find_twice(ids, e->nadded, &dup)) {
+        snprintf(why, cap, "adds segment %" PRIu64 " twice", dup);
+        rc = AM_ERR_CORRUPT;
+    }
+    for (size_t i = 0; rc == AM_OK && i < e->ndeleted; i++) ids[i] = e->deleted[i].id;
+    if (rc == AM_OK && find_twice(ids, e->ndeleted, &dup)) {
+        snprintf(why, cap, "deletes segment %" PRIu64 " twice", dup);
+        rc = AM_ERR_CORRUPT;
+    }
+    free(ids);
     return rc;
 }

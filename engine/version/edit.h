@@ -41,5 +41,12 @@ int edit_add_segment(version_edit *e, const seg_desc *d);
 int edit_encode(const version_edit *e, am_buf *out);
 /* Parses an untrusted record into e (which must be empty); AM_ERR_CORRUPT if malformed. */
 int edit_decode(version_edit *e, const char *p, size_t n);
+/* Checks what one edit must satisfy on its own, for an edit read from a file (recovery
+ * checks the live set they build, vset_check.h): every level in 0 .. AM_MAX_LEVELS-1 and
+ * file number non-zero; every added segment's tag leveled or tiered, keys of at least 8
+ * bytes with smallest <= largest as internal keys, min_seq <= max_seq; no segment added
+ * twice, none deleted twice. AM_OK, or AM_ERR_CORRUPT with the first violation described
+ * in why (cap bytes; it names the segment); AM_ERR_NOMEM. Records no message. */
+int edit_check(const version_edit *e, char *why, size_t cap);
 
 #endif

@@ -7,7 +7,9 @@
  * higher run id first); a run holds segments sorted by smallest internal key whose user-key
  * ranges are disjoint (one key's versions never straddle two segments of a run: merge.h
  * splits outputs only between user keys), which run_find relies on and a debug assert
- * checks. Each run owns its segs array, each level its runs array. Nothing here is on disk. */
+ * checks. The asserts guard in-memory invariants only: recovery checks every segment read
+ * from a MANIFEST as data before it builds a version (vset_check.c). Each run owns its
+ * segs array, each level its runs array. Nothing here is on disk. */
 #include "version.h"
 
 #include <assert.h>
@@ -38,7 +40,7 @@ void seg_unref(am_segment *s)
     if (s->obsolete && s->owner) {
         char path[4096];
         fname_sst(path, sizeof(path), vset_dir(s->owner), s->d.id);
-        (void)env_remove(vset_env(s->owner), path);
+        (void)env_remove_quiet(vset_env(s->owner), path);
     }
     free(s->d.smallest);
     free(s->d.largest);

@@ -92,10 +92,13 @@ typedef struct vset_state {
 /* Creates a new database's MANIFEST-000001 and CURRENT in dir. */
 int vset_create(am_env *env, const char *dir, blk_cache *cache, const char *strategy,
                 vset **out);
-/* Recovers from CURRENT / MANIFEST: replays every edit, opens a reader for every live
- * segment (AM_ERR_CORRUPT naming the file when one is missing or damaged), then writes a
- * fresh MANIFEST holding one snapshot edit and switches CURRENT to it (atomic rename + dir
- * sync), removing the old MANIFEST. */
+/* Recovers from CURRENT / MANIFEST: replays every edit, proves the replayed state
+ * complete (vset_check.h: the log it names exists, or no file shows a lost edit; else
+ * AM_ERR_CORRUPT naming the files, and nothing is written or deleted), raises next_file
+ * above every file number in dir, opens a reader for every live segment (AM_ERR_CORRUPT
+ * naming the file when one is missing or damaged), then writes a fresh MANIFEST holding
+ * one snapshot edit and switches CURRENT to it (atomic rename + dir sync), removing the
+ * old MANIFEST. Deletes no other file. */
 int vset_recover(am_env *env, const char *dir, blk_cache *cache, vset **out);
 void vset_free(vset *vs);                /* drops the current version; deletes no file */
 
@@ -108,7 +111,9 @@ am_env *vset_env(const vset *vs);
 const char *vset_strategy(const vset *vs);
 blk_cache *vset_cache(const vset *vs);    /* borrowed; NULL when there is no cache */
 
-/* Opens the file of d and makes a live segment (one reference, owner vs). */
+/* Opens the file of d and makes a live segment (one reference, owner vs). AM_ERR_CORRUPT
+ * naming the file if it is missing, damaged, or its own properties (keys, counts,
+ * sequences, size) differ from d's. */
 int vset_open_segment(vset *vs, const seg_desc *d, am_segment **out);
 /* Writes e to the MANIFEST (with next_file and last_seq filled in), syncs it, and installs
  * the resulting version as current. addseg: the live segments for e->added, in order.

@@ -16,8 +16,12 @@
  *
  * Durability order: an edit is appended and synced before the version it makes is
  * installed, and only then are the segments it removes marked obsolete (their files go
- * when the last reference does: version.c). A fresh MANIFEST is complete and synced before
- * CURRENT names it; the old one is removed only after CURRENT is switched.
+ * when the last reference does: version.c). A fresh MANIFEST is complete and synced, and
+ * the directory synced (its name durable), before CURRENT names it; the old one is
+ * removed only after CURRENT is switched.
+ *
+ * Recovery replays the MANIFEST, then proves the state complete before it writes or
+ * deletes anything (vset_check.c; docs/format.md, "The completeness proof").
  *
  * Failure: if syncing the directory or appending or syncing an edit fails, the current
  * version stays, the error is stored, and every later vset_log_and_apply returns it without
@@ -33,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vset_check.h"
 #include "../wal/wal.h"
 #include "../sst/cache.h"
 
@@ -53,40 +58,6 @@ struct vset {
 };
 
 /* ---- file names ---- */
-
-typedef struct log_scan {
-    uint64_t log_number;
-    int named_exists, newer_exists;
-} log_scan;
-
-static int scan_log(void *arg, const char *name)
-{
-    log_scan *ls = arg;
-    int kind;
-    uint64_t id;
-    if (fname_parse(name, &kind, &id) && kind == FILE_WAL) {
-        if (id == ls->log_number) ls->named_exists = 1;
-        if (id > ls->log_number) ls->newer_exists = 1;
-    }
-    return 0;
-}
-
-/* A MANIFEST ending in a bad record is normally a power cut during the last edit's sync:
- * that edit was never acted on, so the log it would have retired is still here. If instead
- * the log the recovered state needs is gone while a newer one exists, a later edit was
- * durable and acted on (its logs deleted), and its record has since been damaged: opening
- * would silently lose what it recorded. */
-static int check_torn_tail(vset *vs, const char *path, size_t nrec)
-{
-    log_scan ls = { .log_number = vs->log_number };
-    int rc = vs->env->ops->list_dir(vs->env, vs->dir, scan_log, &ls);
-    if (rc != AM_OK) return rc;
-    if (ls.log_number > 0 && !ls.named_exists && ls.newer_exists)
-        return am_env_error(vs->env, AM_ERR_CORRUPT, "%s: the record after record %zu is "
-                            "damaged, and the logs show it had been applied; refusing to open "
-                            "rather than lose its data", path, nrec);
-    return AM_OK;
-}
 
 void fname_sst(char *out, size_t cap, const char *dir, uint64_t id)
 {
@@ -189,6 +160,37 @@ void vset_free(vset *vs)
     free(vs);
 }
 
+/* AM_ERR_CORRUPT naming both files unless what the MANIFEST records of segment d (bounds,
+ * counts, sequences, size) is what its SSTable at path says of itself. */
+static int check_props(vset *vs, const char *path, const seg_desc *d, const sst_file_info *p)
+{
+    const struct { const char *name; uint64_t mine, theirs; } nums[] = {
+        { "entries", d->entries, p->entries }, { "deletions", d->deletions, p->deletions },
+        { "min_seq", d->min_seq, p->min_seq }, { "max_seq", d->max_seq, p->max_seq },
+        { "size", d->bytes, p->file_bytes },
+    };
+    const char *what = NULL;
+    uint64_t mine = 0, theirs = 0;
+    if (d->smallest_len != p->smallest_len || memcmp(d->smallest, p->smallest, p->smallest_len))
+        what = "smallest key";
+    else if (d->largest_len != p->largest_len || memcmp(d->largest, p->largest, p->largest_len))
+        what = "largest key";
+    for (size_t i = 0; !what && i < sizeof nums / sizeof nums[0]; i++)
+        if (nums[i].mine != nums[i].theirs) {
+            what = nums[i].name;
+            mine = nums[i].mine;
+            theirs = nums[i].theirs;
+        }
+    if (!what) return AM_OK;
+    char manifest[PATH_CAP], values[64] = "";
+    fname_manifest(manifest, sizeof manifest, vs->dir, vs->manifest_number);
+    if (mine != theirs)
+        snprintf(values, sizeof values, " (%" PRIu64 " against %" PRIu64 ")", mine, theirs);
+    return am_env_error(vs->env, AM_ERR_CORRUPT, "%s: what %s records for it (level %d) "
+                        "differs from the file's own %s%s", path, manifest, d->level, what,
+                        values);
+}
+
 int vset_open_segment(vset *vs, const seg_desc *d, am_segment **out)
 {
     char path[PATH_CAP];
@@ -201,6 +203,8 @@ int vset_open_segment(vset *vs, const seg_desc *d, am_segment **out)
     am_segment *s = seg_new_detached(d);
     if (!s) return AM_ERR_NOMEM;
     int rc = sst_reader_open(vs->env, path, d->id, vs->cache, &s->reader);
+    if (rc == AM_OK && (rc = check_props(vs, path, d, sst_reader_props(s->reader))) != AM_OK)
+        sst_reader_free(s->reader);
     if (rc != AM_OK) {
         s->reader = NULL;
         seg_unref(s);      /* not obsolete, no owner: removes nothing */
@@ -247,11 +251,14 @@ static int write_snapshot(vset *vs, uint64_t number, const am_version *v, wal_wr
     if (rc == AM_OK) rc = wal_writer_open(vs->env, path, &w);
     if (rc == AM_OK) rc = wal_writer_add(w, buf.data, buf.len);
     if (rc == AM_OK) rc = wal_writer_sync(w);
+    /* Its name too, before CURRENT can name it: a rename of CURRENT that reaches the disk
+       must never point at a MANIFEST whose directory entry did not. */
+    if (rc == AM_OK) rc = env_sync_dir(vs->env, vs->dir);
     if (rc == AM_OK) {
         *out = w;
     } else if (w) {
         wal_writer_close(w);
-        (void)env_remove(vs->env, path);
+        (void)env_remove_quiet(vs->env, path);
     }
     edit_clear(&e);
     buf_free(&buf);
@@ -278,7 +285,7 @@ static int switch_current(vset *vs, uint64_t number, wal_writer *w)
     vs->manifest_number = number;
     if (old && old != number) {
         fname_manifest(path, sizeof(path), vs->dir, old);
-        (void)env_remove(vs->env, path);   /* an orphan if this fails; nothing refers to it */
+        (void)env_remove_quiet(vs->env, path);   /* an orphan if this fails: nothing names it */
     }
     return AM_OK;
 }
@@ -311,12 +318,18 @@ fail:
 
 /* ---- recovery ---- */
 
-/* The live segments while replaying: descs (keys owned) and a hash of id -> index. */
+/* Where a live segment was added: the MANIFEST record (index and offset), for messages. */
+typedef struct live_where { size_t rec; uint64_t off; } live_where;
+
+/* The live segments while replaying: descs (keys owned), where each was added (at[k] for
+ * d[k]), and a hash of id -> index. */
 typedef struct live_set {
     seg_desc *d;
+    live_where *at;
     size_t n, cap;
     uint32_t *slot;                /* index + 1, or 0 for empty; open addressing */
     size_t mask;                   /* slots - 1 */
+    live_where next_file_at, last_seq_at;   /* the records that set those counters */
 } live_set;
 
 static size_t home(const live_set *ls, uint64_t id)
@@ -343,8 +356,8 @@ static int live_rehash(live_set *ls, size_t nslots)
     return AM_OK;
 }
 
-/* Takes d (and its keys); AM_ERR_CORRUPT if the id is already live. */
-static int live_add(live_set *ls, seg_desc *d)
+/* Takes d (and its keys), added at where; AM_ERR_CORRUPT if the id is already live. */
+static int live_add(live_set *ls, seg_desc *d, live_where where)
 {
     if (ls->n >= UINT32_MAX - 1) return AM_ERR_CORRUPT;
     if (!ls->slot || (ls->n + 1) * 2 > ls->mask + 1) {
@@ -356,11 +369,15 @@ static int live_add(live_set *ls, seg_desc *d)
         seg_desc *nd = realloc(ls->d, ncap * sizeof(*nd));
         if (!nd) return AM_ERR_NOMEM;
         ls->d = nd;
+        live_where *na = realloc(ls->at, ncap * sizeof(*na));
+        if (!na) return AM_ERR_NOMEM;
+        ls->at = na;
         ls->cap = ncap;
     }
     size_t i = live_slot(ls, d->id);
     if (ls->slot[i]) return AM_ERR_CORRUPT;
     ls->d[ls->n] = *d;
+    ls->at[ls->n] = where;
     ls->slot[i] = (uint32_t)(++ls->n);
     d->smallest = d->largest = NULL;
     return AM_OK;
@@ -394,6 +411,7 @@ static int live_delete(live_set *ls, int level, uint64_t id)
     size_t last = ls->n - 1;
     if (k != last) {
         ls->d[k] = ls->d[last];
+        ls->at[k] = ls->at[last];
         ls->slot[live_slot(ls, ls->d[k].id)] = (uint32_t)(k + 1);
     }
     ls->n--;
@@ -407,7 +425,26 @@ static void live_free(live_set *ls)
         free(ls->d[k].largest);
     }
     free(ls->d);
+    free(ls->at);
     free(ls->slot);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* vset_prove_complete over the replayed live set; *max_number as there. */
+static int prove_complete(vset *vs, const char *path, const live_set *ls, uint64_t *max_number)
+{
+    uint64_t *ids = malloc((ls->n ? ls->n : 1) * sizeof *ids);
+    if (!ids) return AM_ERR_NOMEM;
+    for (size_t k = 0; k < ls->n; k++) ids[k] = ls->d[k].id;
+    qsort(ids, ls->n, sizeof *ids, cmp_id);
+    int rc = vset_prove_complete(vs->env, vs->dir, path, vs->log_number, ids, ls->n, max_number);
+    free(ids);
+    return rc;
 }
 
 /* Reads CURRENT into name (the MANIFEST file name without the newline). */
@@ -439,83 +476,131 @@ out:
     return rc;
 }
 
-/* Applies one decoded edit to the replay state. */
-static int replay_edit(vset *vs, live_set *ls, version_edit *e, int *seen_next, int *seen_strategy)
+/* Applies one decoded edit, the record at `at` of the MANIFEST at path, to the replay
+ * state. AM_ERR_CORRUPT (message recorded) for a deletion of a segment not live at that
+ * level or an addition of one already live. */
+static int replay_edit(vset *vs, live_set *ls, version_edit *e, const char *path,
+                       live_where at, int *seen_next, int *seen_strategy)
 {
     int rc = AM_OK;
     if (e->has_log_number) vs->log_number = e->log_number;
-    if (e->has_next_file) { vs->next_file = e->next_file; *seen_next = 1; }
-    if (e->has_last_seq) vs->last_seq = e->last_seq;
+    if (e->has_next_file) {
+        vs->next_file = e->next_file;
+        ls->next_file_at = at;
+        *seen_next = 1;
+    }
+    if (e->has_last_seq) {
+        vs->last_seq = e->last_seq;
+        ls->last_seq_at = at;
+    }
     if (e->has_strategy) { memcpy(vs->strategy, e->strategy, sizeof(vs->strategy)); *seen_strategy = 1; }
     for (size_t i = 0; i < e->ndeleted && rc == AM_OK; i++)
-        rc = live_delete(ls, e->deleted[i].level, e->deleted[i].id);
-    for (size_t i = 0; i < e->nadded && rc == AM_OK; i++)
-        rc = live_add(ls, &e->added[i]);
+        if ((rc = live_delete(ls, e->deleted[i].level, e->deleted[i].id)) == AM_ERR_CORRUPT)
+            rc = am_env_error(vs->env, rc, "%s: record %zu (offset %" PRIu64 ") deletes segment "
+                              "%" PRIu64 " at level %d, which is not live there", path, at.rec,
+                              at.off, e->deleted[i].id, e->deleted[i].level);
+    for (size_t i = 0; i < e->nadded && rc == AM_OK; i++) {
+        uint64_t id = e->added[i].id;
+        if ((rc = live_add(ls, &e->added[i], at)) == AM_ERR_CORRUPT)
+            rc = am_env_error(vs->env, rc, "%s: record %zu (offset %" PRIu64 ") adds segment "
+                              "%" PRIu64 ", which is already live", path, at.rec, at.off, id);
+    }
     return rc;
+}
+
+/* Replays every record of the MANIFEST at path into vs and ls, checking each edit as data
+ * (edit_check); *nrec counts the records. */
+static int replay_manifest(vset *vs, const char *path, live_set *ls, size_t *nrec)
+{
+    wal_reader *r = NULL;
+    version_edit e;
+    int seen_next = 0, seen_strategy = 0;
+    char why[200];
+    edit_init(&e);
+    *nrec = 0;
+    int rc = wal_reader_open(vs->env, path, &r);
+    while (rc == AM_OK) {
+        const char *rec;
+        size_t n;
+        rc = wal_reader_next(r, &rec, &n);
+        if (rc == AM_NOT_FOUND) { rc = AM_OK; break; }   /* the end, or a torn tail */
+        if (rc != AM_OK) break;                          /* reader named file and offset */
+        live_where at = { .rec = *nrec, .off = wal_reader_offset(r) };
+        rc = edit_decode(&e, rec, n);
+        if (rc == AM_ERR_CORRUPT)
+            rc = am_env_error(vs->env, rc, "%s: record %zu (offset %" PRIu64 ") is not a valid "
+                              "version edit", path, at.rec, at.off);
+        if (rc == AM_OK && (rc = edit_check(&e, why, sizeof why)) == AM_ERR_CORRUPT)
+            rc = am_env_error(vs->env, rc, "%s: record %zu (offset %" PRIu64 ") %s", path,
+                              at.rec, at.off, why);
+        if (rc == AM_OK) rc = replay_edit(vs, ls, &e, path, at, &seen_next, &seen_strategy);
+        edit_clear(&e);
+        if (rc == AM_OK) (*nrec)++;
+    }
+    if (rc == AM_OK && (!seen_next || !seen_strategy))
+        rc = am_env_error(vs->env, AM_ERR_CORRUPT, "%s: %zu records and no %s", path, *nrec,
+                          *nrec == 0 ? "edit" : !seen_next ? "next file number" : "strategy name");
+    wal_reader_close(r);
+    return rc;
+}
+
+/* The checks of the replayed state before anything is written or deleted: the live set's
+ * invariants, then whether this is the whole state (a MANIFEST cut at a record boundary,
+ * or torn, reads as a shorter valid one); then next_file is raised so that a number in use
+ * is never handed out again (the MANIFEST's, a live segment's, or one a file in the
+ * directory has: a log or an output a crash left after the last edit). */
+static int check_replayed(vset *vs, const char *path, live_set *ls)
+{
+    live_seg *segs = malloc((ls->n ? ls->n : 1) * sizeof *segs);
+    if (!segs) return AM_ERR_NOMEM;
+    for (size_t k = 0; k < ls->n; k++)
+        segs[k] = (live_seg){ .d = &ls->d[k], .rec = ls->at[k].rec, .off = ls->at[k].off };
+    replayed_counters c = {
+        .manifest_number = vs->manifest_number, .next_file = vs->next_file,
+        .last_seq = vs->last_seq, .next_file_rec = ls->next_file_at.rec,
+        .next_file_off = ls->next_file_at.off, .last_seq_rec = ls->last_seq_at.rec,
+        .last_seq_off = ls->last_seq_at.off,
+    };
+    int rc = vset_check_live(vs->env, path, segs, ls->n, &c);
+    free(segs);
+    uint64_t max_number = 0;
+    if (rc == AM_OK) rc = prove_complete(vs, path, ls, &max_number);
+    if (rc != AM_OK) return rc;
+    if (vs->next_file <= vs->manifest_number) vs->next_file = vs->manifest_number + 1;
+    if (vs->next_file <= max_number) vs->next_file = max_number + 1;
+    return AM_OK;
 }
 
 int vset_recover(am_env *env, const char *dir, blk_cache *cache, vset **out)
 {
     char name[64], path[PATH_CAP];
     vset *vs = NULL;
-    wal_reader *r = NULL;
     wal_writer *w = NULL;
     live_set ls = {0};
     am_segment **segs = NULL;
-    size_t nsegs = 0;
-    version_edit e;
+    size_t nsegs = 0, nrec = 0;
     uint64_t old_number = 0;
-    int seen_next = 0, seen_strategy = 0;
-    size_t nrec = 0;
-    edit_init(&e);
     *out = NULL;
 
     int rc = read_current(env, dir, name, sizeof(name), &old_number);
     if (rc == AM_OK) rc = vset_alloc(env, dir, cache, &vs);
     if (rc != AM_OK) goto done;
+    vs->manifest_number = old_number;
     fname_manifest(path, sizeof(path), dir, old_number);
     if (!env_exists(env, path)) {
         rc = am_env_error(env, AM_ERR_CORRUPT, "%s: named by CURRENT but missing", path);
         goto done;
     }
-    if ((rc = wal_reader_open(env, path, &r))) goto done;
-    for (;;) {
-        const char *rec;
-        size_t n;
-        rc = wal_reader_next(r, &rec, &n);
-        if (rc == AM_NOT_FOUND) { rc = AM_OK; break; }   /* the end, or a torn tail */
-        if (rc != AM_OK) goto done;                      /* reader named file and offset */
-        rc = edit_decode(&e, rec, n);
-        if (rc == AM_ERR_CORRUPT)
-            rc = am_env_error(env, rc, "%s: record %zu is not a valid version edit", path, nrec);
-        if (rc == AM_OK) {
-            rc = replay_edit(vs, &ls, &e, &seen_next, &seen_strategy);
-            if (rc == AM_ERR_CORRUPT)
-                rc = am_env_error(env, rc, "%s: record %zu deletes a segment that is not live "
-                                  "or adds one that already is", path, nrec);
-        }
-        edit_clear(&e);
-        if (rc != AM_OK) goto done;
-        nrec++;
-    }
-    if (wal_reader_torn(r, NULL) && (rc = check_torn_tail(vs, path, nrec)) != AM_OK) goto done;
-    if (!seen_next || !seen_strategy) {
-        rc = am_env_error(env, AM_ERR_CORRUPT, "%s: %zu records and no %s", path, nrec,
-                          nrec == 0 ? "edit" : !seen_next ? "next file number" : "strategy name");
-        goto done;
-    }
-    /* Never hand out a number already in use, whatever the log said. */
-    if (vs->next_file <= old_number) vs->next_file = old_number + 1;
-    for (size_t k = 0; k < ls.n; k++)
-        if (vs->next_file <= ls.d[k].id) vs->next_file = ls.d[k].id + 1;
+    if ((rc = replay_manifest(vs, path, &ls, &nrec)) != AM_OK) goto done;
+    if ((rc = check_replayed(vs, path, &ls)) != AM_OK) goto done;
 
+    /* Each segment's file must be there and agree with what the MANIFEST records. */
     if (ls.n && !(segs = calloc(ls.n, sizeof(*segs)))) { rc = AM_ERR_NOMEM; goto done; }
     for (; nsegs < ls.n; nsegs++)
         if ((rc = vset_open_segment(vs, &ls.d[nsegs], &segs[nsegs]))) goto done;
     if (!(vs->current = version_build(segs, nsegs))) { rc = AM_ERR_NOMEM; goto done; }
 
     /* A fresh MANIFEST with one snapshot edit, then CURRENT, then the old one goes. */
-    vs->manifest_number = old_number;
     uint64_t number = vs->next_file++;
     rc = write_snapshot(vs, number, vs->current, &w);
     if (rc == AM_OK) rc = switch_current(vs, number, w);
@@ -526,8 +611,6 @@ done:
     for (size_t k = 0; k < nsegs; k++) seg_unref(segs[k]);   /* the version holds its own */
     free(segs);
     live_free(&ls);
-    wal_reader_close(r);
-    edit_clear(&e);
     vset_free(vs);
     return rc;
 }

@@ -43,6 +43,9 @@ int wal_reader_open(am_env *env, const char *path, wal_reader **out);
 /* Next record: AM_OK with *rec / *n borrowed until the next call; AM_NOT_FOUND at the end
  * (including a torn tail); AM_ERR_CORRUPT for damage before the end. */
 int wal_reader_next(wal_reader *r, const char **rec, size_t *n);
+/* The offset in the file of the record the last successful wal_reader_next returned (its
+ * header's first byte), for messages that name a record; 0 before the first. */
+uint64_t wal_reader_offset(const wal_reader *r);
 /* After AM_NOT_FOUND: 1 if the log ended in a torn record, and where the valid part ends. */
 int wal_reader_torn(const wal_reader *r, uint64_t *valid_bytes);
 void wal_reader_close(wal_reader *r);           /* accepts NULL */

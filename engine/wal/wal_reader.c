@@ -24,6 +24,7 @@ struct wal_reader {
     int state;                          /* AM_OK reading; AM_NOT_FOUND at end; or error */
     int torn;                           /* the log ended in a torn record */
     uint64_t valid;                     /* end of the last good record */
+    uint64_t rec_off;                   /* start of the last record returned */
 };
 
 int wal_reader_open(am_env *env, const char *path, wal_reader **out)
@@ -170,10 +171,16 @@ int wal_reader_next(wal_reader *r, const char **rec, size_t *n)
     if (want != got) return bad_record(r, off, rec_end, "checksum mismatch");
 
     r->pos += WAL_HEADER + (size_t)len;
+    r->rec_off = off;
     r->valid = off + WAL_HEADER + len;
     *rec = h + WAL_HEADER;
     *n = len;
     return AM_OK;
+}
+
+uint64_t wal_reader_offset(const wal_reader *r)
+{
+    return r->rec_off;
 }
 
 int wal_reader_torn(const wal_reader *r, uint64_t *valid_bytes)
