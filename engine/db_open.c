@@ -95,6 +95,20 @@ static int validate_options(const am_options *o, char *msg, size_t cap)
     return AM_OK;
 }
 
+int am_options_check(const am_options *o, char *msg, size_t cap)
+{
+    char scratch[256];
+    if (!msg || !cap) { msg = scratch; cap = sizeof scratch; }
+    msg[0] = '\0';
+    if (!o) {
+        snprintf(msg, cap, "am_options_check: options are NULL");
+        return AM_ERR_INVALID;
+    }
+    am_options eff = *o;
+    am_options_resolve(&eff);
+    return validate_options(&eff, msg, cap);
+}
+
 int db_set_bg_error(am_db *db, int rc)
 {
     if (rc < 0 && db->bg_error == 0) {

@@ -129,6 +129,10 @@ typedef struct he_ops {
     /* Added with amethystd (additive). Optional (NULL: no variants): the variants as one
        comma-separated string ("leveled, tiered"), static. */
     const char *(*variants)(void);
+    /* Added for validation before anything is created (additive). Optional (NULL: open is
+       the first check): 0 when open would accept c as far as can be told without touching
+       the directory, else -2 with err saying why (an option out of range, say). */
+    int (*check)(const he_config *c, const char *variant, char *err, size_t errcap);
 } he_ops;
 
 /* The adapter called name (variant is the part after the engine family, e.g. the

@@ -292,6 +292,8 @@ static int choose_engine(const cli *c, run_config *cfg, const he_ops **ops, cons
     return 0;
 }
 
+/* Picks the result file and checks it can be written, creating nothing: the default
+ * results/ directory, when missing, is made by create_dirs once every check passed. */
 static int choose_out(const cli *c, run_config *cfg, const wl_workload *w)
 {
     char err[4400];
@@ -301,10 +303,21 @@ static int choose_out(const cli *c, run_config *cfg, const wl_workload *w)
             return -1;
         }
         snprintf(cfg->out, sizeof cfg->out, "%s", c->val[O_OUT]);
-    } else if (report_default_path(cfg->engine, w->name, cfg->out, sizeof cfg->out, err,
-                                   sizeof err) != 0) {
-        fprintf(stderr, "amethystd: %s\n", err);
-        return -1;
+    } else {
+        if (report_default_path(cfg->engine, w->name, cfg->out, sizeof cfg->out, err,
+                                sizeof err) != 0) {
+            fprintf(stderr, "amethystd: %s\n", err);
+            return -1;
+        }
+        struct stat st;
+        if (stat("results", &st) != 0) {
+            if (errno != ENOENT || access(".", W_OK | X_OK) != 0) {
+                fprintf(stderr, "amethystd: cannot create results/: %s\n", strerror(errno));
+                return -1;
+            }
+            cfg->make_results_dir = 1;
+            return 0;
+        }
     }
     if (report_check_writable(cfg->out, err, sizeof err) != 0) {
         fprintf(stderr, "amethystd: %s\n", err);
@@ -340,7 +353,50 @@ static int dir_empty(const char *dir)
     return empty;
 }
 
-/* Picks, creates or checks the database directory. A directory that holds something other
+/* 1 when mkdir -p path can be expected to work: its nearest existing ancestor is a
+ * directory this process may write into. Sets errno when not. */
+static int creatable(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (;;) {
+        char *slash = strrchr(buf, '/');
+        if (!slash) { snprintf(buf, sizeof buf, "."); }
+        else if (slash == buf) buf[1] = '\0';
+        else *slash = '\0';
+        struct stat st;
+        if (stat(buf, &st) == 0) {
+            if (!S_ISDIR(st.st_mode)) { errno = ENOTDIR; return 0; }
+            return access(buf, W_OK | X_OK) == 0;
+        }
+        if (errno != ENOENT || !slash || slash == buf) return 0;
+    }
+}
+
+/* Creates what the checks found missing: results/ and the database directory. Runs only
+ * once every option, the workload and the engine's settings have been accepted, so a
+ * refused run leaves nothing behind. Returns 0, or -1 after saying why. */
+static int create_dirs(run_config *cfg)
+{
+    if (cfg->db_is_temp && !mkdtemp(cfg->db)) {
+        fprintf(stderr, "amethystd: cannot create a database directory %s: %s\n", cfg->db,
+                strerror(errno));
+        cfg->db_is_temp = 0;
+        return -1;
+    }
+    if (cfg->make_db_dir && make_dirs(cfg->db) != 0) {
+        fprintf(stderr, "amethystd: -db %s: %s\n", cfg->db, strerror(errno));
+        return -1;
+    }
+    if (cfg->make_results_dir && mkdir("results", 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "amethystd: cannot create results/: %s\n", strerror(errno));
+        if (cfg->make_db_dir) (void)rmdir(cfg->db);   /* still empty: ours */
+        return -1;
+    }
+    return 0;
+}
+
+/* Picks or checks the database directory (create_dirs makes it when missing). A directory that holds something other
  * than a database (no CURRENT file: Amethyst, LevelDB and RocksDB all keep one), or the
  * database of another engine than the one chosen (he_db_kind), is refused and left
  * untouched. Returns 0, or -1 after saying why. */
@@ -350,12 +406,7 @@ static int prepare_db(const cli *c, run_config *cfg, const he_ops *ops, const ch
     if (!dir) {
         const char *tmp = getenv("TMPDIR");
         snprintf(cfg->db, sizeof cfg->db, "%s/amethystd-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (!mkdtemp(cfg->db)) {
-            fprintf(stderr, "amethystd: cannot create a database directory %s: %s\n", cfg->db,
-                    strerror(errno));
-            return -1;
-        }
-        cfg->db_is_temp = 1;
+        cfg->db_is_temp = 1;          /* made by create_dirs */
         return 0;
     }
     if (cfg->keep) {
@@ -370,7 +421,10 @@ static int prepare_db(const cli *c, run_config *cfg, const he_ops *ops, const ch
     snprintf(cfg->db, sizeof cfg->db, "%s", dir);
     struct stat st;
     if (stat(dir, &st) != 0) {
-        if (errno == ENOENT && make_dirs(dir) == 0) return 0;
+        if (errno == ENOENT && creatable(dir)) {
+            cfg->make_db_dir = 1;     /* made by create_dirs */
+            return 0;
+        }
         fprintf(stderr, "amethystd: -db %s: %s\n", dir, strerror(errno));
         return -1;
     }
@@ -482,10 +536,23 @@ int main(int argc, char **argv)
     }
     const he_ops *ops;
     const char *variant;
-    if (choose_engine(&c, &cfg, &ops, &variant) != 0 || choose_out(&c, &cfg, &w) != 0 ||
-        prepare_db(&c, &cfg, ops, variant) != 0) {
+    if (choose_engine(&c, &cfg, &ops, &variant) != 0) {
         wl_free(&w);
         return 2;
+    }
+    if (run_check(&cfg, &w, ops, variant, err, sizeof err) != 0) {
+        fprintf(stderr, "amethystd: %s\n", err);
+        wl_free(&w);
+        return 2;
+    }
+    if (choose_out(&c, &cfg, &w) != 0 || prepare_db(&c, &cfg, ops, variant) != 0) {
+        wl_free(&w);
+        return 2;
+    }
+    if (create_dirs(&cfg) != 0) {
+        remove_temp_db(&cfg);
+        wl_free(&w);
+        return 1;
     }
     install_signals();
     run_result res;

@@ -488,10 +488,6 @@ int report_check_writable(const char *path, char *err, size_t errcap)
 int report_default_path(const char *engine, const char *workload, char *buf, size_t cap,
                         char *err, size_t errcap)
 {
-    if (mkdir("results", 0755) != 0 && errno != EEXIST) {
-        snprintf(err, errcap, "cannot create results/: %s", strerror(errno));
-        return -1;
-    }
     char wl[80];
     size_t n = 0;
     for (const char *s = workload; *s && n + 1 < sizeof wl; s++) {

@@ -19,7 +19,7 @@ json_t *report_build(const run_config *cfg, const wl_workload *w, const he_ops *
 int report_write(const json_t *doc, const char *path, char *err, size_t errcap);
 
 /* "results/<engine>_<workload>_<UTC time>.json" (workload name reduced to [A-Za-z0-9._-],
- * a -N suffix if that file exists) into buf, creating results/ if missing. Returns 0, or
+ * a -N suffix if that file exists) into buf; creates nothing (the caller makes results/). Returns 0, or
  * -1 with the reason in err. */
 int report_default_path(const char *engine, const char *workload, char *buf, size_t cap,
                         char *err, size_t errcap);

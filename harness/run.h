@@ -38,6 +38,8 @@ typedef struct run_config {
     char db[4096];                /* the database directory used */
     int db_is_temp;               /* made by amethystd; removed at exit unless keep */
     int db_preexisting;           /* held a database before the run */
+    int make_db_dir;              /* -db names a directory to create (mkdir -p) */
+    int make_results_dir;         /* the default -out needs results/ made */
     int keep;
     char out[4096];               /* the JSON file written */
     unsigned sample_ms;           /* 0: no timeline */
@@ -113,6 +115,12 @@ int run_workload(const run_config *cfg, const wl_workload *w, const he_ops *ops,
                  const char *variant, _Atomic int *stop, run_result *res, char *err,
                  size_t errcap);
 void run_result_free(run_result *res);
+/* What run_workload would refuse before it opens anything, checked before the caller
+ * creates a directory or a file: -engine-opt for an engine that takes none, the engine's
+ * own check of its options (he_ops.check), and a key space whose live-key account cannot
+ * fit this machine's memory. 0, or -2 with err saying why. */
+int run_check(const run_config *cfg, const wl_workload *w, const he_ops *ops,
+              const char *variant, char *err, size_t errcap);
 
 /* Resident set size of this process in bytes (/proc/self/statm); 0 if unknown. */
 uint64_t run_rss_bytes(void);

@@ -410,10 +410,9 @@ static void iso_now(char *buf, size_t cap)
     strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Opens the engine; fills res->opened and the settings. Returns 0, -2 or -3 (run.h). */
-static int open_engine(run_ctx *r, const char *variant, char *err, size_t errcap)
+/* The engine's configuration for the run cfg describes. */
+static he_config engine_config(const run_config *cfg)
 {
-    const run_config *cfg = r->cfg;
     he_config hc = {
         .dir = cfg->db,
         .memtable_bytes = (size_t)(cfg->memtable_mb * 1048576.0 + 0.5),
@@ -425,11 +424,44 @@ static int open_engine(run_ctx *r, const char *variant, char *err, size_t errcap
         .deterministic = cfg->deterministic,
         .engine_opt = cfg->engine_opt[0] ? cfg->engine_opt : NULL,
     };
-    if (hc.engine_opt && !r->ops->takes_engine_opt) {
+    return hc;
+}
+
+static uint64_t liveset_capacity(const wl_workload *w);
+
+int run_check(const run_config *cfg, const wl_workload *w, const he_ops *ops,
+              const char *variant, char *err, size_t errcap)
+{
+    he_config hc = engine_config(cfg);
+    if (hc.engine_opt && !ops->takes_engine_opt) {
         snprintf(err, errcap, "%s: -engine-opt sets Amethyst options; %s has none",
-                 r->ops->name, r->ops->name);
+                 ops->name, ops->name);
         return -2;
     }
+    if (ops->check && ops->check(&hc, variant, err, errcap) != 0) return -2;
+    /* The live-key account takes 4 bytes per key number the run can write (liveset.h);
+       pages it never touches cost nothing, but a run that writes its keys touches them
+       all, so more than the machine's memory cannot run. */
+    uint64_t cap = liveset_capacity(w);
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    uint64_t mem = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+    if (cap > UINT64_MAX / 4 || (mem && cap * 4 > mem)) {
+        snprintf(err, errcap, "-keys %llu: too many keys for this machine: the run keeps 4 "
+                 "bytes per key number it may write (%llu key numbers with the phases' "
+                 "inserts), more than its %.1f GiB of memory",
+                 (unsigned long long)w->keys, (unsigned long long)cap,
+                 (double)mem / (1024.0 * 1024.0 * 1024.0));
+        return -2;
+    }
+    return 0;
+}
+
+/* Opens the engine; fills res->opened and the settings. Returns 0, -2 or -3 (run.h). */
+static int open_engine(run_ctx *r, const char *variant, char *err, size_t errcap)
+{
+    he_config hc = engine_config(r->cfg);
+    int chk = run_check(r->cfg, r->w, r->ops, variant, err, errcap);
+    if (chk != 0) return chk;
     uint64_t t = clk_mono_ns();
     int rc = r->ops->open(&hc, variant, &r->e, err, errcap);
     if (rc != 0) {

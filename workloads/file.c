@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include <jansson.h>
 
 #include "wl_internal.h"
@@ -136,6 +138,9 @@ static int parse_mix(parser *ps, const char *where, json_t *v, wl_mix *mix)
         sum += w;
     }
     if (!(sum > 0.0)) return fail(ps, where, "weights must be >= 0 and not all 0");
+    /* Each weight is finite, but their sum may not be (two of 1e308): the shares would
+       then be 0 or NaN and the phase would silently run one operation only. */
+    if (!isfinite(sum)) return fail(ps, where, "weights must add up to a finite number");
     return 0;
 }
 
@@ -267,6 +272,16 @@ int wl_load_file(const char *path, const wl_params *p, wl_workload *out, char *e
     };
     parser ps = { .path = path, .err = err, .errcap = errcap, .p = p };
     memset(out, 0, sizeof *out);
+    /* A FIFO or a device would block or stream forever: a workload file is read whole. */
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        snprintf(err, errcap, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errcap, "%s: not a regular file (a workload file is read whole)", path);
+        return -1;
+    }
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     int rc = -1;

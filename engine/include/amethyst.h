@@ -101,6 +101,9 @@ void am_options_init(am_options *o);
  * (level_fanout: 10, triangular 2; l1_target_bytes: 4 * memtable_bytes; the adapt_*
  * defaults of the clock chosen), as am_open does; other fields are left as they are. */
 void am_options_resolve(am_options *o);
+/* Checks o as am_open would (after am_options_resolve on a copy) without touching any
+ * file: AM_OK, or AM_ERR_INVALID with a one-line reason in msg (if msg is not NULL). */
+int am_options_check(const am_options *o, char *msg, size_t msgcap);
 /* The strategy names am_options.strategy accepts, comma-separated in registry order
  * ("leveled, tiered, ..."); a static string, never NULL. */
 const char *am_strategy_names(void);

@@ -97,6 +97,37 @@ static int apply_engine_opt(am_options *o, const char *s, char *err, size_t errc
     return 0;
 }
 
+/* The am_options a run asks for: he_config, the strategy (variant) and -engine-opt.
+ * strategy is where o->strategy points (the caller's buffer, 32 bytes). 0, or -2 with err
+ * saying why (an -engine-opt item that is not NAME=VALUE or names no option). */
+static int build_options(const he_config *c, const char *variant, am_options *o,
+                         char *strategy, size_t strategy_cap, char *err, size_t errcap)
+{
+    snprintf(strategy, strategy_cap, "%s", variant ? variant : "leveled");
+    am_options_init(o);
+    o->strategy = strategy;
+    if (c->memtable_bytes) o->memtable_bytes = c->memtable_bytes;
+    if (c->block_bytes) o->block_bytes = c->block_bytes;
+    o->block_cache_bytes = c->cache_bytes;
+    o->bloom_bits_per_key = c->bloom_bits;
+    o->sync_wal = c->sync;
+    o->background_threads = c->compaction_threads;
+    /* -deterministic: compaction_threads is already 0 (inline), and the adaptive
+       controller's clock counts operations instead of seconds. */
+    o->adapt_clock_ops = c->deterministic ? 1 : 0;
+    if (c->engine_opt && apply_engine_opt(o, c->engine_opt, err, errcap)) return -2;
+    return 0;
+}
+
+/* Everything ame_open would refuse before it touches the directory. */
+static int ame_check(const he_config *c, const char *variant, char *err, size_t errcap)
+{
+    am_options o;
+    char strategy[64];
+    if (build_options(c, variant, &o, strategy, sizeof strategy, err, errcap)) return -2;
+    return am_options_check(&o, err, errcap) == AM_OK ? 0 : -2;
+}
+
 static int ame_open(const he_config *c, const char *variant, he_engine **out, char *err,
                     size_t errcap)
 {
@@ -107,19 +138,7 @@ static int ame_open(const he_config *c, const char *variant, he_engine **out, ch
         return -1;
     }
     pthread_mutex_init(&e->mu, NULL);
-    snprintf(e->strategy, sizeof e->strategy, "%s", variant ? variant : "leveled");
-    am_options_init(&e->o);
-    e->o.strategy = e->strategy;
-    if (c->memtable_bytes) e->o.memtable_bytes = c->memtable_bytes;
-    if (c->block_bytes) e->o.block_bytes = c->block_bytes;
-    e->o.block_cache_bytes = c->cache_bytes;
-    e->o.bloom_bits_per_key = c->bloom_bits;
-    e->o.sync_wal = c->sync;
-    e->o.background_threads = c->compaction_threads;
-    /* -deterministic: compaction_threads is already 0 (inline), and the adaptive
-       controller's clock counts operations instead of seconds. */
-    e->o.adapt_clock_ops = c->deterministic ? 1 : 0;
-    if (c->engine_opt && apply_engine_opt(&e->o, c->engine_opt, err, errcap)) {
+    if (build_options(c, variant, &e->o, e->strategy, sizeof e->strategy, err, errcap)) {
         pthread_mutex_destroy(&e->mu);
         free(e);
         return -2;
@@ -275,6 +294,7 @@ const he_ops he_amethyst_ops = {
     .name = "amethyst",
     .description = "Amethyst",
     .takes_engine_opt = 1,
+    .check = ame_check,
     .open = ame_open,
     .close = ame_close,
     .put = ame_put,

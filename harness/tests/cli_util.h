@@ -32,11 +32,23 @@ static inline const char *cu_binary(void)
 
 /* Starts amethystd with args (NULL-terminated, without argv[0]); stdout and stderr go to
  * out_path and err_path (NULL: /dev/null). Returns the pid, or -1. */
+static inline pid_t cu_spawn_in(const char *cwd, const char *const *args, const char *out_path,
+                                const char *err_path);
 static inline pid_t cu_spawn(const char *const *args, const char *out_path, const char *err_path)
 {
+    return cu_spawn_in(NULL, args, out_path, err_path);
+}
+
+/* The same, started in directory cwd (NULL: this one); the binary's path is made absolute
+ * first. */
+static inline pid_t cu_spawn_in(const char *cwd, const char *const *args, const char *out_path,
+                                const char *err_path)
+{
     const char *argv[64];
+    char bin[4096];
     int n = 0;
     argv[n++] = cu_binary();
+    if (cwd && realpath(argv[0], bin)) argv[0] = bin;
     for (int i = 0; args[i] && n < 63; i++) argv[n++] = args[i];
     argv[n] = NULL;
     posix_spawn_file_actions_t fa;
@@ -45,6 +57,7 @@ static inline pid_t cu_spawn(const char *const *args, const char *out_path, cons
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&fa, 2, err_path ? err_path : "/dev/null",
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (cwd) posix_spawn_file_actions_addchdir_np(&fa, cwd);
     pid_t pid;
     int rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);

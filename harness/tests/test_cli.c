@@ -164,6 +164,75 @@ static void bad_input_exits_2(void **state)
 }
 
 /* A directory holding something else is refused and left exactly as it was. */
+/* Entries of dir other than . and .. */
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}
+
+/* A run refused for its options, its -db or its size creates nothing first: no results/
+ * (the default -out), no -db directory, no temporary database. Run in an empty directory. */
+static void refused_run_creates_nothing(void **state)
+{
+    (void)state;
+    char cwd[600], file[700], fifo[700], newdb[700], o[700], e[700];
+    snprintf(cwd, sizeof cwd, "%s/refused", g_dir);
+    assert_int_equal(mkdir(cwd, 0755), 0);
+    snprintf(file, sizeof file, "%s/a-file", g_dir);
+    cu_write(file, "not a directory");
+    snprintf(fifo, sizeof fifo, "%s/w.json", g_dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(newdb, sizeof newdb, "%s/new/db", cwd);
+    snprintf(o, sizeof o, "%s/stdout", g_dir);
+    snprintf(e, sizeof e, "%s/stderr", g_dir);
+    /* Temporary databases go under tmp, which must stay empty too. */
+    char tmp[700];
+    snprintf(tmp, sizeof tmp, "%s/tmp", g_dir);
+    assert_int_equal(mkdir(tmp, 0755), 0);
+    const char *old_tmp = getenv("TMPDIR");
+    char *saved = old_tmp ? strdup(old_tmp) : NULL;
+    setenv("TMPDIR", tmp, 1);
+    const bad_case cases[] = {
+        { { "-engine-opt", "bogus=1", NULL }, "unknown option 'bogus'" },
+        { { "-engine-opt", "tier_fanout=1", NULL }, "tier_fanout = 1" },
+        { { "-engine-opt", "tier_fanout=1", "-db", newdb, NULL }, "tier_fanout = 1" },
+        { { "-engine", "leveldb", "-engine-opt", "a=1", "-db", newdb, NULL }, "has none" },
+        { { "-db", file, NULL }, "not a directory" },
+        { { "-keys", "4611686018427387903", NULL }, "too many keys for this machine" },
+        { { "-workload", fifo, "-db", newdb, NULL }, "not a regular file" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *args[16] = { "-keys", "100", "-workload", "fillseq" };
+        int n = 4;
+        for (int k = 0; cases[i].args[k]; k++) args[n++] = cases[i].args[k];
+        args[n] = NULL;
+        pid_t pid = cu_spawn_in(cwd, args, o, e);
+        assert_true(pid > 0);
+        int st = cu_wait(pid);
+        char *err = cu_read(e);
+        assert_non_null(err);
+        if (st != 2 || !strstr(err, cases[i].want) || count_entries(cwd) != 0)
+            fprintf(stderr, "case %zu (%s): exit %d, %d entries left, stderr:\n%s\n", i,
+                    cases[i].args[0], st, count_entries(cwd), err);
+        assert_int_equal(st, 2);
+        assert_non_null(strstr(err, cases[i].want));
+        assert_int_equal(count_entries(cwd), 0);    /* no results/, no new/db */
+        assert_int_equal(count_entries(tmp), 0);    /* no temporary database */
+        free(err);
+    }
+    if (saved) setenv("TMPDIR", saved, 1);
+    else unsetenv("TMPDIR");
+    free(saved);
+    unlink(fifo);
+}
+
 static void foreign_db_dir_untouched(void **state)
 {
     (void)state;
@@ -307,6 +376,7 @@ int main(void)
         cmocka_unit_test(help_lists_every_option_in_order),
         cmocka_unit_test(version_and_list),
         cmocka_unit_test(bad_input_exits_2),
+        cmocka_unit_test(refused_run_creates_nothing),
         cmocka_unit_test(foreign_db_dir_untouched),
         cmocka_unit_test(existing_db_is_reused),
         cmocka_unit_test(engine_opt_applies),

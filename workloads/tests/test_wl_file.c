@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include "wl_testutil.h"
 
 /* Parses text as a workload file with params p; returns wl_build's status. */
@@ -195,6 +197,8 @@ static void test_bad_files(void **state)
         { "{\"phases\": [{\"mix\": {\"read\": 0, \"update\": 0}}]}",
           "phases[0].mix: weights must be >= 0 and not all 0" },
         { "{\"phases\": [{\"mix\": {}}]}", "phases[0].mix: weights must be >= 0 and not all 0" },
+        { "{\"phases\": [{\"mix\": {\"read\": 1e308, \"update\": 1e308}}]}",
+          "phases[0].mix: weights must add up to a finite number" },
         { "{\"phases\": [{\"mix\": {\"reed\": 1}}]}", "phases[0].mix: unknown operation 'reed'" },
         { "{\"phases\": [{\"mix\": {\"read\": \"1\"}}]}", "phases[0].mix: weight of 'read'" },
         { "{\"phases\": [{\"mix\": [1]}]}", "phases[0].mix: must be an object" },
@@ -273,6 +277,30 @@ static void test_missing_file(void **state)
     assert_int_equal(w.nphases, 0);
 }
 
+/* A FIFO would block json_load_file forever: refused before it is opened. */
+static void test_not_regular_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/wlfifo-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/x.json", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    wl_params p = { .keys = 100 };
+    wl_workload w;
+    char err[512];
+    assert_int_equal(wl_build(path, &p, &w, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a regular file"));
+    assert_int_equal(w.nphases, 0);
+    snprintf(path, sizeof path, "%s/d.json", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(wl_build(path, &p, &w, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a regular file"));
+    rmdir(path);
+    snprintf(path, sizeof path, "%s/x.json", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_shift_as_file),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_not_regular_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
