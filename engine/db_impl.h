@@ -136,6 +136,9 @@ void db_count_ops(am_db *db, uint64_t n);
 
 /* db_open.c */
 int db_set_bg_error(am_db *db, int rc);          /* REQUIRES mu; records the first error */
+/* The checks am_open makes of resolved options (am_options_resolve); AM_OK, or
+ * AM_ERR_INVALID with the first problem written into msg. Repair shares them. */
+int db_validate_options(const am_options *o, char *msg, size_t cap);
 
 /* db_read.c */
 superversion *sv_acquire(am_db *db);

@@ -95,6 +95,11 @@ static int validate_options(const am_options *o, char *msg, size_t cap)
     return AM_OK;
 }
 
+int db_validate_options(const am_options *o, char *msg, size_t cap)
+{
+    return validate_options(o, msg, cap);
+}
+
 int db_set_bg_error(am_db *db, int rc)
 {
     if (rc < 0 && db->bg_error == 0) {
