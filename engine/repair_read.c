@@ -1,0 +1,690 @@
+/* repair_read.c: what repair reads, and what it concludes from it (repair.h). Nothing here
+ * writes a file.
+ *
+ * CURRENT and the MANIFESTs: each MANIFEST in the directory is read record by record up
+ * to its end or its first damage (wal_reader + edit_decode; nothing is written). From the
+ * records read it takes:
+ *   - the strategy: the last one recorded by the MANIFEST CURRENT names, else by the
+ *     highest-numbered MANIFEST that records one the build knows;
+ *   - the log floor: the largest log number any record read names. Log numbers only grow,
+ *     and a record saying L is durable only once every log below L is in a synced SSTable,
+ *     so logs below the floor are already flushed. Replaying one could bring back a key
+ *     whose tombstone a bottommost merge has since dropped along with the value, so they
+ *     are set aside unread;
+ *   - obsolete tables: those an edit read removed and no later edit read re-added (a move
+ *     to another level removes and re-adds in one edit). A file number is never reused,
+ *     so such a table is a merge input whose outputs hold its data (or a later merge's
+ *     outputs do): a killed process left it behind, and merging it again could likewise
+ *     revive what a dropped tombstone hid. A table that any MANIFEST read lists as live is
+ *     never obsolete.
+ * A record that cannot be read ends that MANIFEST; what it would have said is unknown, so
+ * every table it does not account for is read, and every log at or above the floor
+ * replayed.
+ *
+ * SSTables: a table is opened with the SSTable reader (footer, index, properties and
+ * filter verified) and walked once with its iterator, checking every entry: internal keys
+ * of at least 8 bytes, strictly increasing, of a known kind. If anything fails, it is
+ * walked again one data block at a time (sst_block_iter_new), and a block is kept only
+ * when its checksum verifies and all of its entries pass, its first key above the last
+ * key kept; the counts, key range and sequence bound are of the entries kept. A table that
+ * cannot be opened yields nothing.
+ *
+ * Logs: records are replayed in order through batch_iterate into a memtable of the log's
+ * own. A batch that is malformed, or whose sequence numbers do not follow the previous
+ * record's (a log is written in sequence order), is damage like a record that fails its
+ * checksum: the records before it are kept, the bytes from it on are dropped (records after
+ * it are not searched for). A torn last record (wal.h) is the normal end of a log whose
+ * writer was killed. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "repair.h"
+#include "batch.h"
+#include "compact/strategy.h"
+#include "util/ikey.h"
+#include "version/edit.h"
+#include "version/version.h"
+#include "wal/wal.h"
+
+static void path_of(const repair *rp, const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s", rp->dir, name);
+}
+
+/* The env's last message (a failure's detail) into why. */
+static void take_why(const repair *rp, char *why)
+{
+    am_env_last_error(rp->env, why, RP_WHY);
+}
+
+/* ---- CURRENT and the MANIFESTs ---- */
+
+/* A table's fate in one MANIFEST's records: its last operation, and whether it was ever
+ * removed. */
+typedef struct rp_event {
+    uint64_t id;
+    uint64_t order;            /* position among the MANIFEST's operations */
+    int added;                 /* 1 add, 0 remove */
+} rp_event;
+
+typedef struct rp_events {
+    rp_event *e;
+    size_t n, cap;
+} rp_events;
+
+static int events_push(rp_events *v, uint64_t id, uint64_t order, int added)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? 2 * v->cap : 64;
+        rp_event *e = realloc(v->e, cap * sizeof *e);
+        if (!e) return AM_ERR_NOMEM;
+        v->e = e;
+        v->cap = cap;
+    }
+    v->e[v->n++] = (rp_event){ .id = id, .order = order, .added = added };
+    return AM_OK;
+}
+
+static int cmp_event(const void *a, const void *b)
+{
+    const rp_event *x = a, *y = b;
+    if (x->id != y->id) return x->id < y->id ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct u64s {
+    uint64_t *v;
+    size_t n, cap;
+} u64s;
+
+static int u64s_push(u64s *s, uint64_t x)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        uint64_t *v = realloc(s->v, cap * sizeof *v);
+        if (!v) return AM_ERR_NOMEM;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = x;
+    return AM_OK;
+}
+
+/* What one MANIFEST's readable records say. */
+typedef struct mf_read {
+    size_t records;
+    char strategy[32];         /* the last recorded; "" none */
+    int has_log;
+    uint64_t log_number;       /* the largest recorded */
+    size_t removed;            /* tables its edits removed for good */
+    int end;                   /* 0 clean end, 1 torn tail, 2 damaged, 3 unreadable */
+    char why[RP_WHY];
+} mf_read;
+
+/* Applies a decoded edit: scalars, then removals before additions (as vset replays). */
+static int note_edit(const version_edit *e, mf_read *m, rp_events *ev, uint64_t *order)
+{
+    int rc = AM_OK;
+    if (e->has_log_number && (!m->has_log || e->log_number > m->log_number)) {
+        m->log_number = e->log_number;
+        m->has_log = 1;
+    }
+    if (e->has_strategy) memcpy(m->strategy, e->strategy, sizeof m->strategy);
+    for (size_t i = 0; rc == AM_OK && i < e->ndeleted; i++)
+        rc = events_push(ev, e->deleted[i].id, (*order)++, 0);
+    for (size_t i = 0; rc == AM_OK && i < e->nadded; i++)
+        rc = events_push(ev, e->added[i].id, (*order)++, 1);
+    return rc;
+}
+
+/* Reads the records of MANIFEST f up to its end or first damage into m; adds the tables
+ * it lists as live to live and those it removed for good to gone. */
+static int read_manifest(repair *rp, const rp_file *f, mf_read *m, u64s *live, u64s *gone)
+{
+    char path[RP_PATH];
+    wal_reader *r = NULL;
+    rp_events ev = { 0 };
+    version_edit e;
+    uint64_t order = 0;
+    edit_init(&e);
+    memset(m, 0, sizeof *m);
+    path_of(rp, f->name, path, sizeof path);
+    int rc = wal_reader_open(rp->env, path, &r);
+    if (rc != AM_OK) {
+        m->end = 3;
+        take_why(rp, m->why);
+        rc = rc == AM_ERR_NOMEM ? rc : AM_OK;
+        goto out;
+    }
+    for (;;) {
+        const char *rec;
+        size_t n;
+        rc = wal_reader_next(r, &rec, &n);
+        if (rc == AM_NOT_FOUND) {
+            m->end = wal_reader_torn(r, NULL) ? 1 : 0;
+            rc = AM_OK;
+            break;
+        }
+        if (rc == AM_ERR_NOMEM) goto out;
+        if (rc != AM_OK) {                 /* damage, or a read that failed: stop here */
+            m->end = 2;
+            take_why(rp, m->why);
+            rc = AM_OK;
+            break;
+        }
+        rc = edit_decode(&e, rec, n);
+        if (rc == AM_ERR_NOMEM) goto out;
+        if (rc != AM_OK) {
+            m->end = 2;
+            snprintf(m->why, sizeof m->why, "record %zu is not a valid version edit",
+                     m->records);
+            rc = AM_OK;
+            break;
+        }
+        rc = note_edit(&e, m, &ev, &order);
+        edit_clear(&e);
+        if (rc != AM_OK) goto out;
+        m->records++;
+    }
+    /* Per table: the last operation says whether it is live; any removal that is not
+       undone by a later addition makes it obsolete. */
+    if (ev.n) qsort(ev.e, ev.n, sizeof *ev.e, cmp_event);
+    for (size_t i = 0; rc == AM_OK && i < ev.n;) {
+        size_t j = i;
+        int removed = 0;
+        for (; j < ev.n && ev.e[j].id == ev.e[i].id; j++) removed |= !ev.e[j].added;
+        if (ev.e[j - 1].added) rc = u64s_push(live, ev.e[i].id);
+        else if (removed) {
+            rc = u64s_push(gone, ev.e[i].id);
+            m->removed++;
+        }
+        i = j;
+    }
+out:
+    edit_clear(&e);
+    free(ev.e);
+    wal_reader_close(r);
+    return rc;
+}
+
+/* Reads CURRENT: *named is the MANIFEST number it names, 0 when it is missing or garbled
+ * (said in the report). */
+static int read_current(repair *rp, uint64_t *named)
+{
+    char path[RP_PATH], why[RP_WHY];
+    char *data = NULL;
+    size_t n = 0;
+    *named = 0;
+    if (!rp->has_current) {
+        rp_say(rp, "CURRENT: missing");
+        return AM_OK;
+    }
+    path_of(rp, "CURRENT", path, sizeof path);
+    int rc = env_read_all(rp->env, path, &data, &n);
+    if (rc != AM_OK) {
+        take_why(rp, why);
+        rp_say(rp, "CURRENT: unreadable: %s", why);
+        return rc == AM_ERR_NOMEM ? rc : AM_OK;
+    }
+    char name[64];
+    int kind;
+    uint64_t id;
+    if (n >= 2 && n < sizeof name && data[n - 1] == '\n' && !memchr(data, 0, n)) {
+        memcpy(name, data, n - 1);
+        name[n - 1] = 0;
+        if (fname_parse(name, &kind, &id) && kind == FILE_MANIFEST) *named = id;
+    }
+    if (*named) rp_say(rp, "CURRENT: names MANIFEST-%06" PRIu64, *named);
+    else rp_say(rp, "CURRENT: garbled (%zu bytes, not \"MANIFEST-<number>\\n\")", n);
+    free(data);
+    return AM_OK;
+}
+
+static const char *end_words(const mf_read *m)
+{
+    switch (m->end) {
+    case 0: return "read to its end";
+    case 1: return m->records ? "ends in a torn record" : "its first record is cut short "
+                                                        "or damaged";
+    case 2: return "damaged after them";
+    default: return "unreadable";
+    }
+}
+
+/* Sorts and dedupes s in place. */
+static void u64s_settle(u64s *s)
+{
+    if (!s->n) return;
+    qsort(s->v, s->n, sizeof *s->v, cmp_u64);
+    size_t k = 1;
+    for (size_t i = 1; i < s->n; i++)
+        if (s->v[i] != s->v[k - 1]) s->v[k++] = s->v[i];
+    s->n = k;
+}
+
+int rp_read_manifests(repair *rp)
+{
+    u64s live = { 0 }, gone = { 0 };
+    uint64_t named = 0;
+    char current_strategy[32] = "", other_strategy[32] = "";
+    const char *other_from = NULL;
+    int rc = read_current(rp, &named);
+    int named_found = 0;
+    for (size_t i = 0; rc == AM_OK && i < rp->manifests.n; i++) {
+        const rp_file *f = &rp->manifests.f[i];
+        mf_read m;
+        rc = read_manifest(rp, f, &m, &live, &gone);
+        if (rc != AM_OK) break;
+        if (m.has_log && m.log_number > rp->log_floor) rp->log_floor = m.log_number;
+        int known = m.strategy[0] && strategy_find(m.strategy);
+        char detail[128] = "";
+        if (m.records)
+            snprintf(detail, sizeof detail, " (strategy %s%s, log number %" PRIu64 ", %zu "
+                     "tables removed by its edits)", m.strategy[0] ? m.strategy : "none",
+                     m.strategy[0] && !known ? ", unknown to this build" : "",
+                     m.log_number, m.removed);
+        rp_say(rp, "%s: %zu records read%s; %s%s%s", f->name, m.records, detail,
+               end_words(&m), m.why[0] ? ": " : "", m.why);
+        if (f->id == named) {
+            named_found = 1;
+            if (known) memcpy(current_strategy, m.strategy, sizeof current_strategy);
+        } else if (known) {          /* sorted by number: the last one is the highest */
+            memcpy(other_strategy, m.strategy, sizeof other_strategy);
+            other_from = f->name;
+        }
+    }
+    if (rc != AM_OK) goto out;
+    if (named && !named_found) rp_say(rp, "MANIFEST-%06" PRIu64 " (named by CURRENT): missing",
+                                      named);
+
+    /* Obsolete: removed for good by some MANIFEST, live in none. */
+    u64s_settle(&live);
+    u64s_settle(&gone);
+    size_t k = 0;
+    for (size_t i = 0; i < gone.n; i++)
+        if (!(live.n && bsearch(&gone.v[i], live.v, live.n, sizeof *live.v, cmp_u64)))
+            gone.v[k++] = gone.v[i];
+    rp->obsolete = gone.v;
+    rp->nobsolete = k;
+    gone.v = NULL;
+
+    if (rp->strategy_opt) {
+        snprintf(rp->strategy, sizeof rp->strategy, "%s", rp->strategy_opt);
+        rp_say(rp, "strategy: %s (as asked)", rp->strategy);
+    } else if (current_strategy[0]) {
+        memcpy(rp->strategy, current_strategy, sizeof rp->strategy);
+        rp_say(rp, "strategy: %s (recorded by MANIFEST-%06" PRIu64 ")", rp->strategy, named);
+    } else if (other_strategy[0]) {
+        memcpy(rp->strategy, other_strategy, sizeof rp->strategy);
+        rp_say(rp, "strategy: %s (recorded by %s)", rp->strategy, other_from);
+    } else {
+        snprintf(rp->strategy, sizeof rp->strategy, "leveled");
+        rp_say(rp, "strategy: leveled (no readable MANIFEST records one)");
+    }
+out:
+    free(live.v);
+    free(gone.v);
+    return rc;
+}
+
+/* ---- SSTables ---- */
+
+/* Entries accepted so far: their counts, the first key, and the last (to check order). */
+typedef struct scan_acc {
+    uint64_t entries, deletions, max_seq;
+    am_buf first, last;
+    int any;
+} scan_acc;
+
+static void acc_init(scan_acc *a)
+{
+    memset(a, 0, sizeof *a);
+    buf_init(&a->first);
+    buf_init(&a->last);
+}
+
+static void acc_free(scan_acc *a)
+{
+    buf_free(&a->first);
+    buf_free(&a->last);
+}
+
+static void acc_reset(scan_acc *a)
+{
+    acc_free(a);
+    acc_init(a);
+}
+
+/* Checks an entry against the one before it (after, the last one accepted); AM_OK,
+ * AM_ERR_CORRUPT with why filled, or AM_ERR_NOMEM. */
+static int acc_add(scan_acc *a, const char *k, size_t kn, char *why)
+{
+    if (kn < IKEY_TRAILER) {
+        snprintf(why, RP_WHY, "an internal key of %zu bytes", kn);
+        return AM_ERR_CORRUPT;
+    }
+    int kind = ikey_kind(k, kn);
+    if (kind != AM_KIND_VALUE && kind != AM_KIND_DELETE) {
+        snprintf(why, RP_WHY, "an entry of unknown kind %d", kind);
+        return AM_ERR_CORRUPT;
+    }
+    if (a->any && ikey_cmp(a->last.data, a->last.len, k, kn) >= 0) {
+        snprintf(why, RP_WHY, "keys out of order after entry %" PRIu64, a->entries);
+        return AM_ERR_CORRUPT;
+    }
+    buf_clear(&a->last);
+    if (buf_append(&a->last, k, kn) != AM_OK) return AM_ERR_NOMEM;
+    if (!a->any && buf_append(&a->first, k, kn) != AM_OK) return AM_ERR_NOMEM;
+    a->any = 1;
+    a->entries++;
+    if (kind == AM_KIND_DELETE) a->deletions++;
+    uint64_t seq = ikey_seq(k, kn);
+    if (seq > a->max_seq) a->max_seq = seq;
+    return AM_OK;
+}
+
+/* Walks it from the start through acc; AM_OK, AM_ERR_CORRUPT / AM_ERR_IO (why filled:
+ * the walk is damaged) or AM_ERR_NOMEM. Frees it. */
+static int walk(const repair *rp, am_iiter *it, scan_acc *acc, char *why)
+{
+    if (!it) return AM_ERR_NOMEM;
+    int rc = AM_OK;
+    size_t kn;
+    iter_seek_first(it);
+    for (const char *k = iter_key_if_valid(it, &kn); k && rc == AM_OK;
+         k = iter_next_key(it, &kn))
+        rc = acc_add(acc, k, kn, why);
+    if (rc == AM_OK && (rc = iter_status(it)) != AM_OK && rc != AM_ERR_NOMEM) take_why(rp, why);
+    iter_free(it);
+    return rc;
+}
+
+/* The walk block by block: marks in s->bad the blocks left out. */
+static int walk_blocks(repair *rp, rp_sst *s, scan_acc *acc)
+{
+    s->nblocks = sst_reader_data_blocks(s->r);
+    s->nbad = 0;
+    free(s->bad);
+    if (!(s->bad = calloc(s->nblocks ? s->nblocks : 1, 1))) return AM_ERR_NOMEM;
+    for (size_t i = 0; i < s->nblocks; i++) {
+        char why[RP_WHY] = "";
+        scan_acc b;
+        acc_init(&b);
+        /* The block continues from the last key kept. */
+        int rc = acc->any ? buf_append(&b.last, acc->last.data, acc->last.len) : AM_OK;
+        b.any = acc->any;
+        if (rc == AM_OK) rc = walk(rp, sst_block_iter_new(s->r, i), &b, why);
+        if (rc == AM_OK && b.entries) {
+            if (!acc->any) rc = buf_append(&acc->first, b.first.data, b.first.len);
+            buf_clear(&acc->last);
+            if (rc == AM_OK) rc = buf_append(&acc->last, b.last.data, b.last.len);
+            acc->any = 1;
+            acc->entries += b.entries;
+            acc->deletions += b.deletions;
+            if (b.max_seq > acc->max_seq) acc->max_seq = b.max_seq;
+        } else if (rc != AM_OK && rc != AM_ERR_NOMEM) {
+            s->bad[i] = 1;
+            if (!s->nbad++) snprintf(s->why, sizeof s->why, "data block %zu: %s", i, why);
+            rc = AM_OK;
+        }
+        acc_free(&b);
+        if (rc != AM_OK) return rc;
+    }
+    if (!s->nbad) {            /* the whole-file walk failed, but no block on its own does */
+        free(s->bad);
+        s->bad = NULL;
+    }
+    return AM_OK;
+}
+
+static void say_sst(repair *rp, const rp_sst *s)
+{
+    char lo[160] = "", hi[160] = "";
+    if (s->entries) {
+        rp_key_text(lo, sizeof lo, s->smallest.data, s->smallest.len - IKEY_TRAILER);
+        rp_key_text(hi, sizeof hi, s->largest.data, s->largest.len - IKEY_TRAILER);
+    }
+    const char *name = s->file->name;
+    switch (s->fate) {
+    case RP_SST_KEPT:
+        rp_say(rp, "%s: %" PRIu64 " entries (%s .. %s, largest sequence %" PRIu64 "), every "
+               "block verified: kept", name, s->entries, lo, hi, s->max_seq);
+        break;
+    case RP_SST_SALVAGED:
+        rp_say(rp, "%s: damaged (%s): salvaged %zu of %zu data blocks, %" PRIu64 " entries "
+               "(%s .. %s, largest sequence %" PRIu64 "); the %zu damaged blocks are lost "
+               "from the repaired tree", name, s->why, s->nblocks - s->nbad, s->nblocks,
+               s->entries, lo, hi, s->max_seq, s->nbad);
+        break;
+    case RP_SST_LOST:
+        rp_say(rp, "%s: damaged (%s): nothing salvaged", name, s->why);
+        break;
+    case RP_SST_EMPTY:
+        rp_say(rp, "%s: intact but holds no entries", name);
+        break;
+    default:
+        rp_say(rp, "%s: removed from the tree by a MANIFEST edit (a merge input whose "
+               "outputs hold its data): not read", name);
+        break;
+    }
+}
+
+int rp_read_sst(repair *rp, rp_sst *s)
+{
+    char path[RP_PATH];
+    scan_acc acc;
+    acc_init(&acc);
+    buf_init(&s->smallest);
+    buf_init(&s->largest);
+    if (rp->nobsolete && bsearch(&s->file->id, rp->obsolete, rp->nobsolete,
+                                 sizeof *rp->obsolete, cmp_u64)) {
+        s->fate = RP_SST_OBSOLETE;
+        say_sst(rp, s);
+        return AM_OK;
+    }
+    path_of(rp, s->file->name, path, sizeof path);
+    int rc = sst_reader_open(rp->env, path, s->file->id, NULL, &s->r);
+    if (rc != AM_OK) {
+        s->r = NULL;
+        if (rc == AM_ERR_NOMEM) return rc;
+        s->fate = RP_SST_LOST;
+        take_why(rp, s->why);
+        say_sst(rp, s);
+        return AM_OK;
+    }
+    char why[RP_WHY] = "";
+    rc = walk(rp, sst_iter_new(s->r, 0), &acc, why);
+    if (rc != AM_OK && rc != AM_ERR_NOMEM) {
+        acc_reset(&acc);
+        rc = walk_blocks(rp, s, &acc);
+        if (rc == AM_OK && !s->nbad) {
+            /* A failure the blocks alone do not repeat (a read that failed once): say it
+               and take the file whole, as the merge will read it. */
+            rp_say(rp, "%s: the first read failed (%s), a second read block by block did "
+                   "not", s->file->name, why);
+        }
+    }
+    if (rc != AM_OK) goto out;
+    s->entries = acc.entries;
+    s->deletions = acc.deletions;
+    s->max_seq = acc.max_seq;
+    if ((rc = buf_append(&s->smallest, acc.first.data, acc.first.len)) != AM_OK ||
+        (rc = buf_append(&s->largest, acc.last.data, acc.last.len)) != AM_OK)
+        goto out;
+    if (s->nbad) s->fate = s->entries ? RP_SST_SALVAGED : RP_SST_LOST;
+    else s->fate = s->entries ? RP_SST_KEPT : RP_SST_EMPTY;
+    if (s->fate == RP_SST_KEPT || s->fate == RP_SST_SALVAGED) {
+        if (s->max_seq > rp->max_seq) rp->max_seq = s->max_seq;
+    } else {
+        sst_reader_free(s->r);      /* nothing of it goes to the merge */
+        s->r = NULL;
+    }
+    say_sst(rp, s);
+out:
+    acc_free(&acc);
+    return rc;
+}
+
+/* ---- logs ---- */
+
+typedef struct replay {
+    memtable *mem;
+    uint64_t entries, max_seq;
+    uint64_t last;             /* last sequence of the records replayed, if has_last */
+    int has_last;
+} replay;
+
+static int replay_record(void *arg, uint64_t seq, int kind, const char *k, size_t kn,
+                         const char *v, size_t vn)
+{
+    replay *r = arg;
+    if (seq > r->max_seq) r->max_seq = seq;
+    r->entries++;
+    return mem_add(r->mem, seq, kind, k, kn, v, vn);
+}
+
+/* Whether bytes [from, to) of path are all zero: what a killed writer's mapped log leaves
+ * after its last record (space reserved ahead). *zero is 0 when they are not, or when
+ * they cannot be read. */
+static int tail_is_zero(const repair *rp, const char *path, uint64_t from, uint64_t to,
+                        int *zero)
+{
+    am_file *f = NULL;
+    char buf[8192];
+    *zero = 0;
+    int rc = env_open_readable(rp->env, path, &f);
+    if (rc != AM_OK) return rc == AM_ERR_NOMEM ? rc : AM_OK;
+    int all = 1;
+    while (from < to && all) {
+        size_t want = to - from < sizeof buf ? (size_t)(to - from) : sizeof buf, got = 0;
+        if (env_pread(rp->env, f, from, want, buf, &got) != AM_OK || got == 0) {
+            all = 0;
+            break;
+        }
+        for (size_t i = 0; i < got && all; i++) all = buf[i] == 0;
+        from += got;
+    }
+    env_close(rp->env, f);
+    *zero = all;
+    return AM_OK;
+}
+
+static void say_log(repair *rp, const rp_log *l)
+{
+    const char *name = l->file->name;
+    uint64_t dropped = l->file_bytes > l->valid_bytes ? l->file_bytes - l->valid_bytes : 0;
+    if (l->fate == RP_LOG_FLUSHED) {
+        rp_say(rp, "%s: below log number %" PRIu64 " of the old MANIFEST, so already in "
+               "SSTables: not replayed", name, rp->log_floor);
+    } else if (l->fate == RP_LOG_DAMAGED) {
+        rp_say(rp, "%s: damaged at offset %" PRIu64 " (%s): the %" PRIu64 " records (%"
+               PRIu64 " entries, largest sequence %" PRIu64 ") before it replayed, %" PRIu64
+               " bytes from it on dropped", name, l->valid_bytes, l->why, l->records,
+               l->entries, l->max_seq, dropped);
+    } else if (l->torn && dropped) {
+        rp_say(rp, "%s: %" PRIu64 " records (%" PRIu64 " entries, largest sequence %" PRIu64
+               ") replayed; %s at offset %" PRIu64 " (%" PRIu64 " bytes)", name, l->records,
+               l->entries, l->max_seq, l->zero_tail ? "then zeros (space a killed writer "
+               "had reserved)" : "then a torn record (a write cut short)", l->valid_bytes,
+               dropped);
+    } else if (l->records == 0) {
+        rp_say(rp, "%s: empty", name);
+    } else {
+        rp_say(rp, "%s: %" PRIu64 " records (%" PRIu64 " entries, largest sequence %" PRIu64
+               ") replayed", name, l->records, l->entries, l->max_seq);
+    }
+}
+
+/* The next record, checked: AM_OK and replayed, AM_NOT_FOUND at the end, AM_ERR_CORRUPT
+ * (why filled) for damage, or another error that stops the repair. */
+static int replay_next(repair *rp, wal_reader *rd, rp_log *l, replay *r, char *why)
+{
+    const char *rec;
+    size_t n;
+    int rc = wal_reader_next(rd, &rec, &n);
+    if (rc == AM_NOT_FOUND || rc == AM_ERR_NOMEM) return rc;
+    if (rc != AM_OK) {
+        take_why(rp, why);
+        return AM_ERR_CORRUPT;            /* a failed read is treated as damage too */
+    }
+    if (n < BATCH_HEADER) {
+        snprintf(why, RP_WHY, "a record of %zu bytes is not a write batch", n);
+        return AM_ERR_CORRUPT;
+    }
+    uint64_t first = batch_seq(rec);
+    uint32_t count = batch_count(rec);
+    if (count && r->has_last && first <= r->last) {
+        snprintf(why, RP_WHY, "its sequence numbers start at %" PRIu64 ", not above the "
+                 "previous record's %" PRIu64, first, r->last);
+        return AM_ERR_CORRUPT;
+    }
+    batch_handler h = { .arg = r, .record = replay_record };
+    rc = batch_iterate(rec, n, &h);
+    if (rc == AM_ERR_CORRUPT) {
+        snprintf(why, RP_WHY, "a malformed write batch");
+        return rc;
+    }
+    if (rc != AM_OK) return rc;
+    if (count) {
+        r->last = first + count - 1;
+        r->has_last = 1;
+    }
+    l->records++;
+    l->valid_bytes += WAL_HEADER + n;
+    return AM_OK;
+}
+
+int rp_read_log(repair *rp, rp_log *l)
+{
+    char path[RP_PATH];
+    wal_reader *rd = NULL;
+    replay r = { 0 };
+    path_of(rp, l->file->name, path, sizeof path);
+    if (l->file->id < rp->log_floor) {
+        l->fate = RP_LOG_FLUSHED;
+        say_log(rp, l);
+        return AM_OK;
+    }
+    int rc = rp->env->ops->file_size(rp->env, path, &l->file_bytes);
+    if (rc == AM_OK) rc = wal_reader_open(rp->env, path, &rd);
+    if (rc == AM_OK) rc = mem_new(&r.mem);
+    if (rc != AM_OK) {
+        if (rc == AM_ERR_NOMEM) goto out;
+        l->fate = RP_LOG_DAMAGED;
+        take_why(rp, l->why);
+        say_log(rp, l);
+        rc = AM_OK;
+        goto out;
+    }
+    while ((rc = replay_next(rp, rd, l, &r, l->why)) == AM_OK) {}
+    if (rc == AM_NOT_FOUND) {
+        l->fate = RP_LOG_REPLAYED;
+        l->torn = wal_reader_torn(rd, NULL);
+        rc = l->torn ? tail_is_zero(rp, path, l->valid_bytes, l->file_bytes, &l->zero_tail)
+                     : AM_OK;
+    } else if (rc == AM_ERR_CORRUPT) {
+        l->fate = RP_LOG_DAMAGED;
+        rc = AM_OK;
+    }
+    if (rc != AM_OK) goto out;
+    l->entries = r.entries;
+    l->max_seq = r.max_seq;
+    if (r.entries) {
+        l->mem = r.mem;
+        r.mem = NULL;
+        if (r.max_seq > rp->max_seq) rp->max_seq = r.max_seq;
+    }
+    say_log(rp, l);
+out:
+    mem_unref(r.mem);
+    wal_reader_close(rd);
+    return rc;
+}
