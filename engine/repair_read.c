@@ -19,7 +19,8 @@
  *     never obsolete.
  * A record that cannot be read ends that MANIFEST; what it would have said is unknown, so
  * every table it does not account for is read, and every log at or above the floor
- * replayed.
+ * replayed. When the MANIFEST CURRENT names reads to a clean end, the tables it lists
+ * that are missing are named in the report.
  *
  * SSTables: a table is opened with the SSTable reader (footer, index, properties and
  * filter verified) and walked once with its iterator, checking every entry: internal keys
@@ -270,6 +271,30 @@ static void u64s_settle(u64s *s)
     s->n = k;
 }
 
+static int cmp_file_id(const void *key, const void *elem)
+{
+    uint64_t id = *(const uint64_t *)key, e = ((const rp_file *)elem)->id;
+    return id < e ? -1 : id > e;
+}
+
+/* The tables MANIFEST f, read to a clean end, lists as live (live->v[from ..]) whose files
+ * are not in the directory: the report names them (their data is lost, unless a log still
+ * holds it or the MANIFEST lost records at its end that moved it). A MANIFEST whose end is
+ * damaged or torn lists tables that later merges, unrecorded, replaced: no warning then. */
+static void say_missing(repair *rp, const rp_file *f, const u64s *live, size_t from)
+{
+    size_t missing = 0;
+    for (size_t i = from; i < live->n; i++) {
+        if (rp->ssts.n && bsearch(&live->v[i], rp->ssts.f, rp->ssts.n, sizeof *rp->ssts.f,
+                                  cmp_file_id))
+            continue;
+        if (missing++ < 20)
+            rp_say(rp, "warning: %s lists table %06" PRIu64 ".sst, which is missing",
+                   f->name, live->v[i]);
+    }
+    if (missing > 20) rp_say(rp, "%s lists %zu more missing tables", f->name, missing - 20);
+}
+
 int rp_read_manifests(repair *rp)
 {
     u64s live = { 0 }, gone = { 0 };
@@ -281,6 +306,7 @@ int rp_read_manifests(repair *rp)
     for (size_t i = 0; rc == AM_OK && i < rp->manifests.n; i++) {
         const rp_file *f = &rp->manifests.f[i];
         mf_read m;
+        size_t live_before = live.n;
         rc = read_manifest(rp, f, &m, &live, &gone);
         if (rc != AM_OK) break;
         if (m.has_log && m.log_number > rp->log_floor) rp->log_floor = m.log_number;
@@ -296,6 +322,7 @@ int rp_read_manifests(repair *rp)
         if (f->id == named) {
             named_found = 1;
             if (known) memcpy(current_strategy, m.strategy, sizeof current_strategy);
+            if (m.end == 0) say_missing(rp, f, &live, live_before);
         } else if (known) {          /* sorted by number: the last one is the highest */
             memcpy(other_strategy, m.strategy, sizeof other_strategy);
             other_from = f->name;

@@ -493,6 +493,28 @@ static void test_unreadable_sst(void **state)
     assert_int_equal(am_close(db), AM_OK);
 }
 
+/* A table the MANIFEST lists is gone: the report names it, the rest comes back. */
+static void test_missing_sst(void **state)
+{
+    fixture *fx = *state;
+    model m;
+    build_unique(fx, &m);
+    char sst[512], victim[16];
+    key_of(victim, 1000);
+    sst_holding(fx->dir, victim, sst, sizeof sst);
+    assert_int_equal(unlink(sst), 0);
+    am_options o = keep_strategy(fx);
+    char *rep = repair_ok(fx->dir, &o);
+    char want[256];
+    snprintf(want, sizeof want, "lists table %s, which is missing", strrchr(sst, '/') + 1);
+    has(rep, want);
+    free(rep);
+    am_db *db = tu_open(fx->dir, &fx->o);
+    for (int i = 900; i < 1200; i++) m.gen[i] = 0;   /* that table's 300 keys */
+    check(db, &m, "missing table");
+    assert_int_equal(am_close(db), AM_OK);
+}
+
 /* A log damaged in the middle: am_open refuses it; repair keeps the records before the
  * damage, says how many bytes it dropped, and sets the log aside. */
 static void test_damaged_log(void **state)
@@ -747,13 +769,14 @@ static void test_nothing_deleted(void **state)
 
 /* The repair killed at each write, sync, rename and file creation in turn (a sticky
  * failure, then a power cut that drops what was not durable), then run again on the real
- * file system: it succeeds, every key reads as the model says, no old file is gone. */
-static void test_killed_repair(void **state)
+ * file system: it succeeds, every key reads as the model says, no old file is gone. With
+ * the MANIFEST removed (all rebuilt from the files) and kept (a healthy tree). */
+static void killed_repair(fixture *fx, int keep_manifest)
 {
-    fixture *fx = *state;
     model m;
-    build(fx, &m, "leveled", 0xc0ffee);
-    manifests(fx->dir, 0, NULL, 0);              /* everything must be rebuilt */
+    tu_rmtree(fx->dir);
+    build(fx, &m, "leveled", 0xc0ffee + (uint64_t)keep_manifest);
+    if (!keep_manifest) manifests(fx->dir, 0, NULL, 0);   /* everything must be rebuilt */
     snapshot tmpl;
     snap(fx->dir, &tmpl);
 
@@ -795,10 +818,17 @@ static void test_killed_repair(void **state)
         }
         assert_true(calls > 0);
         if (getenv("AM_TEST_VERBOSE"))
-            fprintf(stderr, "killed repair: kind %d, %llu calls, each one failed in turn\n",
-                    (int)kinds[ki], (unsigned long long)calls);
+            fprintf(stderr, "killed repair (MANIFEST %s): kind %d, %llu calls, each one "
+                    "failed in turn\n", keep_manifest ? "kept" : "removed", (int)kinds[ki],
+                    (unsigned long long)calls);
     }
     snap_free(&tmpl);
+}
+
+static void test_killed_repair(void **state)
+{
+    killed_repair(*state, 0);
+    killed_repair(*state, 1);
 }
 
 /* A handle holds the database: AM_ERR_BUSY, and nothing is touched. */
@@ -911,6 +941,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_manifest_damaged, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_damaged_sst_block, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_sst, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(test_missing_sst, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_damaged_log, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_killed_writer, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(test_interleaved, tu_setup, tu_teardown),
