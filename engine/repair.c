@@ -3,9 +3,9 @@
  *
  *   1. Options as am_open checks them; the LOCK (AM_ERR_BUSY when another handle holds
  *      the database); the directory listed; dir/lost created.
- *   2. Read (repair_read.c): CURRENT and the MANIFESTs, for the strategy, the log floor and
- *      the obsolete tables; every other SSTable, verified block by block; every log at or
- *      above the floor, replayed into a memtable of its own.
+ *   2. Read: CURRENT and the MANIFESTs, for the strategy, the log floor and the obsolete
+ *      tables (repair_manifest.c); every other SSTable, verified block by block, and every
+ *      log at or above the floor, replayed into a memtable of its own (repair_read.c).
  *   3. One merge: everything read (the kept tables whole, the readable blocks of damaged
  *      ones, the logs' memtables) through a merging iterator and the duplicate filter
  *      (repair_iter.c) into merge_run, the engine's one merge kernel, which writes ONE

@@ -1,11 +1,12 @@
 /* repair.h: the inside of am_repair (amethyst.h; docs/format.md, "Repair"), shared by
- *   repair.c       the order of the steps: options, lock, directory, merge, install, set
- *                  aside, the report
- *   repair_read.c  what it reads: CURRENT and the old MANIFESTs (strategy, log number,
- *                  tables their edits removed), each SSTable (verified block by block),
- *                  each log (replayed into a memtable)
- *   repair_iter.c  the merge's inputs: a damaged table's readable blocks, and the filter
- *                  that drops exact duplicates in front of the merge kernel
+ *   repair.c           the order of the steps: options, lock, directory, merge, install,
+ *                      set aside, the report
+ *   repair_manifest.c  what it reads of CURRENT and the old MANIFESTs: the strategy, the
+ *                      log floor, the tables their edits removed
+ *   repair_read.c      what it reads of each SSTable (verified block by block) and each
+ *                      log (replayed into a memtable)
+ *   repair_iter.c      the merge's inputs: a damaged table's readable blocks, and the
+ *                      filter that drops exact duplicates in front of the merge kernel
  * Single-threaded: one am_repair call owns everything here and takes no lock but the
  * database's LOCK file. */
 #ifndef AM_REPAIR_H
@@ -13,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "amethyst.h"
 #include "util/env.h"
 #include "util/coding.h"
@@ -91,7 +93,7 @@ typedef struct repair {
     int has_current;
     uint64_t max_number;       /* largest file number in dir */
 
-    /* From CURRENT and the old MANIFESTs (repair_read.c). */
+    /* From CURRENT and the old MANIFESTs (repair_manifest.c). */
     char strategy[32];         /* the strategy the new MANIFEST records */
     uint64_t log_floor;        /* logs below it were flushed (largest log number read) */
     uint64_t *obsolete;        /* owned, sorted: tables a readable edit removed for good */
@@ -116,11 +118,24 @@ void rp_say(repair *rp, const char *fmt, ...) __attribute__((format(printf, 2, 3
  * bytes with "...". Always NUL-terminated. */
 void rp_key_text(char *out, size_t cap, const char *ukey, size_t n);
 
-/* repair_read.c. Each returns AM_OK when the file was dealt with, damaged or not (its fate
- * and report line say how); an error only for what stops the repair (no memory, a failed
- * read of the directory). */
+/* dir/name into out. */
+static inline void rp_path(const repair *rp, const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s", rp->dir, name);
+}
+/* The env's last message (a failure's detail) into why (RP_WHY bytes). */
+static inline void rp_why(const repair *rp, char *why)
+{
+    am_env_last_error(rp->env, why, RP_WHY);
+}
+
+/* repair_manifest.c and repair_read.c. Each returns AM_OK when the files were dealt with,
+ * damaged or not (fates and report lines say how); an error only for what stops the
+ * repair (no memory). */
 /* Reads CURRENT and every MANIFEST: sets rp->strategy, rp->log_floor and rp->obsolete. */
 int rp_read_manifests(repair *rp);
+/* 1 if table id is in rp->obsolete. */
+int rp_is_obsolete(const repair *rp, uint64_t id);
 /* Opens s's file and reads every data block (checksums, entry order and kinds): fills s. */
 int rp_read_sst(repair *rp, rp_sst *s);
 /* Replays l's records into a new memtable (unless the log is below rp->log_floor). */
