@@ -423,6 +423,10 @@ static void repair_free(repair *rp)
 static int run(repair *rp)
 {
     uint64_t manifest = 0;
+    if (rp->max_number > UINT64_MAX / 2)      /* the counter must not wrap */
+        return am_env_error(rp->env, AM_ERR_CORRUPT, "%s: a file numbered %" PRIu64 " is "
+                            "beyond any number this engine hands out", rp->dir,
+                            rp->max_number);
     int rc = rp_read_manifests(rp);
     if (rc == AM_OK && rp->ssts.n && !(rp->sst = calloc(rp->ssts.n, sizeof *rp->sst)))
         rc = AM_ERR_NOMEM;

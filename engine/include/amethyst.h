@@ -148,7 +148,8 @@ const char *am_errmsg(am_db *db);
  * with one line (no newline; borrowed for the call) per file read, per table written, per
  * file set aside, and a summary last; arg is passed through.
  * Returns AM_OK, or: AM_ERR_BUSY when a handle holds dir open; AM_ERR_INVALID for bad
- * options, a missing dir, or one holding no database file; AM_ERR_IO, AM_ERR_NOSPACE,
+ * options, a missing dir, or one holding no database file; AM_ERR_CORRUPT for a file
+ * number above 2^63 (no room left to number new files); AM_ERR_IO, AM_ERR_NOSPACE,
  * AM_ERR_NOMEM when the file system or memory fails (damaged files are not errors: the
  * report names them). On failure msg (if not NULL) gets a one-line reason naming the path
  * and OS error. */

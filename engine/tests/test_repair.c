@@ -870,6 +870,14 @@ static void test_bad_arguments(void **state)
     o.block_bytes = 1;
     assert_int_equal(am_repair(fx->dir, &o, NULL, NULL, msg, sizeof msg), AM_ERR_INVALID);
     has(msg, "block_bytes");
+    /* A file number with no room above it: refused, nothing moved. */
+    char huge[600];
+    snprintf(huge, sizeof huge, "%s/9223372036854775808.sst", fx->dir);
+    tu_write_file(huge, "x", 1);
+    assert_int_equal(am_repair(fx->dir, NULL, NULL, NULL, msg, sizeof msg), AM_ERR_CORRUPT);
+    has(msg, "9223372036854775808");
+    assert_true(tu_file_exists(huge));
+    assert_int_equal(unlink(huge), 0);
     /* NULL options and NULL msg are fine; the asked strategy is recorded. */
     assert_int_equal(am_repair(fx->dir, NULL, NULL, NULL, NULL, 0), AM_OK);
     o = fx->o;
