@@ -96,7 +96,7 @@ typedef struct mf_read {
     int has_log;
     uint64_t log_number;       /* the largest recorded */
     size_t removed;            /* tables its edits removed for good */
-    int end;                   /* 0 clean end, 1 torn tail, 2 damaged, 3 unreadable */
+    int end;                   /* 0 clean end, 1 torn tail, 2 damaged */
     char why[RP_WHY];
 } mf_read;
 
@@ -129,12 +129,7 @@ static int read_manifest(repair *rp, const rp_file *f, mf_read *m, u64s *live, u
     memset(m, 0, sizeof *m);
     rp_path(rp, f->name, path, sizeof path);
     int rc = wal_reader_open(rp->env, path, &r);
-    if (rc != AM_OK) {
-        m->end = 3;
-        rp_why(rp, m->why);
-        rc = rc == AM_ERR_NOMEM ? rc : AM_OK;
-        goto out;
-    }
+    if (rc != AM_OK) goto out;            /* opening reads nothing: no damage to see */
     for (;;) {
         const char *rec;
         size_t n;
@@ -144,13 +139,13 @@ static int read_manifest(repair *rp, const rp_file *f, mf_read *m, u64s *live, u
             rc = AM_OK;
             break;
         }
-        if (rc == AM_ERR_NOMEM) goto out;
-        if (rc != AM_OK) {                 /* damage, or a read that failed: stop here */
+        if (rc == AM_ERR_CORRUPT) {        /* damage: the records read so far stand */
             m->end = 2;
             rp_why(rp, m->why);
             rc = AM_OK;
             break;
         }
+        if (rc != AM_OK) goto out;         /* a failed read stops the repair */
         rc = edit_decode(&e, rec, n);
         if (rc == AM_ERR_NOMEM) goto out;
         if (rc != AM_OK) {
@@ -190,7 +185,7 @@ out:
  * (said in the report). */
 static int read_current(repair *rp, uint64_t *named)
 {
-    char path[RP_PATH], why[RP_WHY];
+    char path[RP_PATH];
     char *data = NULL;
     size_t n = 0;
     *named = 0;
@@ -200,11 +195,7 @@ static int read_current(repair *rp, uint64_t *named)
     }
     rp_path(rp, "CURRENT", path, sizeof path);
     int rc = env_read_all(rp->env, path, &data, &n);
-    if (rc != AM_OK) {
-        rp_why(rp, why);
-        rp_say(rp, "CURRENT: unreadable: %s", why);
-        return rc == AM_ERR_NOMEM ? rc : AM_OK;
-    }
+    if (rc != AM_OK) return rc;           /* a failed read stops the repair */
     char name[64];
     int kind;
     uint64_t id;
@@ -225,8 +216,7 @@ static const char *end_words(const mf_read *m)
     case 0: return "read to its end";
     case 1: return m->records ? "ends in a torn record" : "its first record is cut short "
                                                         "or damaged";
-    case 2: return "damaged after them";
-    default: return "unreadable";
+    default: return "damaged after them";
     }
 }
 

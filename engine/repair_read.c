@@ -9,6 +9,11 @@
  * key kept; the counts, key range and sequence bound are of the entries kept. A table that
  * cannot be opened yields nothing.
  *
+ * Damage is what the readers report as AM_ERR_CORRUPT (a checksum, a length, a block or an
+ * entry that is wrong). A read the file system fails (AM_ERR_IO) is no proof of damage and
+ * may pass: it stops the repair before anything is written, rather than set aside data a
+ * second try could read.
+ *
  * Logs: records are replayed in order through batch_iterate into a memtable of the log's
  * own. A batch that is malformed, or whose sequence numbers do not follow the previous
  * record's (a log is written in sequence order), is damage like a record that fails its
@@ -82,8 +87,8 @@ static int acc_add(scan_acc *a, const char *k, size_t kn, char *why)
     return AM_OK;
 }
 
-/* Walks it from the start through acc; AM_OK, AM_ERR_CORRUPT / AM_ERR_IO (why filled:
- * the walk is damaged) or AM_ERR_NOMEM. Frees it. */
+/* Walks it from the start through acc; AM_OK, AM_ERR_CORRUPT (why filled: the walk met
+ * damage), or another error that stops the repair. Frees it. */
 static int walk(const repair *rp, am_iiter *it, scan_acc *acc, char *why)
 {
     if (!it) return AM_ERR_NOMEM;
@@ -93,7 +98,7 @@ static int walk(const repair *rp, am_iiter *it, scan_acc *acc, char *why)
     for (const char *k = iter_key_if_valid(it, &kn); k && rc == AM_OK;
          k = iter_next_key(it, &kn))
         rc = acc_add(acc, k, kn, why);
-    if (rc == AM_OK && (rc = iter_status(it)) != AM_OK && rc != AM_ERR_NOMEM) rp_why(rp, why);
+    if (rc == AM_OK && (rc = iter_status(it)) == AM_ERR_CORRUPT) rp_why(rp, why);
     iter_free(it);
     return rc;
 }
@@ -121,7 +126,7 @@ static int walk_blocks(repair *rp, rp_sst *s, scan_acc *acc)
             acc->entries += b.entries;
             acc->deletions += b.deletions;
             if (b.max_seq > acc->max_seq) acc->max_seq = b.max_seq;
-        } else if (rc != AM_OK && rc != AM_ERR_NOMEM) {
+        } else if (rc == AM_ERR_CORRUPT) {
             s->bad[i] = 1;
             if (!s->nbad++) snprintf(s->why, sizeof s->why, "data block %zu: %s", i, why);
             rc = AM_OK;
@@ -184,7 +189,7 @@ int rp_read_sst(repair *rp, rp_sst *s)
     int rc = sst_reader_open(rp->env, path, s->file->id, NULL, &s->r);
     if (rc != AM_OK) {
         s->r = NULL;
-        if (rc == AM_ERR_NOMEM) return rc;
+        if (rc != AM_ERR_CORRUPT) return rc;     /* a failed read is no proof of damage */
         s->fate = RP_SST_LOST;
         rp_why(rp, s->why);
         say_sst(rp, s);
@@ -192,12 +197,12 @@ int rp_read_sst(repair *rp, rp_sst *s)
     }
     char why[RP_WHY] = "";
     rc = walk(rp, sst_iter_new(s->r, 0), &acc, why);
-    if (rc != AM_OK && rc != AM_ERR_NOMEM) {
+    if (rc == AM_ERR_CORRUPT) {
         acc_reset(&acc);
         rc = walk_blocks(rp, s, &acc);
         if (rc == AM_OK && !s->nbad) {
-            /* A failure the blocks alone do not repeat (a read that failed once): say it
-               and take the file whole, as the merge will read it. */
+            /* Damage the blocks read one by one do not show: say so, and take the file
+               whole, as the merge will read it (and fail the repair if it is met again). */
             rp_say(rp, "%s: the first read failed (%s), a second read block by block did "
                    "not", s->file->name, why);
         }
@@ -300,11 +305,8 @@ static int replay_next(repair *rp, wal_reader *rd, rp_log *l, replay *r, char *w
     const char *rec;
     size_t n;
     int rc = wal_reader_next(rd, &rec, &n);
-    if (rc == AM_NOT_FOUND || rc == AM_ERR_NOMEM) return rc;
-    if (rc != AM_OK) {
-        rp_why(rp, why);
-        return AM_ERR_CORRUPT;            /* a failed read is treated as damage too */
-    }
+    if (rc == AM_ERR_CORRUPT) rp_why(rp, why);
+    if (rc != AM_OK) return rc;           /* the end, damage, or a failed read */
     if (n < BATCH_HEADER) {
         snprintf(why, RP_WHY, "a record of %zu bytes is not a write batch", n);
         return AM_ERR_CORRUPT;
@@ -346,14 +348,7 @@ int rp_read_log(repair *rp, rp_log *l)
     int rc = rp->env->ops->file_size(rp->env, path, &l->file_bytes);
     if (rc == AM_OK) rc = wal_reader_open(rp->env, path, &rd);
     if (rc == AM_OK) rc = mem_new(&r.mem);
-    if (rc != AM_OK) {
-        if (rc == AM_ERR_NOMEM) goto out;
-        l->fate = RP_LOG_DAMAGED;
-        rp_why(rp, l->why);
-        say_log(rp, l);
-        rc = AM_OK;
-        goto out;
-    }
+    if (rc != AM_OK) goto out;            /* a log is opened without reading it */
     while ((rc = replay_next(rp, rd, l, &r, l->why)) == AM_OK) {}
     if (rc == AM_NOT_FOUND) {
         l->fate = RP_LOG_REPLAYED;

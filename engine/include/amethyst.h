@@ -150,8 +150,9 @@ const char *am_errmsg(am_db *db);
  * Returns AM_OK, or: AM_ERR_BUSY when a handle holds dir open; AM_ERR_INVALID for bad
  * options, a missing dir, or one holding no database file; AM_ERR_CORRUPT for a file
  * number above 2^63 (no room left to number new files); AM_ERR_IO, AM_ERR_NOSPACE,
- * AM_ERR_NOMEM when the file system or memory fails (damaged files are not errors: the
- * report names them). On failure msg (if not NULL) gets a one-line reason naming the path
+ * AM_ERR_NOMEM when the file system or memory fails, a failed read included (it may pass:
+ * nothing is then written; damaged files, which the readers find by their checksums and
+ * lengths, are no error: the report names them). On failure msg (if not NULL) gets a one-line reason naming the path
  * and OS error. */
 int am_repair(const char *dir, const am_options *o,
               void (*report)(void *arg, const char *line), void *arg,
