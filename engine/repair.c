@@ -445,7 +445,13 @@ static int run(repair *rp)
     if (rc == AM_OK) rc = merge_all(rp);
     if (rc == AM_OK) say_outputs(rp);
     if (rc == AM_OK) rc = install(rp, &manifest);
-    if (rc == AM_OK) rc = set_aside_old(rp);
+    if (rc == AM_OK && (rc = set_aside_old(rp)) != AM_OK) {
+        char detail[512];
+        am_env_last_error(rp->env, detail, sizeof detail);
+        am_env_error(rp->env, rc, "the repaired tree is installed, but setting the old files "
+                     "aside failed (%s); run the repair again to finish (am_open would "
+                     "remove them)", detail);
+    }
     if (rc == AM_OK) say_summary(rp, manifest);
     return rc;
 }
@@ -458,6 +464,7 @@ int am_repair(const char *dir, const am_options *o,
     repair rp;
     am_lock *lock = NULL;
     size_t files = 0;
+    int ran = 0;                      /* the lock was taken and the work begun */
     if (!msg || !msgcap) { msg = scratch; msgcap = sizeof scratch; }
     msg[0] = 0;
     memset(&rp, 0, sizeof rp);
@@ -491,6 +498,7 @@ int am_repair(const char *dir, const am_options *o,
         goto out;
     }
     if ((rc = rp.env->ops->lock(rp.env, path, &lock)) != AM_OK) goto out;
+    ran = 1;
     if ((rc = list_dir(&rp, &files)) != AM_OK) goto out;    /* as it is under the lock */
     rc = env_mkdir(rp.env, rp.lost);
     if (rc == AM_OK) rc = env_sync_dir(rp.env, dir);
@@ -499,8 +507,11 @@ out:
     if (rc != AM_OK && !msg[0]) {
         char detail[512] = "";
         am_env_last_error(rp.env, detail, sizeof detail);
-        snprintf(msg, msgcap, "am_repair %s: %s%s%s", dir, am_strerror(rc),
-                 detail[0] ? ": " : "", detail);
+        snprintf(msg, msgcap, "am_repair %s: %s%s%s%s", dir, am_strerror(rc),
+                 detail[0] ? ": " : "", detail,
+                 ran && !strstr(detail, "run the repair again")
+                     ? " (every file is still in the directory or lost/: run the repair "
+                       "again once the cause is fixed)" : "");
     }
     if (lock) rp.env->ops->unlock(rp.env, lock);
     repair_free(&rp);

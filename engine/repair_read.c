@@ -155,10 +155,9 @@ static void say_sst(repair *rp, const rp_sst *s)
                "block verified: kept", name, s->entries, lo, hi, s->max_seq);
         break;
     case RP_SST_SALVAGED:
-        rp_say(rp, "%s: damaged (%s): salvaged %zu of %zu data blocks, %" PRIu64 " entries "
-               "(%s .. %s, largest sequence %" PRIu64 "); the %zu damaged blocks are lost "
-               "from the repaired tree", name, s->why, s->nblocks - s->nbad, s->nblocks,
-               s->entries, lo, hi, s->max_seq, s->nbad);
+        rp_say(rp, "%s: damaged (%s): salvaged %zu of %zu data blocks (%zu left out), %"
+               PRIu64 " entries (%s .. %s, largest sequence %" PRIu64 ")", name, s->why,
+               s->nblocks - s->nbad, s->nblocks, s->nbad, s->entries, lo, hi, s->max_seq);
         break;
     case RP_SST_LOST:
         rp_say(rp, "%s: damaged (%s): nothing salvaged", name, s->why);

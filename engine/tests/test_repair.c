@@ -814,7 +814,7 @@ static void killed_repair(fixture *fx, int keep_manifest)
             }
             if (rc != AM_OK) {
                 assert_int_not_equal(rc, AM_ERR_INVALID);
-                assert_true(msg[0] != 0);
+                has(msg, "run the repair again");
                 assert_int_equal(fault_env_power_cut(fe), AM_OK);
             }
             am_env_fault_free(fe);
