@@ -88,6 +88,9 @@ $(BUILD)/$(1)/test_%: $(BUILD)/$(1)/engine/tests/test_%.o $(patsubst %.c,$(BUILD
 $(BUILD)/$(1)/%: $(BUILD)/$(1)/engine/tools/%.o $(BUILD)/$(1)/libamethyst.a
 	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 
+# test_repair runs the tool it tests (build/<flavor>/amethyst_repair).
+$(BUILD)/$(1)/test_repair: | $(BUILD)/$(1)/amethyst_repair
+
 $(BUILD)/$(1)/libamethyst_harness.a: $(patsubst %.c,$(BUILD)/$(1)/%.o,$(HARNESS_LIB_SRC))
 	@rm -f $$@
 	ar rcs $$@ $$^

@@ -125,6 +125,45 @@ int am_close(am_db *db);
  * on db that fails; with several threads failing at once, it may describe another one's. */
 const char *am_errmsg(am_db *db);
 
+/* Repair (docs/format.md, "Repair"; the tool amethyst_repair DIR calls it): rebuilds the
+ * database in dir from the SSTables and logs it can read, for a database am_open refuses
+ * as damaged. Takes dir's LOCK; reads CURRENT and the MANIFESTs for the strategy, the log
+ * number (logs below it are already in SSTables) and the tables their edits removed
+ * (obsolete); reads every other SSTable block by block, verifying each checksum and the
+ * order of the entries; replays every log at or above that log number into memory, up to
+ * its first damage. Then ONE merge through the engine's merge kernel writes everything
+ * read as one sorted run on the last level, keeping per user key only the newest entry
+ * (tombstones too); a fresh empty log and a new MANIFEST naming the run follow (the
+ * MANIFEST complete and synced before CURRENT names it). Finally every file of the old
+ * tree (SSTables, logs, MANIFESTs, leftover *.tmp files, and a copy of the old CURRENT) is
+ * renamed into dir/lost/, created if needed. Nothing is deleted: a name already in lost/
+ * gets a suffix (.1, .2, ...). From a damaged SSTable the blocks that verify are kept, from
+ * a damaged log the records before the damage. Killed at any point, dir and dir/lost
+ * still hold every file, and a second run finishes the job. am_open then reads exactly
+ * what was recovered; remove dir/lost once the data reads as expected.
+ * Why one merge: tables from a tree whose shape is lost can overlap with interleaved
+ * sequence ranges, and a log can repeat entries a table holds; one merge answers every
+ * lookup with the newest version whatever the inputs. Cost: each byte kept is read twice
+ * and written once (a full compaction), the logs' contents are held in memory, and lost/
+ * keeps the old files (twice the space until it is removed).
+ *
+ * o may be NULL (am_options_init's defaults). o->strategy NULL keeps the strategy the old
+ * MANIFEST recorded ("leveled" when none is readable); o->env (borrowed for the call),
+ * block_bytes, index_stride, bloom_bits_per_key and target_file_bytes shape the tables
+ * written; every field is checked as am_open checks it. report, if not NULL, is called
+ * with one line (no newline; borrowed for the call) per file read, per table written, per
+ * file set aside, and a summary last; arg is passed through.
+ * Returns AM_OK, or: AM_ERR_BUSY when a handle holds dir open; AM_ERR_INVALID for bad
+ * options, a missing dir, or one holding no database file; AM_ERR_CORRUPT for a file
+ * number above 2^63 (no room left to number new files); AM_ERR_IO, AM_ERR_NOSPACE,
+ * AM_ERR_NOMEM when the file system or memory fails, a failed read included (it may pass:
+ * nothing is then written; damaged files, which the readers find by their checksums and
+ * lengths, are no error: the report names them). On failure msg (if not NULL) gets a one-line reason naming the path
+ * and OS error. */
+int am_repair(const char *dir, const am_options *o,
+              void (*report)(void *arg, const char *line), void *arg,
+              char *msg, size_t msgcap);
+
 int am_put(am_db *db, const void *k, size_t kn, const void *v, size_t vn);
 int am_delete(am_db *db, const void *k, size_t kn);
 /* Reads k as of snapshot s (NULL: latest). On AM_OK, *v is a malloc'd copy of the value

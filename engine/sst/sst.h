@@ -83,4 +83,13 @@ int sst_reader_may_match(sst_reader *r, const void *k, size_t kn);
  * it) with large sequential reads. The reader must outlive the iterator. */
 am_iiter *sst_iter_new(sst_reader *r, int fill_cache);
 
+/* Salvage (repair): the number of data blocks, and an iterator over data block i alone,
+ * read with pread around the cache. The block's checksum is verified at the first seek; a
+ * damaged block or entry makes the iterator invalid with status AM_ERR_CORRUPT naming the
+ * file and offset (AM_ERR_IO for a failed read), so the blocks after it can still be read
+ * through iterators of their own. The reader must outlive the iterator. NULL only if even
+ * the error iterator cannot be allocated; i out of range gives one with AM_ERR_INVALID. */
+size_t sst_reader_data_blocks(const sst_reader *r);
+am_iiter *sst_block_iter_new(sst_reader *r, size_t i);
+
 #endif

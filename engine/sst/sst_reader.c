@@ -698,3 +698,117 @@ am_iiter *sst_iter_new(sst_reader *r, int fill_cache)
     s->bi = r->nidx;
     return &s->base;
 }
+
+/* ---- one data block at a time (repair's salvage) ------------------------------------- */
+
+size_t sst_reader_data_blocks(const sst_reader *r)
+{
+    return r->nidx;
+}
+
+typedef struct sst_blk_iter {
+    am_iiter base;
+    sst_reader *r;                 /* borrowed */
+    size_t bi;                     /* the block */
+    cblock *cb;                    /* owned: read and verified at the first seek; NULL before */
+    blk_iter it;                   /* over cb->b once loaded */
+    int status;
+} sst_blk_iter;
+
+/* Reads the block (pread, checksum) the first time it is needed. */
+static int bi_load(sst_blk_iter *s)
+{
+    if (s->cb || s->status) return s->status;
+    int rc = load_cblock(s->r, &s->r->idx[s->bi], &s->cb);
+    if (rc) return s->status = rc;
+    blk_iter_init(&s->it, &s->cb->b);
+    return AM_OK;
+}
+
+/* After a move: a malformed entry becomes the iterator's status, naming file and offset. */
+static void bi_check(sst_blk_iter *s)
+{
+    int st = blk_iter_status(&s->it);
+    if (!st || s->status) return;
+    s->status = st == AM_ERR_NOMEM
+                ? am_env_error(s->r->env, st, "%s: out of memory", s->r->path)
+                : corrupt(s->r, s->r->idx[s->bi].off, "malformed entry in data block");
+}
+
+static void bi_seek_first(am_iiter *base)
+{
+    sst_blk_iter *s = (sst_blk_iter *)base;
+    if (bi_load(s)) return;
+    blk_iter_seek_first(&s->it);
+    bi_check(s);
+}
+
+static void bi_seek(am_iiter *base, const char *k, size_t n)
+{
+    sst_blk_iter *s = (sst_blk_iter *)base;
+    if (bi_load(s)) return;
+    if (n < IKEY_TRAILER) blk_iter_seek_first(&s->it);
+    else blk_iter_seek(&s->it, k, n);
+    bi_check(s);
+}
+
+static int bi_valid(const am_iiter *base)
+{
+    const sst_blk_iter *s = (const sst_blk_iter *)base;
+    return !s->status && s->cb && blk_iter_valid(&s->it);
+}
+
+static void bi_next(am_iiter *base)
+{
+    sst_blk_iter *s = (sst_blk_iter *)base;
+    if (!bi_valid(base)) return;
+    blk_iter_next(&s->it);
+    bi_check(s);
+}
+
+static const char *bi_key(const am_iiter *base, size_t *n)
+{
+    return blk_iter_key(&((const sst_blk_iter *)base)->it, n);
+}
+
+static const char *bi_value(const am_iiter *base, size_t *n)
+{
+    return blk_iter_value(&((const sst_blk_iter *)base)->it, n);
+}
+
+static int bi_status(const am_iiter *base)
+{
+    return ((const sst_blk_iter *)base)->status;
+}
+
+static void bi_destroy(am_iiter *base)
+{
+    sst_blk_iter *s = (sst_blk_iter *)base;
+    if (s->cb) blk_iter_fini(&s->it);
+    free(s->cb);
+    free(s);
+}
+
+static const am_iiter_ops sst_blk_iter_ops = {
+    .seek_first = bi_seek_first,
+    .seek = bi_seek,
+    .next = bi_next,
+    .valid = bi_valid,
+    .key = bi_key,
+    .value = bi_value,
+    .status = bi_status,
+    .destroy = bi_destroy,
+};
+
+am_iiter *sst_block_iter_new(sst_reader *r, size_t i)
+{
+    if (i >= r->nidx) return iter_new_empty(am_env_error(r->env, AM_ERR_INVALID, "%s: no data "
+                                                         "block %zu (%zu blocks)", r->path, i,
+                                                         r->nidx));
+    sst_blk_iter *s = calloc(1, sizeof *s);
+    if (!s) return iter_new_empty(AM_ERR_NOMEM);
+    s->base.ops = &sst_blk_iter_ops;
+    s->r = r;
+    s->bi = i;
+    return &s->base;
+}

@@ -100,6 +100,17 @@ int vset_create(am_env *env, const char *dir, blk_cache *cache, const char *stra
  * one snapshot edit and switches CURRENT to it (atomic rename + dir sync), removing the
  * old MANIFEST. Deletes no other file. */
 int vset_recover(am_env *env, const char *dir, blk_cache *cache, vset **out);
+/* Repair (engine/repair.c): the version set of a rebuilt database in dir. Opens a reader
+ * for each of the n segments segs (their files complete and synced; AM_ERR_CORRUPT naming
+ * one that is missing or damaged), syncs the directory, writes MANIFEST-<st->next_file>
+ * holding one snapshot edit (st's log number and last sequence, strategy, the segments),
+ * syncs it and the directory, then points CURRENT at it (atomic rename + directory sync).
+ * Every other MANIFEST is left in place: the caller sets them aside. next_file becomes
+ * st->next_file + 1, raised above every segment's number. On failure *out is NULL and no
+ * file is removed but a MANIFEST this call wrote that nothing names; CURRENT names the new
+ * MANIFEST only when the failure was the final directory sync. */
+int vset_create_from(am_env *env, const char *dir, blk_cache *cache, const char *strategy,
+                     const vset_state *st, const seg_desc *segs, size_t n, vset **out);
 void vset_free(vset *vs);                /* drops the current version; deletes no file */
 
 am_version *vset_current(vset *vs);      /* borrowed; REQUIRES mutex */

@@ -316,6 +316,51 @@ fail:
     return rc;
 }
 
+int vset_create_from(am_env *env, const char *dir, blk_cache *cache, const char *strategy,
+                     const vset_state *st, const seg_desc *segs, size_t n, vset **out)
+{
+    vset *vs = NULL;
+    wal_writer *w = NULL;
+    am_segment **open = NULL;
+    size_t nopen = 0;
+    *out = NULL;
+    if (!strategy || !*strategy || strlen(strategy) >= sizeof(vs->strategy))
+        return am_env_error(env, AM_ERR_INVALID, "%s: strategy name '%s' is empty or too long",
+                            dir, strategy ? strategy : "(null)");
+    int rc = vset_alloc(env, dir, cache, &vs);
+    if (rc) return rc;
+    strcpy(vs->strategy, strategy);
+    vs->log_number = st->log_number;
+    vs->last_seq = st->last_seq;
+    uint64_t number = st->next_file;
+    vs->next_file = number + 1;
+    for (size_t i = 0; i < n; i++)
+        if (vs->next_file <= segs[i].id) vs->next_file = segs[i].id + 1;
+    if (n && !(open = calloc(n, sizeof(*open)))) { rc = AM_ERR_NOMEM; goto fail; }
+    for (; nopen < n; nopen++)
+        if ((rc = vset_open_segment(vs, &segs[nopen], &open[nopen]))) goto fail;
+    if (!(vs->current = version_build(open, nopen))) { rc = AM_ERR_NOMEM; goto fail; }
+    /* The segments' names are durable before the MANIFEST names them, and the MANIFEST's
+       before CURRENT does. */
+    rc = env_sync_dir(env, dir);
+    if (rc == AM_OK) rc = write_snapshot(vs, number, vs->current, &w);
+    if (rc == AM_OK && (rc = env_sync_dir(env, dir)) != AM_OK) {
+        wal_writer_close(w);
+        goto fail;     /* the MANIFEST stays: nothing names it, and it removes nothing */
+    }
+    if (rc == AM_OK) rc = switch_current(vs, number, w);   /* manifest_number 0: none dropped */
+    if (rc != AM_OK) goto fail;
+    for (size_t i = 0; i < nopen; i++) seg_unref(open[i]);    /* the version holds its own */
+    free(open);
+    *out = vs;
+    return AM_OK;
+fail:
+    for (size_t i = 0; i < nopen; i++) seg_unref(open[i]);
+    free(open);
+    vset_free(vs);
+    return rc;
+}
+
 /* ---- recovery ---- */
 
 /* Where a live segment was added: the MANIFEST record (index and offset), for messages. */
