@@ -3,9 +3,12 @@
  * properties block, footer with magic number, a crc32c trailer on every block) is
  * described byte by byte in docs/format.md and at the top of sst_builder.c.
  *
- * Integrity: a block's checksum is verified before any of its entries is used: on every
- * read into the block cache, or, when the env maps the file, the first time this reader
- * touches the block (docs/format.md, "Reading").
+ * Integrity: a block is verified before any of its entries is used: its checksum, and for
+ * a data block the order of its keys (ascending within the block, above the previous
+ * block's index key and at most its own, within the file's smallest / largest key), one
+ * decode pass. That happens on every read into the block cache, or, when the env maps the
+ * file, the first time this reader touches the block (docs/format.md, "Reading"). A block
+ * that fails gives AM_ERR_CORRUPT naming the file and offset, on every read.
  *
  * Thread safety: a builder is used by one thread. A reader is immutable once open: any
  * number of threads may call sst_reader_get and iterate it at once. */
@@ -56,7 +59,9 @@ typedef struct sst_probe {
 
 typedef struct sst_reader sst_reader;
 /* Opens and validates footer, index, filter and properties (kept in memory while open).
- * AM_ERR_CORRUPT with a message naming the file for a bad magic number or checksum. */
+ * AM_ERR_CORRUPT with a message naming the file for a bad magic number or checksum, index
+ * entries out of order, or smallest / largest keys outside the index's range. Data blocks
+ * are not read here: each is verified when first used (above). */
 int sst_reader_open(am_env *env, const char *path, uint64_t file_id, blk_cache *cache,
                     sst_reader **out);
 void sst_reader_free(sst_reader *r);           /* accepts NULL */
