@@ -595,14 +595,14 @@ out:
 typedef struct sst_iter {
     am_iiter base;
     sst_reader *r;                 /* borrowed */
-    int fill_cache;
+    sst_read_mode mode;
     int status;
     size_t bi;                     /* index entry of the current block; nidx: none */
-    cache_handle *h;               /* pinned current block (fill_cache) */
+    cache_handle *h;               /* pinned current block (shared, through the cache) */
     blk ra_blk;                    /* current block in ra or in the mapping */
     const blk *cur;                /* the current block, or NULL */
     blk_iter it;                   /* over cur */
-    char *ra;                      /* owned: read-ahead buffer (no fill_cache) */
+    char *ra;                      /* owned: read-ahead buffer (verified private read) */
     size_t ra_cap, ra_len;
     uint64_t ra_off;
 } sst_iter;
@@ -622,13 +622,14 @@ static void set_error(sst_iter *s, int rc)
     s->bi = s->r->nidx;
 }
 
-/* Points s->ra_blk at block e in the read-ahead buffer, refilling it with one large read
- * starting at the block when the block is not wholly there. */
+/* The verified private read: points s->ra_blk at block e in the read-ahead buffer,
+ * refilling it with one large pread starting at the block when the block is not wholly
+ * there, and verifies the block (checksum and order) whether or not it was read now. The
+ * mapping and the cache are never used: their copies were verified at some earlier time. */
 static int readahead_block(sst_iter *s, const idx_ent *e)
 {
     const sst_reader *r = s->r;
     size_t need = (size_t)e->size + BLK_TRAILER;
-    if (r->map) return map_block(r, (size_t)(e - r->idx), &s->ra_blk);   /* in place */
     if (!(e->off >= s->ra_off && e->off + need <= s->ra_off + s->ra_len)) {
         uint64_t avail = r->file_bytes - SST_FOOTER_SIZE - e->off;   /* >= need */
         size_t want = need > READAHEAD ? need : READAHEAD;
@@ -659,15 +660,15 @@ static int load_block(sst_iter *s, size_t bi)
     if (bi >= s->r->nidx) return AM_OK;
     const idx_ent *e = &s->r->idx[bi];
     int rc;
-    if (s->r->map) {
-        if ((rc = map_block(s->r, bi, &s->ra_blk))) return rc;
-        s->cur = &s->ra_blk;
-    } else if (s->fill_cache) {
-        if ((rc = pin_block(s->r, bi, NULL, &s->h))) return rc;
-        s->cur = &((const cblock *)cache_value(s->h))->b;
-    } else {
+    if (s->mode == SST_READ_VERIFIED_PRIVATE) {
         if ((rc = readahead_block(s, e))) return rc;
         s->cur = &s->ra_blk;
+    } else if (s->r->map) {
+        if ((rc = map_block(s->r, bi, &s->ra_blk))) return rc;
+        s->cur = &s->ra_blk;
+    } else {
+        if ((rc = pin_block(s->r, bi, NULL, &s->h))) return rc;
+        s->cur = &((const cblock *)cache_value(s->h))->b;
     }
     blk_iter_init(&s->it, s->cur);
     return AM_OK;
@@ -776,13 +777,16 @@ static const am_iiter_ops sst_iter_ops = {
     .next_key = it_next_key,
 };
 
-am_iiter *sst_iter_new(sst_reader *r, int fill_cache)
+am_iiter *sst_iter_new(sst_reader *r, sst_read_mode mode)
 {
+    if (mode != SST_READ_SHARED && mode != SST_READ_VERIFIED_PRIVATE)
+        return iter_new_empty(am_env_error(r->env, AM_ERR_INVALID, "%s: iterator with "
+                                           "unknown read mode %d", r->path, (int)mode));
     sst_iter *s = calloc(1, sizeof *s);
     if (!s) return iter_new_empty(AM_ERR_NOMEM);
     s->base.ops = &sst_iter_ops;
     s->r = r;
-    s->fill_cache = fill_cache;
+    s->mode = mode;
     s->bi = r->nidx;
     return &s->base;
 }

@@ -7,6 +7,10 @@
  *     swapped): reads of those blocks fail, and a compaction over it fails cleanly (no
  *     abort): a background error, AM_ERR_READONLY on writes, am_errmsg naming the file,
  *     no output left behind;
+ *   - damage made on disk while the database is open, to a block a read has already
+ *     verified (or a file cut short under its mapping): a compaction over it fails with
+ *     AM_ERR_CORRUPT instead of copying the damage into a new file with a good checksum,
+ *     and a reopen still reports the damage;
  *   - a byte flipped anywhere in the MANIFEST: open fails with AM_ERR_CORRUPT and a message,
  *     and changes nothing (restoring the byte restores the database);
  *   - a WAL cut inside a record (header or payload), or followed by zeros: open succeeds with
@@ -20,6 +24,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,6 +382,103 @@ static void test_sst_out_of_order_compaction(void **state)
     }
 }
 
+/* ---- damage while open: not laundered by a merge ---- */
+
+/* 1 if some .sst file in dir other than `except` contains needle. */
+static int other_sst_contains(const char *dir, const char *except, const char *needle)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int found = 0;
+    while (!found && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 4 || strcmp(e->d_name + n - 4, ".sst") != 0) continue;
+        char path[700];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (strcmp(path, except) == 0) continue;
+        size_t len;
+        char *data = tu_read_file(path, &len);
+        for (size_t i = 0; !found && i + strlen(needle) <= len; i++)
+            found = memcmp(data + i, needle, strlen(needle)) == 0;
+        free(data);
+    }
+    closedir(d);
+    return found;
+}
+
+/* Case 0: 8 bytes of key 300's value overwritten in the file, in place (pwrite), after a
+ * get of key 300 had its block verified in the mapping. Case 1: the file cut to about half
+ * its size, at a page boundary, under the mapping. Both while the database is open; then three flushes reach the
+ * L0 trigger and the merge reads the file. It must fail with AM_ERR_CORRUPT (a background
+ * error) rather than write the damaged value into a new file; after a reopen the original
+ * file is still there and still damaged. */
+static void test_damage_while_open_not_laundered(void **state)
+{
+    fixture *fx = *state;
+    for (int c = 0; c < 2; c++) {
+        char sst[512];
+        tu_rmtree(fx->dir);
+        am_db *db = tu_open(fx->dir, &fx->o);       /* the posix env: SSTables mapped */
+        put_keys(db, 0, NKEYS, 0);
+        assert_int_equal(am_flush(db), AM_OK);
+        find_one(fx->dir, ".sst", 0, sst, sizeof sst);
+        const char *base = strrchr(sst, '/') + 1;
+        assert_int_equal(get_key(db, 300, 0), AM_OK);   /* its block: verified, trusted */
+
+        char good[64], bad[64];
+        size_t vn = value_of(good, 300, 0);
+        memcpy(bad, good, vn);
+        memcpy(bad + 17, "DAMAGED!", 8);              /* value-00300-gen0-DAMAGED!ijk... */
+        bad[vn] = 0;
+        int fd = open(sst, O_WRONLY);
+        assert_true(fd >= 0);
+        if (c == 0) {
+            size_t n;
+            char *d = tu_read_file(sst, &n);
+            size_t off = tu_find(d, n, good, vn);
+            free(d);
+            assert_int_equal(pwrite(fd, bad + 17, 8, (off_t)off + 17), 8);
+        } else {
+            /* At a page boundary: through the mapping, the rest of the block there is in a
+               page wholly past the end of the file, and reading it raises SIGBUS. */
+            uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), cut = tu_file_size(sst) / 2;
+            assert_true(cut > page);
+            assert_int_equal(ftruncate(fd, (off_t)(cut - cut % page)), 0);
+        }
+        assert_int_equal(close(fd), 0);
+
+        int rc = flush_three_and_compact(db);
+        am_stats st;
+        assert_int_equal(am_stats_get(db, &st), AM_OK);
+        if (rc != AM_ERR_CORRUPT || st.compactions != 0)
+            fail_msg("case %d: merging over the damaged file: %s after %llu merges, want "
+                     "corruption and none", c, am_strerror(rc),
+                     (unsigned long long)st.compactions);
+        const char *msg = am_errmsg(db);
+        if (!strstr(msg, base)) fail_msg("case %d: message '%s' does not name %s", c, msg, base);
+        assert_int_equal(am_put(db, "x", 1, "y", 1), AM_ERR_READONLY);
+        assert_int_equal(count_files(fx->dir, ".sst"), 4);     /* the inputs, no output */
+        if (other_sst_contains(fx->dir, sst, "DAMAGED!"))
+            fail_msg("case %d: the damaged value was copied into another file", c);
+        am_close(db);
+
+        /* Reopened (in the background mode: an inline open would run the failing merge
+           again), a fresh reader verifies the block and reports the damage. */
+        am_options bgo = fx->o;
+        bgo.background_threads = 1;
+        if (c == 1) {
+            open_fails(fx->dir, &bgo, AM_ERR_CORRUPT, "file cut short");
+            continue;
+        }
+        db = tu_open(fx->dir, &bgo);
+        assert_int_equal(get_key(db, 300, 0), AM_ERR_CORRUPT);
+        assert_non_null(strstr(am_errmsg(db), base));
+        assert_int_equal(get_key(db, 100, 0), AM_OK);        /* other blocks read right */
+        am_close(db);
+    }
+}
+
 /* ---- MANIFEST ---- */
 
 static void make_db_with_history(fixture *fx)
@@ -659,6 +761,7 @@ int main(void)
         T(test_sst_block_flips),
         T(test_sst_truncated),
         T(test_sst_out_of_order_compaction),
+        T(test_damage_while_open_not_laundered),
         T(test_manifest_flips),
         T(test_manifest_last_edit_flipped),
         T(test_wal_torn_tail),

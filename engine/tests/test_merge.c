@@ -113,7 +113,7 @@ static ent *read_outputs(fixture *f, const merge_result *r, size_t *nout)
         assert_int_equal(d->tag, f->p.out_tag);
         assert_int_equal(d->reads, 0);
         assert_int_equal(d->writes, 0);
-        am_iiter *it = sst_iter_new(rd, 0);
+        am_iiter *it = sst_iter_new(rd, SST_READ_VERIFIED_PRIVATE);
         assert_non_null(it);
         uint64_t entries = 0, dels = 0, minseq = UINT64_MAX, maxseq = 0;
         size_t first = n;
@@ -420,7 +420,7 @@ static void test_split_between_user_keys(void **state)
         assert_int_equal(sst_reader_open(f->env, path, r.out[i].id, NULL, &segs[i]->reader),
                          AM_OK);
     }
-    am_iiter *it = run_iter_new(segs, r.nout, 0);
+    am_iiter *it = run_iter_new(segs, r.nout, SST_READ_VERIFIED_PRIVATE);
     assert_non_null(it);
     for (size_t i = 0; i < r.nout; i++) seg_unref(segs[i]);   /* the iterator holds them */
     size_t i = 0;
@@ -479,7 +479,7 @@ static void test_empty_and_all_dropped(void **state)
     assert_int_equal(count_files(f), 0);
     merge_result_clear(&r);
     /* An empty run iterator is empty. */
-    am_iiter *it = run_iter_new(NULL, 0, 1);
+    am_iiter *it = run_iter_new(NULL, 0, SST_READ_SHARED);
     assert_non_null(it);
     iter_seek_first(it);
     assert_false(iter_valid(it));
@@ -495,7 +495,7 @@ static void test_empty_and_all_dropped(void **state)
     d.largest = in[1].k;  d.largest_len = in[1].kn;
     am_segment *s = seg_new_detached(&d);
     assert_non_null(s);
-    it = run_iter_new(&s, 1, 0);
+    it = run_iter_new(&s, 1, SST_READ_VERIFIED_PRIVATE);
     seg_unref(s);
     assert_non_null(it);
     iter_seek_first(it);

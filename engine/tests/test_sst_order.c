@@ -5,7 +5,7 @@
  * blocks against the file's smallest / largest key. Every lookup and iterator that meets
  * such a block gets AM_ERR_CORRUPT naming the file and offset, never data read in a wrong
  * order; every other block reads right. Through the mapping (posix env) and through the
- * block cache (the fault env has no mapping), and in both iterator modes. */
+ * block cache (the fault env has no mapping), and in both read modes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -217,11 +217,11 @@ static void check_gets(sst_reader *r, am_env *env, const char *file, const order
 }
 
 /* A full scan: the keys before the first bad block in order, then AM_ERR_CORRUPT. */
-static void check_scan(sst_reader *r, int fill_cache, const order_case *oc, const layout *l)
+static void check_scan(sst_reader *r, sst_read_mode mode, const order_case *oc, const layout *l)
 {
     size_t first_bad = 0;
     while (!is_bad(oc, l, first_bad)) first_bad++;
-    am_iiter *it = sst_iter_new(r, fill_cache);
+    am_iiter *it = sst_iter_new(r, mode);
     assert_non_null(it);
     int i = 0;
     for (iter_seek_first(it); iter_valid(it); iter_next(it), i++) {
@@ -233,12 +233,12 @@ static void check_scan(sst_reader *r, int fill_cache, const order_case *oc, cons
             fail_msg("%s: scan entry %d is '%.*s'", oc->what, i, (int)kn, k);
     }
     if (iter_status(it) != AM_ERR_CORRUPT || i != l->first_key[first_bad])
-        fail_msg("%s (fill_cache %d): scan ended after %d keys with %s, want corruption "
-                 "after %d", oc->what, fill_cache, i, am_strerror(iter_status(it)),
+        fail_msg("%s (read mode %d): scan ended after %d keys with %s, want corruption "
+                 "after %d", oc->what, (int)mode, i, am_strerror(iter_status(it)),
                  l->first_key[first_bad]);
     iter_free(it);
     /* A seek into the first bad block fails too. */
-    it = sst_iter_new(r, fill_cache);
+    it = sst_iter_new(r, mode);
     char k[UKEY + 8];
     ukey_of(k, l->first_key[first_bad]);
     ikey_build(k, k, UKEY, AM_MAX_SEQ, AM_KIND_MAX);
@@ -283,8 +283,8 @@ static void test_order_checked(void **state)
             }
             if (rc != AM_OK) fail_msg("%s: open gave %s", oc->what, am_strerror(rc));
             check_gets(r, envs[e], "bad.sst", oc, &l);
-            check_scan(r, 0, oc, &l);
-            check_scan(r, 1, oc, &l);
+            check_scan(r, SST_READ_SHARED, oc, &l);
+            check_scan(r, SST_READ_VERIFIED_PRIVATE, oc, &l);
             sst_reader_free(r);
         }
     }
@@ -293,7 +293,7 @@ static void test_order_checked(void **state)
     assert_int_equal(sst_reader_open(f->posix, good_path, 2, NULL, &r), AM_OK);
     order_case none = { "good file", "", { -1, -1 }, 0 };
     check_gets(r, f->posix, "good.sst", &none, &l);
-    am_iiter *it = sst_iter_new(r, 0);
+    am_iiter *it = sst_iter_new(r, SST_READ_VERIFIED_PRIVATE);
     int count = 0;
     for (iter_seek_first(it); iter_valid(it); iter_next(it)) count++;
     assert_int_equal(iter_status(it), AM_OK);
