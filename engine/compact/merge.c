@@ -19,9 +19,12 @@
  * Input order: every entry must follow the one before it in internal-key order (that is
  * what sst_builder_add requires). Readers check the order of what they read, but an input
  * may still break it (an unchecked source, two overlapping files that a run lists as
- * disjoint): each key is compared with the previous one, which costs a trailer compare
- * beyond the user-key compare the drop rules make anyway, and a key out of order fails the
- * merge with AM_ERR_CORRUPT (outputs removed) rather than reaching the builder.
+ * disjoint, one write recovered into two files): each key is compared with the previous
+ * one, which costs a trailer compare beyond the user-key compare the drop rules make
+ * anyway, and a key not greater than the previous one (the same internal key twice
+ * included: a sequence number names one write, so a second copy means the tree is wrong
+ * somewhere) fails the merge with AM_ERR_CORRUPT (outputs removed) rather than reaching
+ * the builder or being dropped as a shadowed version.
  *
  * Writes no format of its own: outputs are SSTables (sst_builder.c). Thread safety: one
  * call runs on one thread; it takes no lock (new_file_number locks for itself). */
