@@ -206,7 +206,10 @@ static am_segment *find_segment(const am_version *v, int level, uint64_t id)
     return NULL;
 }
 
-/* Builds the input iterator of a job: one run iterator per (level, run) among the inputs. */
+/* Builds the input iterator of a job: one run iterator per (level, run) among the inputs,
+ * each reading its files with verified private reads (sst.h): every block a merge copies
+ * is verified as it is read, so damage since an earlier check fails the job (a background
+ * error, outputs removed) instead of passing into a new file with a good checksum. */
 static am_iiter *job_input(am_segment **in, size_t n)
 {
     am_iiter **kids = calloc(n, sizeof *kids);
@@ -215,7 +218,7 @@ static am_iiter *job_input(am_segment **in, size_t n)
     while (i < n) {
         size_t j = i + 1;
         while (j < n && in[j]->d.level == in[i]->d.level && in[j]->d.run == in[i]->d.run) j++;
-        if (!(kids[nk++] = run_iter_new(in + i, j - i, 0))) {
+        if (!(kids[nk++] = run_iter_new(in + i, j - i, SST_READ_VERIFIED_PRIVATE))) {
             for (size_t k = 0; k + 1 < nk; k++) iter_free(kids[k]);
             free(kids);
             return NULL;

@@ -283,7 +283,8 @@ am_iter *am_iter_new(am_db *db, const am_snapshot *s)
     for (int l = 0; ok && l < AM_MAX_LEVELS; l++) {
         const am_level *lv = &sv->v->levels[l];
         for (size_t r = 0; ok && r < lv->nruns; r++)
-            ok = (kids[n++] = run_iter_new_pinned(lv->runs[r].segs, lv->runs[r].nsegs, 1)) != NULL;
+            ok = (kids[n++] = run_iter_new_pinned(lv->runs[r].segs, lv->runs[r].nsegs,
+                                                  SST_READ_SHARED)) != NULL;
     }
     if (!ok) {
         for (size_t i = 0; kids && i < n; i++) iter_free(kids[i]);

@@ -16,6 +16,16 @@
  * above (they share stripe 0 with it). A tombstone above stripe 0 is kept: an older
  * snapshot may still read a value it hides from newer readers.
  *
+ * Input order: every entry must follow the one before it in internal-key order (that is
+ * what sst_builder_add requires). Readers check the order of what they read, but an input
+ * may still break it (an unchecked source, two overlapping files that a run lists as
+ * disjoint, one write recovered into two files): each key is compared with the previous
+ * one, which costs a trailer compare beyond the user-key compare the drop rules make
+ * anyway, and a key not greater than the previous one (the same internal key twice
+ * included: a sequence number names one write, so a second copy means the tree is wrong
+ * somewhere) fails the merge with AM_ERR_CORRUPT (outputs removed) rather than reaching
+ * the builder or being dropped as a shadowed version.
+ *
  * Writes no format of its own: outputs are SSTables (sst_builder.c). Thread safety: one
  * call runs on one thread; it takes no lock (new_file_number locks for itself). */
 #include <stdatomic.h>
@@ -38,6 +48,39 @@ void merge_result_clear(merge_result *r)
     }
     free(r->out);
     memset(r, 0, sizeof(*r));
+}
+
+/* Up to 32 bytes of user key k for a message: printable ASCII as is, the rest as \xNN. */
+static void key_text(char *out, size_t cap, const char *k, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0, i = 0;
+    for (; i < n && i < 32 && o + 5 < cap; i++) {
+        unsigned char c = (unsigned char)k[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '\\'; out[o++] = 'x';
+            out[o++] = hex[c >> 4]; out[o++] = hex[c & 15];
+        }
+    }
+    if (i < n && o + 4 < cap) { memcpy(out + o, "...", 3); o += 3; }
+    out[o] = 0;
+}
+
+/* The error for input entry `entry` (key k, kn bytes), which does not follow the previous
+ * entry (user key prev, pn bytes, trailer ptrailer). */
+static int out_of_order(const merge_params *p, uint64_t entry, const char *k, size_t kn,
+                        const char *prev, size_t pn, uint64_t ptrailer)
+{
+    char a[200], b[200];
+    key_text(a, sizeof a, k, kn - IKEY_TRAILER);
+    key_text(b, sizeof b, prev, pn);
+    return am_env_error(p->env, AM_ERR_CORRUPT, "merge into %s: input out of order: entry "
+                        "%llu, key '%s' seq %llu, is not after the previous entry, key '%s' "
+                        "seq %llu", p->dir, (unsigned long long)entry, a,
+                        (unsigned long long)ikey_seq(k, kn), b,
+                        (unsigned long long)(ptrailer >> 8));
 }
 
 /* Stripe of seq: index of the first snapshot >= seq, n when none. */
@@ -119,6 +162,7 @@ int merge_run(am_iiter *input, const merge_params *p, merge_result *r)
     am_buf cur;                          /* user key of the entries being walked */
     buf_init(&cur);
     int rc = AM_OK, have_key = 0, wrote_key = 0;
+    uint64_t prev_trailer = 0;           /* of the previous entry (its user key: cur) */
     size_t prev_stripe = 0, since_check = 0;
     const size_t nsnap = p->snapshots ? p->nsnapshots : 0;
 
@@ -142,16 +186,23 @@ int merge_run(am_iiter *input, const merge_params *p, merge_result *r)
                               (unsigned long long)r->entries_in);
             break;
         }
+        uint64_t trailer = ikey_trailer(k, kn);
+        size_t ukn = kn - IKEY_TRAILER;
+        /* Internal-key order: user key ascending, then trailer descending. */
+        int c = have_key ? ukey_cmp(k, ukn, cur.data, cur.len) : 1;
+        if (c < 0 || (c == 0 && trailer >= prev_trailer)) {
+            rc = out_of_order(p, r->entries_in, k, kn, cur.data, cur.len, prev_trailer);
+            break;
+        }
+        prev_trailer = trailer;
         r->entries_in++;
         if (p->observe_key) p->observe_key(p->observe_arg, k, kn);
         r->bytes_read += kn + vn;
-        uint64_t trailer = ikey_trailer(k, kn);
         uint64_t seq = trailer >> 8;
         int kind = (int)(trailer & 0xff);
-        size_t ukn = kn - IKEY_TRAILER;
         size_t stripe = nsnap ? stripe_of(p->snapshots, nsnap, seq) : 0;
 
-        int first = !have_key || ukey_cmp(k, ukn, cur.data, cur.len) != 0;
+        int first = c != 0;
         if (first) {
             buf_clear(&cur);
             if ((rc = buf_append(&cur, k, ukn)) != AM_OK) break;

@@ -49,9 +49,12 @@ typedef struct merge_result {
 
 void merge_result_clear(merge_result *r);   /* frees outputs' keys and the array */
 
-/* Runs the merge. On success the outputs are durable (synced; the caller syncs the
- * directory through the MANIFEST edit). On error (or stop) every output file written so
- * far is removed, r is cleared, and the status returned (AM_ERR_IO when stopped). */
+/* Runs the merge. REQUIRES: an input over SSTables reads them with
+ * SST_READ_VERIFIED_PRIVATE (sst.h: what a merge copies must be verified as it is read).
+ * On success the outputs are durable (synced; the caller syncs the directory through the
+ * MANIFEST edit). On error (or stop) every output file written so far is removed, r is
+ * cleared, and the status returned (AM_ERR_IO when stopped; AM_ERR_CORRUPT for an input
+ * out of internal-key order). */
 int merge_run(am_iiter *input, const merge_params *p, merge_result *r);
 
 /* Merging iterator: one heap over children, ordered by internal key. Takes ownership of
@@ -59,10 +62,12 @@ int merge_run(am_iiter *input, const merge_params *p, merge_result *r);
 am_iiter *merging_iter_new(am_iiter **children, size_t n);
 
 /* Concatenating iterator over one run's segments (sorted, disjoint); opens each segment's
- * sst iterator lazily. Takes a reference on each segment for its lifetime. */
-am_iiter *run_iter_new(am_segment *const *segs, size_t n, int fill_cache);
+ * sst iterator lazily, with mode (sst.h: SST_READ_VERIFIED_PRIVATE for a merge's inputs,
+ * SST_READ_SHARED for user iterators). Takes a reference on each segment for its
+ * lifetime. */
+am_iiter *run_iter_new(am_segment *const *segs, size_t n, sst_read_mode mode);
 /* The same over segments the caller keeps alive, array included, until the iterator is
  * freed (a pinned version's run): no copy, no references taken. */
-am_iiter *run_iter_new_pinned(am_segment *const *segs, size_t n, int fill_cache);
+am_iiter *run_iter_new_pinned(am_segment *const *segs, size_t n, sst_read_mode mode);
 
 #endif

@@ -1,7 +1,8 @@
 /* merging_iter.c: one iterator over many sorted children (merge.h), ordered by internal
  * key. A binary min-heap holds the valid children; the top is the current entry. Equal
  * internal keys (which a correct tree never has) come out child-index first, so a child
- * listed earlier wins a tie. Forward only, like every internal iterator.
+ * listed earlier wins a tie; the merge kernel refuses them (merge.c, "Input order"), as it
+ * refuses any child that goes backwards. Forward only, like every internal iterator.
  *
  * Ownership: takes the children and their array; frees both. Status: the first error of
  * any child; once a child fails, the merging iterator stops being valid (an entry missing

@@ -22,7 +22,7 @@ typedef struct run_iter {
     size_t n;
     size_t cur;                 /* segment of it (n: none) */
     am_iiter *it;               /* owned: iterator over segs[cur], or NULL */
-    int fill_cache;
+    sst_read_mode mode;         /* how segment iterators read their blocks (sst.h) */
     int status;
 } run_iter;
 
@@ -42,7 +42,7 @@ static int open_seg(run_iter *r, size_t i)
         r->status = AM_ERR_INVALID;
         return 0;
     }
-    r->it = sst_iter_new(r->segs[i]->reader, r->fill_cache);
+    r->it = sst_iter_new(r->segs[i]->reader, r->mode);
     if (!r->it) {
         r->status = AM_ERR_NOMEM;
         return 0;
@@ -156,7 +156,7 @@ static const am_iiter_ops run_ops = {
     .next_key = ri_next_key,
 };
 
-static am_iiter *make(am_segment **segs, size_t n, int owned, int fill_cache)
+static am_iiter *make(am_segment **segs, size_t n, int owned, sst_read_mode mode)
 {
     run_iter *r = calloc(1, sizeof(*r));
     if (!r) return NULL;
@@ -165,12 +165,12 @@ static am_iiter *make(am_segment **segs, size_t n, int owned, int fill_cache)
     r->owned = owned;
     r->n = n;
     r->cur = n;
-    r->fill_cache = fill_cache;
+    r->mode = mode;
     r->status = AM_OK;
     return &r->base;
 }
 
-am_iiter *run_iter_new(am_segment *const *segs, size_t n, int fill_cache)
+am_iiter *run_iter_new(am_segment *const *segs, size_t n, sst_read_mode mode)
 {
     am_segment **copy = malloc((n ? n : 1) * sizeof(*copy));
     if (!copy) return NULL;
@@ -178,7 +178,7 @@ am_iiter *run_iter_new(am_segment *const *segs, size_t n, int fill_cache)
         copy[i] = segs[i];
         seg_incref(copy[i]);
     }
-    am_iiter *it = make(copy, n, 1, fill_cache);
+    am_iiter *it = make(copy, n, 1, mode);
     if (!it) {
         for (size_t i = 0; i < n; i++) seg_unref(copy[i]);
         free(copy);
@@ -186,7 +186,7 @@ am_iiter *run_iter_new(am_segment *const *segs, size_t n, int fill_cache)
     return it;
 }
 
-am_iiter *run_iter_new_pinned(am_segment *const *segs, size_t n, int fill_cache)
+am_iiter *run_iter_new_pinned(am_segment *const *segs, size_t n, sst_read_mode mode)
 {
-    return make((am_segment **)segs, n, 0, fill_cache);
+    return make((am_segment **)segs, n, 0, mode);
 }

@@ -71,6 +71,29 @@ typedef struct blk {
  * fills b. AM_OK or AM_ERR_CORRUPT (without a message: the caller names the file). */
 int blk_init(blk *b, const char *data, size_t size);
 
+/* What blk_check found wrong, and where (offset of the entry in the block). */
+typedef enum blk_fault_kind {
+    BLK_FAULT_MALFORMED,     /* an entry does not parse, or shares more than its predecessor */
+    BLK_FAULT_RESTART,       /* a restart offset is not the start of an entry stored whole */
+    BLK_FAULT_ORDER,         /* a key is not greater than the one before it */
+    BLK_FAULT_LOW,           /* the first key is below the lower bound */
+    BLK_FAULT_HIGH           /* the last key is above the upper bound */
+} blk_fault_kind;
+typedef struct blk_fault {
+    blk_fault_kind kind;
+    uint32_t off;
+} blk_fault;
+
+/* Decodes every entry of b once (REQUIRES: b filled by blk_init) and checks what a reader
+ * of the block relies on: every entry parses, each restart offset is the start of an entry
+ * whose key is stored whole, every key is greater than the one before it (ikey_cmp), the
+ * first key is greater than lo (at least lo when lo_inclusive) and the last key is at most
+ * hi. lo / hi NULL: no such bound. An empty block passes. AM_OK, AM_ERR_CORRUPT with *f
+ * filled (no message: the caller names the file), or AM_ERR_NOMEM (a key too long for the
+ * stack). Costs one pass over the entries, about what iterating the block costs. */
+int blk_check(const blk *b, const char *lo, size_t lon, int lo_inclusive, const char *hi,
+              size_t hin, blk_fault *f);
+
 /* An iterator over one block. The key is rebuilt into an inline buffer (a heap one only
  * for keys longer than BLK_KEY_INLINE), so iterating a cached block allocates nothing.
  * It points into itself: do not copy a blk_iter after blk_iter_init. */

@@ -1,8 +1,12 @@
-/* block_reader.c: decodes and searches one block (format at the top of block_builder.c).
+/* block_reader.c: decodes, searches and checks one block (format at the top of
+ * block_builder.c).
  *
  * Nothing in a block is trusted: blk_init checks the restart array once, and every entry
  * is decoded against the end of the entries, so a corrupt block (whose checksum happened
- * to match) ends the iterator with AM_ERR_CORRUPT instead of reading out of bounds. */
+ * to match) ends the iterator with AM_ERR_CORRUPT instead of reading out of bounds.
+ * Bounds are checked on every step; the order of the keys, which seeks and merges rely on
+ * but cannot see step by step, is checked by blk_check in one pass, which the SSTable
+ * reader runs whenever it verifies a data block's checksum. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,4 +187,96 @@ void blk_iter_seek(blk_iter *it, const char *target, size_t n)
     seek_restart(it, lo);
     while (blk_iter_valid(it) && ikey_cmp(it->key, it->klen, target, n) < 0)
         parse_next(it);
+}
+
+/* ---- one checking pass (blk_check) ---- */
+
+/* A key rebuilt from prefix-compressed entries: inline when short, else on the heap. */
+typedef struct ckey {
+    char *p;
+    size_t n, cap;
+    char inl[BLK_KEY_INLINE];
+} ckey;
+
+static void ckey_init(ckey *k)
+{
+    k->p = k->inl;
+    k->n = 0;
+    k->cap = sizeof k->inl;
+}
+
+static void ckey_fini(ckey *k)
+{
+    if (k->p != k->inl) free(k->p);
+}
+
+static int ckey_reserve(ckey *k, size_t need)
+{
+    if (need <= k->cap) return AM_OK;
+    size_t cap = k->cap * 2;
+    while (cap < need) cap *= 2;
+    char *p = k->p == k->inl ? malloc(cap) : realloc(k->p, cap);
+    if (!p) return AM_ERR_NOMEM;
+    if (k->p == k->inl) memcpy(p, k->inl, k->n);
+    k->p = p;
+    k->cap = cap;
+    return AM_OK;
+}
+
+static int fault(blk_fault *f, blk_fault_kind kind, uint32_t off)
+{
+    f->kind = kind;
+    f->off = off;
+    return AM_ERR_CORRUPT;
+}
+
+int blk_check(const blk *b, const char *lo, size_t lon, int lo_inclusive, const char *hi,
+              size_t hin, blk_fault *f)
+{
+    ckey ka, kb, *cur = &ka, *prev = &kb;
+    ckey_init(&ka);
+    ckey_init(&kb);
+    const char *limit = b->data + b->restart_off;
+    uint32_t off = 0, last = 0, j = 0;   /* j: the next restart point to meet */
+    int rc = AM_OK;
+    while (rc == AM_OK && off < b->restart_off) {
+        uint32_t shared, nonshared, vlen;
+        const char *p = decode_entry(b->data + off, limit, &shared, &nonshared, &vlen);
+        size_t klen = (size_t)shared + nonshared;
+        if (!p || shared > prev->n || klen < IKEY_TRAILER) {
+            rc = fault(f, BLK_FAULT_MALFORMED, off);
+            break;
+        }
+        if (j < b->nrestarts && restart_at(b, j) == off) {
+            if (shared != 0) { rc = fault(f, BLK_FAULT_RESTART, off); break; }
+            j++;
+        } else if (j < b->nrestarts && restart_at(b, j) < off) {
+            rc = fault(f, BLK_FAULT_RESTART, restart_at(b, j));   /* inside an entry */
+            break;
+        }
+        if (ckey_reserve(cur, klen)) { rc = AM_ERR_NOMEM; break; }
+        memcpy(cur->p, prev->p, shared);
+        memcpy(cur->p + shared, p, nonshared);
+        cur->n = klen;
+        if (off == 0) {
+            int c = lo ? ikey_cmp(lo, lon, cur->p, cur->n) : -1;
+            if (c > 0 || (c == 0 && !lo_inclusive)) rc = fault(f, BLK_FAULT_LOW, off);
+        } else if (ikey_cmp(prev->p, prev->n, cur->p, cur->n) >= 0) {
+            rc = fault(f, BLK_FAULT_ORDER, off);
+        }
+        ckey *t = prev;
+        prev = cur;
+        cur = t;
+        last = off;
+        off = (uint32_t)(p + nonshared + vlen - b->data);
+    }
+    /* Restart points past the last entry lie inside it (blk_init keeps them below the
+       restart array); an empty block has the one restart point 0 and nothing else. */
+    if (rc == AM_OK && b->restart_off > 0 && j != b->nrestarts)
+        rc = fault(f, BLK_FAULT_RESTART, restart_at(b, j));
+    if (rc == AM_OK && b->restart_off > 0 && hi && ikey_cmp(prev->p, prev->n, hi, hin) > 0)
+        rc = fault(f, BLK_FAULT_HIGH, last);
+    ckey_fini(&ka);
+    ckey_fini(&kb);
+    return rc;
 }

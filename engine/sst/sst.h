@@ -3,9 +3,26 @@
  * properties block, footer with magic number, a crc32c trailer on every block) is
  * described byte by byte in docs/format.md and at the top of sst_builder.c.
  *
- * Integrity: a block's checksum is verified before any of its entries is used: on every
- * read into the block cache, or, when the env maps the file, the first time this reader
- * touches the block (docs/format.md, "Reading").
+ * Integrity: a block is verified before any of its entries is used: its checksum, and for
+ * a data block the order of its keys (ascending within the block, above the previous
+ * block's index key and at most its own, within the file's smallest / largest key), one
+ * decode pass. A block that fails gives AM_ERR_CORRUPT naming the file and offset, on
+ * every read. When the check happens depends on the read (docs/format.md, "Reading"):
+ *
+ *   - Point lookups (sst_reader_get) and SST_READ_SHARED iterators (the user iterators of
+ *     db_read.c) trust a block verified once: in the mapping, the first time this reader
+ *     touches it (a bitmap remembers); through the cache, on its way in. Bytes that change
+ *     on disk afterwards (through the mapping, a cached copy is private) are not seen by
+ *     these checks while this reader lives. That is accepted: such a read hands what it
+ *     read to one caller and writes it nowhere; a new reader (a reopen) checks again; and
+ *     re-verifying a 4 KiB block per lookup would cost more than the lookup.
+ *   - SST_READ_VERIFIED_PRIVATE iterators (compaction inputs: db_bg.c via run_iter.c) trust
+ *     nothing read before: every block is read with pread into the iterator's own buffer
+ *     and verified there, every time. What a merge reads is written into new files with
+ *     good checksums and its inputs are deleted, so damage copied from a block verified
+ *     long ago would be laundered for good; reading from the mapping would also let a
+ *     block change between its check and its use, and a file cut short under a mapping
+ *     stops the process (SIGBUS) where pread returns a short read (AM_ERR_CORRUPT).
  *
  * Thread safety: a builder is used by one thread. A reader is immutable once open: any
  * number of threads may call sst_reader_get and iterate it at once. */
@@ -56,7 +73,9 @@ typedef struct sst_probe {
 
 typedef struct sst_reader sst_reader;
 /* Opens and validates footer, index, filter and properties (kept in memory while open).
- * AM_ERR_CORRUPT with a message naming the file for a bad magic number or checksum. */
+ * AM_ERR_CORRUPT with a message naming the file for a bad magic number or checksum, index
+ * entries out of order, or smallest / largest keys outside the index's range. Data blocks
+ * are not read here: each is verified when first used (above). */
 int sst_reader_open(am_env *env, const char *path, uint64_t file_id, blk_cache *cache,
                     sst_reader **out);
 void sst_reader_free(sst_reader *r);           /* accepts NULL */
@@ -79,9 +98,21 @@ int sst_reader_get_hashed(sst_reader *r, const void *k, size_t kn, uint64_t hash
 /* 1 if the bloom filter says k may be present (or there is no filter). */
 int sst_reader_may_match(sst_reader *r, const void *k, size_t kn);
 
-/* Iterator over every entry. fill_cache = 0 reads blocks around the cache (compactions use
- * it) with large sequential reads. The reader must outlive the iterator. */
-am_iiter *sst_iter_new(sst_reader *r, int fill_cache);
+/* How an iterator reaches data blocks (see Integrity, above). 0 is not a mode. */
+typedef enum sst_read_mode {
+    /* The reader's shared blocks: in place in the mapping, or pinned through the block cache
+       (filling it); each verified once. For user iterators, like point lookups. */
+    SST_READ_SHARED = 1,
+    /* Verified private read: blocks read with pread into the iterator's own buffer, in
+       512 KiB sequential chunks, around the mapping and the cache; every block verified
+       each time it is read. For compaction inputs. */
+    SST_READ_VERIFIED_PRIVATE = 2
+} sst_read_mode;
+
+/* Iterator over every entry, reading blocks as mode says. The reader must outlive the
+ * iterator. NULL only on OOM; an unknown mode gives an iterator whose status is
+ * AM_ERR_INVALID. */
+am_iiter *sst_iter_new(sst_reader *r, sst_read_mode mode);
 
 /* Salvage (repair): the number of data blocks, and an iterator over data block i alone,
  * read with pread around the cache. The block's checksum is verified at the first seek; a

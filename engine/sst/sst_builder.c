@@ -222,6 +222,9 @@ int sst_builder_add(sst_builder *b, const char *ikey, size_t n, const char *v, s
         goto out;
     }
 #ifndef NDEBUG
+    /* An in-memory invariant, not a check of data: every caller hands over keys in order
+       (the merge kernel, which all flushes and compactions go through, checks its input
+       and fails the merge with AM_ERR_CORRUPT before an out-of-order key gets here). */
     {
         size_t ln;
         const char *last = blk_builder_last(&b->data, &ln);

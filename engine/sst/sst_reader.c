@@ -2,8 +2,11 @@
  * filter and properties in memory, answers point lookups through the block cache, and
  * iterates it (two levels: index, then data block).
  *
- * Every block read from the file has its crc checked before use; a mismatch, a short read
- * or a malformed block gives AM_ERR_CORRUPT with a message naming the file and offset.
+ * Every block read from the file has its crc checked before use, and every data block
+ * the order of its keys (within the block, and against its index entries and the file's
+ * smallest / largest key: verify_data_block); a mismatch, a short read or a malformed
+ * block gives AM_ERR_CORRUPT with a message naming the file and offset. Which reads
+ * verify a block at every read and which trust one verified before: sst.h.
  * After open, the reader is immutable: gets and iterators may run from any threads
  * (pread does not move a shared file position; the cache locks for itself). */
 #include <stdatomic.h>
@@ -80,15 +83,80 @@ static int verify_block(const sst_reader *r, const char *buf, uint64_t off, uint
     return AM_OK;
 }
 
-/* Reads the block at h (contents + trailer) into buf, which has room for size + 5 bytes,
- * and verifies it. */
-static int read_block(const sst_reader *r, const sst_handle *h, char *buf)
+/* Separator (index key) of data block i, borrowed from r. */
+static inline const char *sep_of(const sst_reader *r, size_t i, size_t *n)
+{
+    *n = r->idx[i].key_len;
+    return r->idx_keys + r->idx[i].key_off;
+}
+
+/* The order checks of data block i (b decoded from bytes whose checksum just passed):
+ * its keys ascend, the first is above the previous block's separator (block 0: at least
+ * the file's smallest key), the last is at most its own separator (the last block: at
+ * most the file's largest key, which open checked is at most the last separator). With
+ * the index strictly ascending (load_index), blocks are then in order across the file. */
+static int check_data_block(const sst_reader *r, size_t i, const blk *b)
+{
+    size_t lon, hin;
+    const char *lo, *hi;
+    if (i == 0) { lo = r->props.smallest; lon = r->props.smallest_len; }
+    else lo = sep_of(r, i - 1, &lon);
+    if (i + 1 == r->nidx) { hi = r->props.largest; hin = r->props.largest_len; }
+    else hi = sep_of(r, i, &hin);
+    blk_fault f;
+    int rc = blk_check(b, lo, lon, i == 0, hi, hin, &f);
+    if (rc == AM_OK) return AM_OK;
+    if (rc == AM_ERR_NOMEM)
+        return am_env_error(r->env, rc, "%s: out of memory checking a data block", r->path);
+    const char *what = "malformed entry in data block";
+    switch (f.kind) {
+    case BLK_FAULT_MALFORMED: break;
+    case BLK_FAULT_RESTART: what = "restart point not at a whole key in data block"; break;
+    case BLK_FAULT_ORDER: what = "keys out of order in data block"; break;
+    case BLK_FAULT_LOW:
+        what = i == 0 ? "key below the file's smallest key in data block"
+                      : "key not above the previous block's index key (blocks out of order) "
+                        "in data block";
+        break;
+    case BLK_FAULT_HIGH:
+        what = i + 1 == r->nidx ? "key above the file's largest key in data block"
+                                : "key above the block's index key in data block";
+        break;
+    }
+    return am_env_error(r->env, AM_ERR_CORRUPT, "%s: corrupt SSTable: %s %zu (at offset %llu, "
+                        "the block at %llu)", r->path, what, i,
+                        (unsigned long long)(r->idx[i].off + f.off),
+                        (unsigned long long)r->idx[i].off);
+}
+
+/* Every check data block i passes before any of its entries is used, on the bytes at p
+ * (contents + trailer): checksum and type, restart array, order (check_data_block).
+ * Fills *out. */
+static int verify_data_block(const sst_reader *r, size_t i, const char *p, blk *out)
+{
+    const idx_ent *e = &r->idx[i];
+    int rc = verify_block(r, p, e->off, e->size);
+    if (rc) return rc;
+    if (blk_init(out, p, (size_t)e->size)) return corrupt(r, e->off, "malformed data block");
+    return check_data_block(r, i, out);
+}
+
+/* Reads the block at h (contents + trailer) into buf, which has room for size + 5 bytes;
+ * verifies nothing. */
+static int pread_block(const sst_reader *r, const sst_handle *h, char *buf)
 {
     size_t n = (size_t)h->size + BLK_TRAILER, got = 0;
     int rc = env_pread(r->env, r->f, h->off, n, buf, &got);
     if (rc) return rc;
     if (got != n) return corrupt(r, h->off, "block cut short by the end of the file");
-    return verify_block(r, buf, h->off, h->size);
+    return AM_OK;
+}
+
+/* pread_block, then verify_block. */
+static int read_block(const sst_reader *r, const sst_handle *h, char *buf)
+{
+    int rc = pread_block(r, h, buf);
+    return rc ? rc : verify_block(r, buf, h->off, h->size);
 }
 
 /* Reads a whole block into a fresh malloc'd buffer (*out, contents only are meaningful). */
@@ -252,6 +320,27 @@ static int load_props(sst_reader *r, const sst_handle *h)
     return rc;
 }
 
+/* The smallest / largest keys of the properties against the index, so that a data block
+ * needs only its own index entries and these as bounds (check_data_block): with blocks,
+ * both are internal keys, smallest <= largest, smallest <= the first separator (the first
+ * block's first key) and largest <= the last separator (the last block's last key). */
+static int check_props_bounds(const sst_reader *r, const sst_handle *h)
+{
+    if (r->nidx == 0) return AM_OK;
+    const sst_file_info *p = &r->props;
+    size_t n0, nl;
+    const char *s0 = sep_of(r, 0, &n0), *sl = sep_of(r, r->nidx - 1, &nl);
+    if (!p->smallest || !p->largest || p->smallest_len < IKEY_TRAILER ||
+        p->largest_len < IKEY_TRAILER)
+        return corrupt(r, h->off, "properties without a smallest or largest key");
+    if (ikey_cmp(p->smallest, p->smallest_len, p->largest, p->largest_len) > 0 ||
+        ikey_cmp(p->smallest, p->smallest_len, s0, n0) > 0 ||
+        ikey_cmp(p->largest, p->largest_len, sl, nl) > 0)
+        return corrupt(r, h->off, "smallest / largest key in the properties outside the "
+                       "index's range");
+    return AM_OK;
+}
+
 int sst_reader_open(am_env *env, const char *path, uint64_t file_id, blk_cache *cache,
                     sst_reader **out)
 {
@@ -312,6 +401,7 @@ int sst_reader_open(am_env *env, const char *path, uint64_t file_id, blk_cache *
             r->map = base;
     }
     if ((rc = load_props(r, &props))) goto fail;
+    if ((rc = check_props_bounds(r, &props))) goto fail;
     r->props.file_bytes = r->file_bytes;
     if (has_filter) {
         if ((rc = read_block_alloc(r, &filter, &r->filter))) goto fail;
@@ -382,10 +472,11 @@ static size_t index_lower_bound(const sst_reader *r, const char *t, size_t tn)
     return lo;
 }
 
-/* With the file mapped, data block i is read in place: its checksum is verified the first
- * time this reader touches it (the bitmap remembers), and from then on the mapping serves
- * it as a block cache would serve a verified copy; no system call, copy, lock or malloc.
- * (A block cache entry is likewise verified once, on its way in.) */
+/* With the file mapped, data block i is read in place: it is verified (verify_data_block:
+ * checksum and order) the first time this reader touches it (the bitmap remembers), and
+ * from then on the mapping serves it as a block cache would serve a verified copy; no
+ * system call, copy, lock or malloc. (A block cache entry is likewise verified once, on
+ * its way in.) */
 static int map_block(const sst_reader *r, size_t i, blk *out)
 {
     const idx_ent *e = &r->idx[i];
@@ -393,41 +484,42 @@ static int map_block(const sst_reader *r, size_t i, blk *out)
     uint64_t bit = UINT64_C(1) << (i % 64);
     atomic_uint_fast64_t *w = &r->verified[i / 64];
     if (!(atomic_load_explicit(w, memory_order_acquire) & bit)) {
-        int rc = verify_block(r, p, e->off, e->size);
+        int rc = verify_data_block(r, i, p, out);
         if (rc) return rc;
         atomic_fetch_or_explicit(w, bit, memory_order_release);
+        return AM_OK;
     }
     if (blk_init(out, p, (size_t)e->size)) return corrupt(r, e->off, "malformed data block");
     return AM_OK;
 }
 
-/* Reads data block e from the file into a fresh cblock, verifying its checksum. */
-static int load_cblock(const sst_reader *r, const idx_ent *e, cblock **out)
+/* Reads data block i from the file into a fresh cblock and verifies it. */
+static int load_cblock(const sst_reader *r, size_t i, cblock **out)
 {
     *out = NULL;
+    const idx_ent *e = &r->idx[i];
     cblock *cb = malloc(sizeof *cb + (size_t)e->size + BLK_TRAILER);
     if (!cb)
         return am_env_error(r->env, AM_ERR_NOMEM, "%s: out of memory for a block", r->path);
     sst_handle h = { e->off, e->size };
-    int rc = read_block(r, &h, cb->data);
-    if (!rc && blk_init(&cb->b, cb->data, (size_t)e->size))
-        rc = corrupt(r, e->off, "malformed data block");
+    int rc = pread_block(r, &h, cb->data);
+    if (!rc) rc = verify_data_block(r, i, cb->data, &cb->b);
     if (rc) { free(cb); return rc; }
     *out = cb;
     return AM_OK;
 }
 
-/* Pins data block e through the cache (reading and inserting it on a miss). */
-static int pin_block(const sst_reader *r, const idx_ent *e, sst_probe *probe,
-                     cache_handle **h)
+/* Pins data block i through the cache (reading and inserting it on a miss). */
+static int pin_block(const sst_reader *r, size_t i, sst_probe *probe, cache_handle **h)
 {
+    const idx_ent *e = &r->idx[i];
     *h = cache_lookup(r->cache, r->cache_id, e->off);
     if (*h) {
         if (probe) probe->blocks_cache++;
         return AM_OK;
     }
     cblock *cb;
-    int rc = load_cblock(r, e, &cb);
+    int rc = load_cblock(r, i, &cb);
     if (rc) return rc;
     if (probe) probe->blocks_disk++;
     *h = cache_insert(r->cache, r->cache_id, e->off, cb, (size_t)e->size, cblock_free);
@@ -468,7 +560,7 @@ int sst_reader_get_hashed(sst_reader *r, const void *k, size_t kn, uint64_t hash
         if ((rc = map_block(r, i, &mapped))) goto out;
         if (probe) probe->blocks_disk++;
     } else {
-        if ((rc = pin_block(r, &r->idx[i], probe, &h))) goto out;
+        if ((rc = pin_block(r, i, probe, &h))) goto out;
         b = &((const cblock *)cache_value(h))->b;
     }
     if (probe) probe->searched = 1;
@@ -503,14 +595,14 @@ out:
 typedef struct sst_iter {
     am_iiter base;
     sst_reader *r;                 /* borrowed */
-    int fill_cache;
+    sst_read_mode mode;
     int status;
     size_t bi;                     /* index entry of the current block; nidx: none */
-    cache_handle *h;               /* pinned current block (fill_cache) */
+    cache_handle *h;               /* pinned current block (shared, through the cache) */
     blk ra_blk;                    /* current block in ra or in the mapping */
     const blk *cur;                /* the current block, or NULL */
     blk_iter it;                   /* over cur */
-    char *ra;                      /* owned: read-ahead buffer (no fill_cache) */
+    char *ra;                      /* owned: read-ahead buffer (verified private read) */
     size_t ra_cap, ra_len;
     uint64_t ra_off;
 } sst_iter;
@@ -530,13 +622,14 @@ static void set_error(sst_iter *s, int rc)
     s->bi = s->r->nidx;
 }
 
-/* Points s->ra_blk at block e in the read-ahead buffer, refilling it with one large read
- * starting at the block when the block is not wholly there. */
+/* The verified private read: points s->ra_blk at block e in the read-ahead buffer,
+ * refilling it with one large pread starting at the block when the block is not wholly
+ * there, and verifies the block (checksum and order) whether or not it was read now. The
+ * mapping and the cache are never used: their copies were verified at some earlier time. */
 static int readahead_block(sst_iter *s, const idx_ent *e)
 {
     const sst_reader *r = s->r;
     size_t need = (size_t)e->size + BLK_TRAILER;
-    if (r->map) return map_block(r, (size_t)(e - r->idx), &s->ra_blk);   /* in place */
     if (!(e->off >= s->ra_off && e->off + need <= s->ra_off + s->ra_len)) {
         uint64_t avail = r->file_bytes - SST_FOOTER_SIZE - e->off;   /* >= need */
         size_t want = need > READAHEAD ? need : READAHEAD;
@@ -556,11 +649,7 @@ static int readahead_block(sst_iter *s, const idx_ent *e)
         s->ra_len = got;
         if (got < need) return corrupt(r, e->off, "block cut short by the end of the file");
     }
-    const char *p = s->ra + (e->off - s->ra_off);
-    int rc = verify_block(r, p, e->off, e->size);
-    if (rc) return rc;
-    if (blk_init(&s->ra_blk, p, (size_t)e->size)) return corrupt(r, e->off, "malformed data block");
-    return AM_OK;
+    return verify_data_block(r, (size_t)(e - r->idx), s->ra + (e->off - s->ra_off), &s->ra_blk);
 }
 
 /* Makes block bi current (not positioned). */
@@ -571,15 +660,15 @@ static int load_block(sst_iter *s, size_t bi)
     if (bi >= s->r->nidx) return AM_OK;
     const idx_ent *e = &s->r->idx[bi];
     int rc;
-    if (s->r->map) {
-        if ((rc = map_block(s->r, bi, &s->ra_blk))) return rc;
-        s->cur = &s->ra_blk;
-    } else if (s->fill_cache) {
-        if ((rc = pin_block(s->r, e, NULL, &s->h))) return rc;
-        s->cur = &((const cblock *)cache_value(s->h))->b;
-    } else {
+    if (s->mode == SST_READ_VERIFIED_PRIVATE) {
         if ((rc = readahead_block(s, e))) return rc;
         s->cur = &s->ra_blk;
+    } else if (s->r->map) {
+        if ((rc = map_block(s->r, bi, &s->ra_blk))) return rc;
+        s->cur = &s->ra_blk;
+    } else {
+        if ((rc = pin_block(s->r, bi, NULL, &s->h))) return rc;
+        s->cur = &((const cblock *)cache_value(s->h))->b;
     }
     blk_iter_init(&s->it, s->cur);
     return AM_OK;
@@ -688,13 +777,16 @@ static const am_iiter_ops sst_iter_ops = {
     .next_key = it_next_key,
 };
 
-am_iiter *sst_iter_new(sst_reader *r, int fill_cache)
+am_iiter *sst_iter_new(sst_reader *r, sst_read_mode mode)
 {
+    if (mode != SST_READ_SHARED && mode != SST_READ_VERIFIED_PRIVATE)
+        return iter_new_empty(am_env_error(r->env, AM_ERR_INVALID, "%s: iterator with "
+                                           "unknown read mode %d", r->path, (int)mode));
     sst_iter *s = calloc(1, sizeof *s);
     if (!s) return iter_new_empty(AM_ERR_NOMEM);
     s->base.ops = &sst_iter_ops;
     s->r = r;
-    s->fill_cache = fill_cache;
+    s->mode = mode;
     s->bi = r->nidx;
     return &s->base;
 }

@@ -1,5 +1,6 @@
 /* test_block.c: the block builder and reader: roundtrip and seek over a table of shapes
- * (stride, entries, key and value sizes), and safety on corrupt or truncated blocks. */
+ * (stride, entries, key and value sizes), safety on corrupt or truncated blocks, and the
+ * order check (blk_check): keys out of order, restart points not at whole keys, bounds. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -256,6 +257,15 @@ static int exercise(const char *data, size_t size, const entry *e, size_t n)
     }
     int bad = blk_iter_status(&it) != AM_OK;
     blk_iter_fini(&it);
+    blk_fault f;
+    int rc = blk_check(&b, e[0].k, e[0].kn, 1, e[n - 1].k, e[n - 1].kn, &f);
+    assert_true(rc == AM_OK || rc == AM_ERR_CORRUPT);
+    if (rc) {
+        assert_true(f.off < b.restart_off);
+        bad = 1;
+    } else {
+        assert_false(bad);     /* a block blk_check passes iterates without an error */
+    }
     for (size_t i = 0; i < n; i += 7) {
         blk_iter_init(&it, &b);
         blk_iter_seek(&it, e[i].k, e[i].kn);
@@ -315,6 +325,107 @@ static void test_corrupt_blocks_are_safe(void **state)
     free_entries(e, n);
 }
 
+/* Offset of entry i of block b (walking it). */
+static uint32_t offset_of(const blk *b, size_t i)
+{
+    blk_iter it;
+    blk_iter_init(&it, b);
+    blk_iter_seek_first(&it);
+    for (size_t j = 0; j < i; j++) blk_iter_next(&it);
+    assert_true(blk_iter_valid(&it));
+    uint32_t off = blk_iter_offset(&it);
+    blk_iter_fini(&it);
+    return off;
+}
+
+/* blk_check of e[0..n) built with stride: its status, the fault in *f. */
+static int check_built(const entry *e, size_t n, int stride, const char *lo, size_t lon,
+                       int lo_incl, const char *hi, size_t hin, blk_fault *f, blk_builder *bb,
+                       blk *b)
+{
+    blk_builder_reset(bb);
+    bb->stride = stride;
+    const char *data;
+    size_t size;
+    build(bb, e, n, &data, &size);
+    assert_int_equal(blk_init(b, data, size), AM_OK);
+    return blk_check(b, lo, lon, lo_incl, hi, hin, f);
+}
+
+static void test_check_order(void **state)
+{
+    (void)state;
+    tu_rng rng = { 11 };
+    blk_builder bb;
+    blk_builder_init(&bb, 1);
+    blk b;
+    blk_fault f;
+    /* Every shape as built passes, with its own first / last key as bounds; a bound one
+       key tighter fails at the first or last entry (long keys: the heap key buffers). */
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const shape *s = &shapes[si];
+        size_t n;
+        entry *e = make_entries(s, &rng, &n);
+        const entry *first = &e[0], *last = &e[n - 1];
+        assert_int_equal(check_built(e, n, s->stride, NULL, 0, 0, NULL, 0, &f, &bb, &b), AM_OK);
+        assert_int_equal(check_built(e, n, s->stride, first->k, first->kn, 1, last->k,
+                                     last->kn, &f, &bb, &b), AM_OK);
+        assert_int_equal(check_built(e, n, s->stride, first->k, first->kn, 0, NULL, 0, &f,
+                                     &bb, &b), AM_ERR_CORRUPT);
+        assert_int_equal(f.kind, BLK_FAULT_LOW);
+        assert_int_equal(f.off, 0);
+        if (n > 1) {
+            const entry *before = &e[n - 2];
+            assert_int_equal(check_built(e, n, s->stride, NULL, 0, 0, before->k, before->kn,
+                                         &f, &bb, &b), AM_ERR_CORRUPT);
+            assert_int_equal(f.kind, BLK_FAULT_HIGH);
+            assert_int_equal(f.off, offset_of(&b, n - 1));
+        }
+        free_entries(e, n);
+    }
+    /* Two neighbours swapped, or one key twice: ORDER at the second of the two. */
+    const shape s = { 4, 120, 2, 0, 30 };
+    size_t n;
+    entry *e = make_entries(&s, &rng, &n);
+    entry t = e[50];
+    e[50] = e[51];
+    e[51] = t;
+    assert_int_equal(check_built(e, n, 4, NULL, 0, 0, NULL, 0, &f, &bb, &b), AM_ERR_CORRUPT);
+    assert_int_equal(f.kind, BLK_FAULT_ORDER);
+    assert_int_equal(f.off, offset_of(&b, 51));
+    e[51] = e[50];
+    assert_int_equal(check_built(e, n, 4, NULL, 0, 0, NULL, 0, &f, &bb, &b), AM_ERR_CORRUPT);
+    assert_int_equal(f.kind, BLK_FAULT_ORDER);
+    assert_int_equal(f.off, offset_of(&b, 51));
+    e[50] = t;                       /* back in order: e[51] is the old e[51] again */
+    /* Restart points the array lists but the entries do not have: restart[1] moved to
+       entry 1 (stored as a delta, shared > 0) or into the middle of entry 4. The block
+       still passes blk_init (offsets ascend inside the entries). */
+    assert_int_equal(check_built(e, n, 4, NULL, 0, 0, NULL, 0, &f, &bb, &b), AM_OK);
+    char *copy = malloc(b.size);
+    assert_non_null(copy);
+    uint32_t moves[2] = { offset_of(&b, 1), offset_of(&b, 4) + 1 };
+    for (int m = 0; m < 2; m++) {
+        memcpy(copy, b.data, b.size);
+        enc_fixed32(copy + b.restart_off + 4, moves[m]);
+        blk c;
+        assert_int_equal(blk_init(&c, copy, b.size), AM_OK);
+        assert_int_equal(blk_check(&c, NULL, 0, 0, NULL, 0, &f), AM_ERR_CORRUPT);
+        assert_int_equal(f.kind, BLK_FAULT_RESTART);
+        assert_int_equal(f.off, moves[m]);
+    }
+    free(copy);
+    free_entries(e, n);
+    /* An empty block passes, whatever the bounds. */
+    blk_builder_reset(&bb);
+    const char *data;
+    size_t size;
+    assert_int_equal(blk_builder_finish(&bb, &data, &size), AM_OK);
+    assert_int_equal(blk_init(&b, data, size), AM_OK);
+    assert_int_equal(blk_check(&b, "zzzzzzzzz", 9, 0, "aaaaaaaaa", 9, &f), AM_OK);
+    blk_builder_free(&bb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_reset_reuse_and_empty),
         cmocka_unit_test(test_init_rejects_bad_restarts),
         cmocka_unit_test(test_corrupt_blocks_are_safe),
+        cmocka_unit_test(test_check_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,14 @@
  *     checksum trailer): gets and iterators for that block return AM_ERR_CORRUPT naming the
  *     file, every other key reads right, a merge over it fails rather than dropping keys;
  *   - a truncated SSTable: open fails with AM_ERR_CORRUPT naming the file;
+ *   - an SSTable with valid checksums but keys out of order (inside a block, or blocks
+ *     swapped): reads of those blocks fail, and a compaction over it fails cleanly (no
+ *     abort): a background error, AM_ERR_READONLY on writes, am_errmsg naming the file,
+ *     no output left behind;
+ *   - damage made on disk while the database is open, to a block a read has already
+ *     verified (or a file cut short under its mapping): a compaction over it fails with
+ *     AM_ERR_CORRUPT instead of copying the damage into a new file with a good checksum,
+ *     and a reopen still reports the damage;
  *   - a byte flipped anywhere in the MANIFEST: open fails with AM_ERR_CORRUPT and a message,
  *     and changes nothing (restoring the byte restores the database);
  *   - a WAL cut inside a record (header or payload), or followed by zeros: open succeeds with
@@ -16,6 +24,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +34,7 @@
 #include "amethyst.h"
 #include "testutil.h"
 #include "testutil_db.h"
+#include "testutil_sst.h"
 
 typedef tu_fixture fixture;
 
@@ -278,6 +288,194 @@ static void test_sst_truncated(void **state)
         const char *msg = open_fails(fx->dir, &fx->o, AM_ERR_CORRUPT, "truncated sstable");
         const char *base = strrchr(sst, '/') + 1;
         if (!strstr(msg, base)) fail_msg("message does not name %s: '%s'", base, msg);
+    }
+}
+
+/* ---- SSTables with valid checksums, keys out of order ---- */
+
+/* How many files in dir end with suffix. */
+static int count_files(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int found = 0;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name), sn = strlen(suffix);
+        found += n >= sn && strcmp(e->d_name + n - sn, suffix) == 0;
+    }
+    closedir(d);
+    return found;
+}
+
+/* Three more flushes reach l0_compaction_trigger (4); the merge then takes every L0 file.
+ * Returns the first failure of the flushes or of am_compact. */
+static int flush_three_and_compact(am_db *db)
+{
+    int rc = AM_OK;
+    for (int f = 0; f < 3 && rc == AM_OK; f++) {
+        put_keys(db, f * 10, f * 10 + 5, 1);
+        rc = am_flush(db);
+    }
+    return rc == AM_OK ? am_compact(db) : rc;
+}
+
+/* make_one_sst's file, patched (case 0: two entries of a middle block swapped; case 1: two
+ * middle blocks swapped) and resealed. With index_stride 1 and keys and values of one
+ * length, every entry is stored whole in the same number of bytes, so nothing moves. */
+static void make_out_of_order(fixture *fx, int c, char *sst, size_t cap)
+{
+    make_one_sst(fx, sst, cap);
+    size_t n;
+    char *d = tu_read_file(sst, &n);
+    tu_sst_block b[256];
+    size_t nb = tu_sst_data_blocks(d, n, b, 256);
+    assert_true(nb >= 6 && nb <= 256);
+    char k[32], v[64];
+    key_of(k, 0);
+    size_t entry = 3 + strlen(k) + 8 + value_of(v, 0, 0);
+    if (c == 0) {
+        tu_swap_bytes(d, (size_t)b[3].off + entry, (size_t)b[3].off + 2 * entry, entry);
+    } else {
+        assert_int_equal(b[2].size, b[3].size);
+        tu_swap_bytes(d, (size_t)b[2].off, (size_t)b[3].off, (size_t)b[2].size);
+    }
+    tu_sst_reseal(d, n);
+    tu_write_file(sst, d, n);
+    free(d);
+}
+
+static void test_sst_out_of_order_compaction(void **state)
+{
+    fixture *fx = *state;
+    static const char *what[] = { "keys out of order", "blocks out of order" };
+    for (int c = 0; c < 2; c++) {
+        char sst[512];
+        make_out_of_order(fx, c, sst, sizeof sst);
+        const char *base = strrchr(sst, '/') + 1;
+        am_db *db = tu_open(fx->dir, &fx->o);   /* footer, index, properties are intact */
+        /* A scan meets the bad block and stops there. */
+        am_iter *it = am_iter_new(db, NULL);
+        assert_non_null(it);
+        int i = 0;
+        for (am_iter_seek_first(it); am_iter_valid(it); am_iter_next(it)) i++;
+        if (am_iter_status(it) != AM_ERR_CORRUPT || i == 0 || i >= NKEYS)
+            fail_msg("%s: scan read %d keys and ended with %s", what[c], i,
+                     am_strerror(am_iter_status(it)));
+        am_iter_free(it);
+        /* The merge over it fails: no abort, nothing installed, nothing left behind. */
+        int rc = flush_three_and_compact(db);
+        am_stats st;
+        assert_int_equal(am_stats_get(db, &st), AM_OK);
+        if (rc != AM_ERR_CORRUPT || st.compactions != 0)
+            fail_msg("%s: merging over the file: %s after %llu merges, want corruption and "
+                     "none", what[c], am_strerror(rc), (unsigned long long)st.compactions);
+        const char *msg = am_errmsg(db);
+        if (!strstr(msg, base) || !strstr(msg, "offset"))
+            fail_msg("%s: message '%s' does not name %s and an offset", what[c], msg, base);
+        assert_int_equal(count_files(fx->dir, ".sst"), 4);     /* the inputs, no output */
+        /* A background error: writes refuse, the message still says why. */
+        assert_int_equal(am_put(db, "x", 1, "y", 1), AM_ERR_READONLY);
+        assert_non_null(strstr(am_errmsg(db), base));
+        assert_int_equal(am_compact(db), AM_ERR_CORRUPT);
+        assert_int_equal(am_close(db), AM_ERR_CORRUPT);
+    }
+}
+
+/* ---- damage while open: not laundered by a merge ---- */
+
+/* 1 if some .sst file in dir other than `except` contains needle. */
+static int other_sst_contains(const char *dir, const char *except, const char *needle)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int found = 0;
+    while (!found && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 4 || strcmp(e->d_name + n - 4, ".sst") != 0) continue;
+        char path[700];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (strcmp(path, except) == 0) continue;
+        size_t len;
+        char *data = tu_read_file(path, &len);
+        for (size_t i = 0; !found && i + strlen(needle) <= len; i++)
+            found = memcmp(data + i, needle, strlen(needle)) == 0;
+        free(data);
+    }
+    closedir(d);
+    return found;
+}
+
+/* Case 0: 8 bytes of key 300's value overwritten in the file, in place (pwrite), after a
+ * get of key 300 had its block verified in the mapping. Case 1: the file cut to about half
+ * its size, at a page boundary, under the mapping. Both while the database is open; then three flushes reach the
+ * L0 trigger and the merge reads the file. It must fail with AM_ERR_CORRUPT (a background
+ * error) rather than write the damaged value into a new file; after a reopen the original
+ * file is still there and still damaged. */
+static void test_damage_while_open_not_laundered(void **state)
+{
+    fixture *fx = *state;
+    for (int c = 0; c < 2; c++) {
+        char sst[512];
+        tu_rmtree(fx->dir);
+        am_db *db = tu_open(fx->dir, &fx->o);       /* the posix env: SSTables mapped */
+        put_keys(db, 0, NKEYS, 0);
+        assert_int_equal(am_flush(db), AM_OK);
+        find_one(fx->dir, ".sst", 0, sst, sizeof sst);
+        const char *base = strrchr(sst, '/') + 1;
+        assert_int_equal(get_key(db, 300, 0), AM_OK);   /* its block: verified, trusted */
+
+        char good[64], bad[64];
+        size_t vn = value_of(good, 300, 0);
+        memcpy(bad, good, vn);
+        memcpy(bad + 17, "DAMAGED!", 8);              /* value-00300-gen0-DAMAGED!ijk... */
+        bad[vn] = 0;
+        int fd = open(sst, O_WRONLY);
+        assert_true(fd >= 0);
+        if (c == 0) {
+            size_t n;
+            char *d = tu_read_file(sst, &n);
+            size_t off = tu_find(d, n, good, vn);
+            free(d);
+            assert_int_equal(pwrite(fd, bad + 17, 8, (off_t)off + 17), 8);
+        } else {
+            /* At a page boundary: through the mapping, the rest of the block there is in a
+               page wholly past the end of the file, and reading it raises SIGBUS. */
+            uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), cut = tu_file_size(sst) / 2;
+            assert_true(cut > page);
+            assert_int_equal(ftruncate(fd, (off_t)(cut - cut % page)), 0);
+        }
+        assert_int_equal(close(fd), 0);
+
+        int rc = flush_three_and_compact(db);
+        am_stats st;
+        assert_int_equal(am_stats_get(db, &st), AM_OK);
+        if (rc != AM_ERR_CORRUPT || st.compactions != 0)
+            fail_msg("case %d: merging over the damaged file: %s after %llu merges, want "
+                     "corruption and none", c, am_strerror(rc),
+                     (unsigned long long)st.compactions);
+        const char *msg = am_errmsg(db);
+        if (!strstr(msg, base)) fail_msg("case %d: message '%s' does not name %s", c, msg, base);
+        assert_int_equal(am_put(db, "x", 1, "y", 1), AM_ERR_READONLY);
+        assert_int_equal(count_files(fx->dir, ".sst"), 4);     /* the inputs, no output */
+        if (other_sst_contains(fx->dir, sst, "DAMAGED!"))
+            fail_msg("case %d: the damaged value was copied into another file", c);
+        am_close(db);
+
+        /* Reopened (in the background mode: an inline open would run the failing merge
+           again), a fresh reader verifies the block and reports the damage. */
+        am_options bgo = fx->o;
+        bgo.background_threads = 1;
+        if (c == 1) {
+            open_fails(fx->dir, &bgo, AM_ERR_CORRUPT, "file cut short");
+            continue;
+        }
+        db = tu_open(fx->dir, &bgo);
+        assert_int_equal(get_key(db, 300, 0), AM_ERR_CORRUPT);
+        assert_non_null(strstr(am_errmsg(db), base));
+        assert_int_equal(get_key(db, 100, 0), AM_OK);        /* other blocks read right */
+        am_close(db);
     }
 }
 
@@ -562,6 +760,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_sst_block_flips),
         T(test_sst_truncated),
+        T(test_sst_out_of_order_compaction),
+        T(test_damage_while_open_not_laundered),
         T(test_manifest_flips),
         T(test_manifest_last_edit_flipped),
         T(test_wal_torn_tail),

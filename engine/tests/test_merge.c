@@ -113,7 +113,7 @@ static ent *read_outputs(fixture *f, const merge_result *r, size_t *nout)
         assert_int_equal(d->tag, f->p.out_tag);
         assert_int_equal(d->reads, 0);
         assert_int_equal(d->writes, 0);
-        am_iiter *it = sst_iter_new(rd, 0);
+        am_iiter *it = sst_iter_new(rd, SST_READ_VERIFIED_PRIVATE);
         assert_non_null(it);
         uint64_t entries = 0, dels = 0, minseq = UINT64_MAX, maxseq = 0;
         size_t first = n;
@@ -420,7 +420,7 @@ static void test_split_between_user_keys(void **state)
         assert_int_equal(sst_reader_open(f->env, path, r.out[i].id, NULL, &segs[i]->reader),
                          AM_OK);
     }
-    am_iiter *it = run_iter_new(segs, r.nout, 0);
+    am_iiter *it = run_iter_new(segs, r.nout, SST_READ_VERIFIED_PRIVATE);
     assert_non_null(it);
     for (size_t i = 0; i < r.nout; i++) seg_unref(segs[i]);   /* the iterator holds them */
     size_t i = 0;
@@ -479,7 +479,7 @@ static void test_empty_and_all_dropped(void **state)
     assert_int_equal(count_files(f), 0);
     merge_result_clear(&r);
     /* An empty run iterator is empty. */
-    am_iiter *it = run_iter_new(NULL, 0, 1);
+    am_iiter *it = run_iter_new(NULL, 0, SST_READ_SHARED);
     assert_non_null(it);
     iter_seek_first(it);
     assert_false(iter_valid(it));
@@ -495,7 +495,7 @@ static void test_empty_and_all_dropped(void **state)
     d.largest = in[1].k;  d.largest_len = in[1].kn;
     am_segment *s = seg_new_detached(&d);
     assert_non_null(s);
-    it = run_iter_new(&s, 1, 0);
+    it = run_iter_new(&s, 1, SST_READ_VERIFIED_PRIVATE);
     seg_unref(s);
     assert_non_null(it);
     iter_seek_first(it);
@@ -555,6 +555,37 @@ static void test_input_error_removes_outputs(void **state)
     free(in);
 }
 
+/* An input out of internal-key order (a user key going back; one user key's versions
+ * oldest first; the same internal key twice), placed after several outputs were written:
+ * AM_ERR_CORRUPT naming the output directory and the entry, every output removed, and no
+ * abort in sst_builder_add (which requires ascending keys). */
+static void test_out_of_order_input(void **state)
+{
+    (void)state;
+    size_t n = 5000, at = 4000;
+    for (int c = 0; c < 3; c++) {
+        ent *in = many_entries(n);
+        if (c == 0) in[at] = in[at - 10];                         /* s003990 after s003999 */
+        if (c == 1) make_ent(&in[at], "s003999", 4001, AM_KIND_VALUE, 50);   /* seq 4000 first */
+        if (c == 2) in[at] = in[at - 1];                          /* s003999 twice */
+        fixture *f = fx_new("merge-order");
+        f->p.target_file_bytes = 4096;
+        f->p.bottommost = c == 1;
+        merge_result r;
+        assert_int_equal(run(f, in, n, &r), AM_ERR_CORRUPT);
+        assert_int_equal(r.nout, 0);
+        assert_null(r.out);
+        assert_true(f->next_file > 105);      /* several files were written, then removed */
+        assert_int_equal(count_files(f), 0);
+        char msg[512];
+        am_env_last_error(f->env, msg, sizeof msg);
+        if (!strstr(msg, f->dir) || !strstr(msg, "out of order") || !strstr(msg, "entry 4000"))
+            fail_msg("case %d: message '%s' should name %s and entry 4000", c, msg, f->dir);
+        fx_free(f);
+        free(in);
+    }
+}
+
 /* A flush-shaped merge from a memtable iterator. */
 static void test_from_memtable(void **state)
 {
@@ -599,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_empty_and_all_dropped),
         cmocka_unit_test(test_stop_removes_outputs),
         cmocka_unit_test(test_input_error_removes_outputs),
+        cmocka_unit_test(test_out_of_order_input),
         cmocka_unit_test(test_from_memtable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,10 @@
 /* test_sst.c: SSTable builder and reader against a sorted in-memory model: point lookups
- * at many sequence numbers, full scans and seeks (through the cache and around it), bloom
- * on and off, file info and properties, empty files and long keys, sticky builder errors,
- * and corruption: a flipped byte anywhere gives AM_ERR_CORRUPT (never wrong data), and a
- * truncated file is not an SSTable. */
+ * at many sequence numbers, full scans and seeks (shared reads through the mapping or the
+ * cache, and verified private reads around both), bloom on and off, file info and
+ * properties, empty files and long keys, sticky builder errors, and corruption: a flipped
+ * byte anywhere gives AM_ERR_CORRUPT (never wrong data), a block changed on disk after its
+ * first check is caught by a verified private read, and a truncated file is not an
+ * SSTable. (Checksum-valid files with keys out of order: test_sst_order.c.) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -238,9 +240,9 @@ static void check_at(am_iiter *it, const ment *e)
     tu_expect_iter_at(it, e->k, e->kn, e->v, e->vn);
 }
 
-static void check_iter(sst_reader *r, const model *m, int fill_cache, uint64_t seed)
+static void check_iter(sst_reader *r, const model *m, sst_read_mode mode, uint64_t seed)
 {
-    am_iiter *it = sst_iter_new(r, fill_cache);
+    am_iiter *it = sst_iter_new(r, mode);
     assert_non_null(it);
     size_t i = 0;
     for (iter_seek_first(it); iter_valid(it); iter_next(it)) check_at(it, &m->e[i++]);
@@ -373,8 +375,8 @@ static void test_build_get_iterate(void **state)
             size_t ukn = ukey_fmt(uk, u, 0);
             assert_true(sst_reader_may_match(r, uk, ukn));
         }
-        check_iter(r, &m, 1, 11);
-        check_iter(r, &m, 0, 12);
+        check_iter(r, &m, SST_READ_SHARED, 11);
+        check_iter(r, &m, SST_READ_VERIFIED_PRIVATE, 12);
         sst_reader_free(r);
         sst_file_info_clear(&info);
         assert_null(info.smallest);
@@ -409,7 +411,7 @@ static void test_cache_accounting(void **state)
         if (with_cache) assert_true(cache_usage(cache) > 0 && cache_usage(cache) <= 2048 + 512);
         /* an iterator that bypasses the cache adds nothing to it */
         size_t before = cache_usage(cache);
-        check_iter(r, &t.m, 0, 5);
+        check_iter(r, &t.m, SST_READ_VERIFIED_PRIVATE, 5);
         assert_int_equal(cache_usage(cache), before);
         sst_reader_free(r);
     }
@@ -441,9 +443,49 @@ static void test_two_readers_one_file(void **state)
     for (uint32_t u = 0; u < 3000; u += 7) check_get(b, &t.m, u, 0, AM_MAX_SEQ, &p);
     assert_int_equal(p.blocks_cache + p.blocks_disk, 3000 / 7 + 1);
     assert_true(p.blocks_disk > 0);        /* b read its own blocks, found none of a's */
-    check_iter(b, &t.m, 1, 11);
+    check_iter(b, &t.m, SST_READ_SHARED, 11);
     sst_reader_free(b);
     cache_free(cache);
+    table_free(&t);
+}
+
+/* A verified private read trusts no earlier check: after a get verified block 0 in the
+ * mapping, the file's bytes change on disk (pwrite while the reader is open); a
+ * SST_READ_VERIFIED_PRIVATE iterator reads the block with pread and verifies it again, so
+ * it reports AM_ERR_CORRUPT naming the file, where one reading the mapping would not. An
+ * unknown mode gives an iterator with status AM_ERR_INVALID. */
+static void test_private_read_verifies_again(void **state)
+{
+    fx *f = *state;
+    sst_options o = { .block_bytes = 1024, .index_stride = 4, .bloom_bits_per_key = 0 };
+    table t;
+    table_make(&t, f, "private.sst", 2000, 1, 0, 12, &o);
+    sst_reader *r;
+    assert_int_equal(sst_reader_open(f->posix, t.path, 1, NULL, &r), AM_OK);
+    check_get(r, &t.m, 0, 0, AM_MAX_SEQ, NULL);          /* block 0: verified, trusted */
+    FILE *fp = fopen(t.path, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, 100, SEEK_SET), 0);
+    int ch = fgetc(fp);
+    assert_int_equal(fseek(fp, 100, SEEK_SET), 0);
+    assert_int_equal(fputc(ch ^ 0x40, fp), ch ^ 0x40);
+    assert_int_equal(fclose(fp), 0);
+    am_iiter *it = sst_iter_new(r, SST_READ_VERIFIED_PRIVATE);
+    assert_non_null(it);
+    iter_seek_first(it);
+    assert_false(iter_valid(it));
+    assert_int_equal(iter_status(it), AM_ERR_CORRUPT);
+    char msg[512];
+    am_env_last_error(f->posix, msg, sizeof msg);
+    assert_non_null(strstr(msg, "private.sst"));
+    iter_free(it);
+    it = sst_iter_new(r, (sst_read_mode)0);
+    assert_non_null(it);
+    iter_seek_first(it);
+    assert_false(iter_valid(it));
+    assert_int_equal(iter_status(it), AM_ERR_INVALID);
+    iter_free(it);
+    sst_reader_free(r);
     table_free(&t);
 }
 
@@ -481,7 +523,7 @@ static void test_mapped_verify_once(void **state)
     sst_reader_free(r);
     assert_int_equal(sst_reader_open(f->posix, t.path, 2, NULL, &r), AM_OK);
     check_get(r, &t.m, 0, 0, AM_MAX_SEQ, NULL);
-    check_iter(r, &t.m, 1, 3);
+    check_iter(r, &t.m, SST_READ_SHARED, 3);
     sst_reader_free(r);
     free(bad);
     free(bytes);
@@ -505,8 +547,8 @@ static void test_long_keys_and_big_blocks(void **state)
         assert_int_equal(sst_reader_open(f->posix, path, 1, NULL, &r), AM_OK);
         sst_probe p = { 0 };
         check_all_gets(r, &m, 1000, &p);
-        check_iter(r, &m, 0, 1);
-        check_iter(r, &m, 1, 2);
+        check_iter(r, &m, SST_READ_VERIFIED_PRIVATE, 1);
+        check_iter(r, &m, SST_READ_SHARED, 2);
         sst_reader_free(r);
         sst_file_info_clear(&info);
     }
@@ -530,7 +572,7 @@ static void test_empty_file(void **state)
         assert_int_equal(sst_reader_open(f->posix, path, 1, NULL, &r), AM_OK);
         got g = { 0 };
         assert_int_equal(sst_reader_get(r, "a", 1, AM_MAX_SEQ, NULL, on_found, &g), AM_NOT_FOUND);
-        am_iiter *it = sst_iter_new(r, 1);
+        am_iiter *it = sst_iter_new(r, SST_READ_SHARED);
         iter_seek_first(it);
         assert_false(iter_valid(it));
         iter_seek(it, "abcdefghi", 9);
@@ -658,8 +700,8 @@ static int probe_corrupt(am_env *env, const char *path, const model *m)
         assert_int_equal(g.vn, want->vn);
         assert_memory_equal(g.v, want->v, g.vn);
     }
-    for (int fill = 0; fill < 2; fill++) {
-        am_iiter *it = sst_iter_new(r, fill);
+    for (int mode = SST_READ_SHARED; mode <= SST_READ_VERIFIED_PRIVATE; mode++) {
+        am_iiter *it = sst_iter_new(r, (sst_read_mode)mode);
         size_t i = 0;
         for (iter_seek_first(it); iter_valid(it); iter_next(it)) check_at(it, &m->e[i++]);
         if (iter_status(it)) {
@@ -825,6 +867,7 @@ int main(void)
         T(test_cache_accounting),
         T(test_two_readers_one_file),
         T(test_mapped_verify_once),
+        T(test_private_read_verifies_again),
         T(test_long_keys_and_big_blocks),
         T(test_empty_file),
         T(test_found_return_value),
