@@ -114,7 +114,7 @@ static const am_iiter_ops blocks_ops = {
 
 am_iiter *rp_sst_iter_new(rp_sst *s)
 {
-    if (!s->bad) return sst_iter_new(s->r, 0);
+    if (!s->bad) return sst_iter_new(s->r, SST_READ_VERIFIED_PRIVATE);
     blocks_iter *b = calloc(1, sizeof *b);
     if (!b) return NULL;
     b->base.ops = &blocks_ops;

@@ -195,7 +195,7 @@ int rp_read_sst(repair *rp, rp_sst *s)
         return AM_OK;
     }
     char why[RP_WHY] = "";
-    rc = walk(rp, sst_iter_new(s->r, 0), &acc, why);
+    rc = walk(rp, sst_iter_new(s->r, SST_READ_VERIFIED_PRIVATE), &acc, why);
     if (rc == AM_ERR_CORRUPT) {
         acc_reset(&acc);
         rc = walk_blocks(rp, s, &acc);

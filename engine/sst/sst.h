@@ -115,7 +115,8 @@ typedef enum sst_read_mode {
 am_iiter *sst_iter_new(sst_reader *r, sst_read_mode mode);
 
 /* Salvage (repair): the number of data blocks, and an iterator over data block i alone,
- * read with pread around the cache. The block's checksum is verified at the first seek; a
+ * read with pread around the cache. The block is verified at the first seek (checksum, and
+ * its keys in order within its index bounds, as every verified read); a
  * damaged block or entry makes the iterator invalid with status AM_ERR_CORRUPT naming the
  * file and offset (AM_ERR_IO for a failed read), so the blocks after it can still be read
  * through iterators of their own. The reader must outlive the iterator. NULL only if even

@@ -811,7 +811,7 @@ typedef struct sst_blk_iter {
 static int bi_load(sst_blk_iter *s)
 {
     if (s->cb || s->status) return s->status;
-    int rc = load_cblock(s->r, &s->r->idx[s->bi], &s->cb);
+    int rc = load_cblock(s->r, s->bi, &s->cb);
     if (rc) return s->status = rc;
     blk_iter_init(&s->it, &s->cb->b);
     return AM_OK;
