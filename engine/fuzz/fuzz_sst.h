@@ -19,7 +19,8 @@
  *   - a merge of the whole file through the merge kernel (merge_run) into a scratch
  *     directory, as a compaction would (bottommost when knobs & 1, one snapshot in the
  *     middle of the sequence range when knobs & 2); each output must open, be strictly
- *     ascending and hold what the merge says it wrote.
+ *     ascending and hold what the merge says it wrote;
+ *   - last, a walk that ended without error must have been in strictly ascending order.
  * Statuses other than AM_OK / AM_NOT_FOUND / AM_ERR_CORRUPT stop the process. */
 void fuzz_sst_exercise(const char *path, unsigned knobs);
 

@@ -51,6 +51,10 @@ static inline int fuzz_status_ok(int rc)
  * the engine promises an error naming the damaged file. */
 void fuzz_check_named(int rc, const char *msg, const char *what);
 
+/* With $AM_FUZZ_VERBOSE set (to anything but 0), prints a line to stderr: what a target
+ * did with an input (statuses, messages), for reading a reproducer. */
+void fuzz_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* ---- the scratch directory ---------------------------------------------------------- */
 
 /* The process's scratch directory, amfuzz-<pid>-<target>-XXXXXX under $AM_FUZZ_SCRATCH if
@@ -120,7 +124,22 @@ typedef struct fuzz_scan {
     uint64_t n, hash;
     int sorted;
     int status;
+    char first[256];             /* the first key ("fuzz" when there is none or it is
+                                    longer than this) */
+    size_t first_len;
 } fuzz_scan;
 fuzz_scan fuzz_db_scan(am_db *db, int check_gets);
+
+/* A write after recovery: twice, puts a new value under k (kn bytes), flushes (so that
+ * the second flush makes the small options compact L0), and checks that am_get returns
+ * that value, so that a recovered sequence number too large or too small
+ * shows (the new version must be the newest). Returns AM_OK; am_flush's AM_ERR_CORRUPT
+ * when the_files_may_lie (a MANIFEST target); or am_put's refusal, which must not be a
+ * corruption, I/O error or out of memory, and must come with a message (the caller then
+ * checks that the database still opens). */
+int fuzz_db_overwrite(am_db *db, const void *k, size_t kn, int the_files_may_lie);
+/* Checks that am_get of k returns the value fuzz_db_overwrite wrote (or, when
+ * the_files_may_lie, AM_ERR_CORRUPT). */
+void fuzz_db_expect_written(am_db *db, const void *k, size_t kn, int the_files_may_lie);
 
 #endif

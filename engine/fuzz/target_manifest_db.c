@@ -18,8 +18,11 @@
  *
  * Checks: am_open returns AM_OK or AM_ERR_CORRUPT with a message naming the directory; a
  * scan, am_compact and am_close return AM_OK or a corruption (the MANIFEST may describe
- * a library file wrongly); a scan that succeeds shows its keys in order. When all of them
- * succeed, a second open must succeed and show the same keys and values.
+ * a library file wrongly); a scan that succeeds shows its keys in order; a write (to a key
+ * of two library files) and a flush succeed, and the write is the newest version of its
+ * key before and after am_compact (fuzz_db_overwrite), after which a scan finds no
+ * corruption that the first one did not. When all of them succeed, a second open must
+ * succeed and show the same keys and values.
  * Known defects: known-add-smallest-above-largest, an ADDED field whose smallest key is
  * above its largest, naming a library file that is present (run_disjoint's assert in
  * version_build); known-add-ranges-not-the-files, two files in one run whose recorded
@@ -29,6 +32,7 @@
 #include <string.h>
 
 #include "fuzz/fuzz_util.h"
+#include "sst/sst.h"
 #include "version/edit.h"
 #include "version/version.h"
 #include "wal/wal.h"
@@ -36,6 +40,7 @@
 const char fuzz_target_name[] = "manifest_db";
 
 #define MAX_LIB 8
+#define OVERWRITE_KEY "k0099"      /* in the library's first two files */
 
 typedef struct lib_file {
     uint64_t id;
@@ -201,25 +206,53 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = am_open_msg(md.db, &o, &db, msg, sizeof msg);
     FUZZ_CHECK(rc == AM_OK || rc == AM_ERR_CORRUPT, "am_open: %s (%s)", am_strerror(rc), msg);
     if (rc != AM_OK) {
+        fuzz_log("am_open: %s (%s)", am_strerror(rc), msg);
         fuzz_check_named(rc, msg, md.db);
         return 0;
     }
+    fuzz_log("am_open: ok");
     /* Keys out of order are wrong data, whatever the MANIFEST said (am_get is not checked
        against the iterator: a MANIFEST may put newer files below older ones, which no
        check at open can rule out). */
     fuzz_scan s1 = fuzz_db_scan(db, 0);
     FUZZ_CHECK(s1.status != AM_OK || s1.sorted, "a scan after recovery shows keys out of order");
-    int crc = am_compact(db);
-    FUZZ_CHECK(crc == AM_OK || crc == AM_ERR_CORRUPT || crc == AM_ERR_READONLY,
+    fuzz_log("scan: %s, %llu keys", am_strerror(s1.status), (unsigned long long)s1.n);
+    /* A key of two library files: the write must stay the newest through the merges. */
+    int wrc = fuzz_db_overwrite(db, OVERWRITE_KEY, sizeof OVERWRITE_KEY - 1, 1);
+    int refused = wrc != AM_OK && wrc != AM_ERR_CORRUPT;   /* am_put said no */
+    int crc = refused ? wrc : am_compact(db);
+    fuzz_log("write: %s, compact: %s", am_strerror(wrc), am_strerror(crc));
+    FUZZ_CHECK(refused || crc == AM_OK || crc == AM_ERR_CORRUPT || crc == AM_ERR_READONLY,
                "am_compact: %s", am_strerror(crc));
+    if (wrc == AM_OK && crc == AM_OK) {
+        fuzz_db_expect_written(db, OVERWRITE_KEY, sizeof OVERWRITE_KEY - 1, 1);
+        int before = s1.status;
+        s1 = fuzz_db_scan(db, 0);
+        /* The first scan read every live file without error, and since then the engine
+           has only written files of its own: nothing may read as corrupt now. */
+        FUZZ_CHECK(before != AM_OK || s1.status == AM_OK, "a scan after a write and a "
+                   "compaction finds corruption that the first scan did not (\"%s\")",
+                   am_errmsg(db));
+        FUZZ_CHECK(s1.status != AM_OK || s1.sorted, "a scan after a write shows keys out of order");
+    }
     int close_rc = am_close(db);
-    FUZZ_CHECK(close_rc == AM_OK || close_rc == AM_ERR_CORRUPT, "am_close: %s",
+    fuzz_log("close: %s", am_strerror(close_rc));
+    FUZZ_CHECK(refused || close_rc == AM_OK || close_rc == AM_ERR_CORRUPT, "am_close: %s",
                am_strerror(close_rc));
-    if (s1.status != AM_OK || crc != AM_OK || close_rc != AM_OK) return 0;
+    if (!refused && (s1.status != AM_OK || wrc != AM_OK || crc != AM_OK || close_rc != AM_OK))
+        return 0;
 
+    /* After a refused write nothing has changed since the first open (its own merges are
+       done): the database must open again. */
     rc = am_open_msg(md.db, &o, &db, msg, sizeof msg);
     FUZZ_CHECK(rc == AM_OK, "the second open fails: %s (%s)", am_strerror(rc), msg);
+    if (refused) {
+        FUZZ_CHECK(am_close(db) == AM_OK, "am_close after the second open");
+        return 0;
+    }
     fuzz_scan s2 = fuzz_db_scan(db, 0);
+    fuzz_log("second open: ok, scan: %s, %llu keys (first: %llu)", am_strerror(s2.status),
+             (unsigned long long)s2.n, (unsigned long long)s1.n);
     FUZZ_CHECK(s2.status == AM_OK && s2.n == s1.n && s2.hash == s1.hash,
                "after a compaction and a reopen the data differ (%llu keys, then %llu)",
                (unsigned long long)s1.n, (unsigned long long)s2.n);
@@ -269,13 +302,34 @@ static void add_desc(version_edit *e, const lib_file *f, int level, uint64_t run
     FUZZ_CHECK(edit_add_segment(e, &d) == AM_OK, "edit_add_segment");
 }
 
-/* Appends e, with the fields a first record needs, as one input record. */
-static void put_edit(am_buf *in, version_edit *e)
+/* An ADDED field for library file i exactly as the file describes itself (its size and
+ * properties), at level / run. */
+static void add_true_desc(version_edit *e, size_t i, int level, uint64_t run)
 {
-    e->has_next_file = 1; e->next_file = 100;
+    char path[800];
+    fname_sst(path, sizeof path, md.db, md.lib[i].id);
+    fuzz_write_file(path, md.lib[i].data, md.lib[i].n);
+    sst_reader *r = NULL;
+    FUZZ_CHECK(sst_reader_open(fuzz_env(), path, md.lib[i].id, NULL, &r) == AM_OK,
+               "a library file does not open");
+    const sst_file_info *pi = sst_reader_props(r);
+    seg_desc d = { .id = md.lib[i].id, .level = level, .run = run, .bytes = pi->file_bytes,
+                   .entries = pi->entries, .deletions = pi->deletions,
+                   .min_seq = pi->min_seq, .max_seq = pi->max_seq,
+                   .smallest = pi->smallest, .smallest_len = pi->smallest_len,
+                   .largest = pi->largest, .largest_len = pi->largest_len };
+    FUZZ_CHECK(edit_add_segment(e, &d) == AM_OK, "edit_add_segment");
+    sst_reader_free(r);
+    fuzz_empty_dir(md.db);
+}
+
+/* Appends e, with the fields a first record needs, as one input record. */
+static void put_edit(am_buf *in, version_edit *e, uint64_t next_file, uint64_t last_seq)
+{
+    e->has_next_file = 1; e->next_file = next_file;
     e->has_strategy = 1; strcpy(e->strategy, "leveled");
     e->has_log_number = 1; e->log_number = 0;
-    e->has_last_seq = 1; e->last_seq = 10000;
+    e->has_last_seq = 1; e->last_seq = last_seq;
     am_buf b;
     buf_init(&b);
     FUZZ_CHECK(edit_encode(e, &b) == AM_OK, "edit_encode");
@@ -283,6 +337,19 @@ static void put_edit(am_buf *in, version_edit *e)
     fuzz_put_bytes(in, b.data, b.len);
     buf_free(&b);
     edit_clear(e);
+}
+
+/* One input: present, options 0, one edit adding library file 0 as it is, at level,
+ * with the counters given. */
+static void put_one_file(am_buf *in, int level, uint64_t next_file, uint64_t last_seq)
+{
+    version_edit e;
+    edit_init(&e);
+    buf_clear(in);
+    fuzz_put_u8(in, 1);
+    fuzz_put_u8(in, 0);
+    add_true_desc(&e, 0, level, 1);
+    put_edit(in, &e, next_file, last_seq);
 }
 
 void fuzz_generate(const char *corpus_dir, const char *regress_dir)
@@ -310,7 +377,7 @@ void fuzz_generate(const char *corpus_dir, const char *regress_dir)
     fuzz_put_u8(&in, 1);
     fuzz_put_u8(&in, 0);
     add_desc(&e, &md.lib[0], 1, 1, "k9", "k0");
-    put_edit(&in, &e);
+    put_edit(&in, &e, 100, 10000);
     fuzz_put(regress_dir, "known-add-smallest-above-largest", in.data, in.len);
 
     /* Known defect (found by this target): library files 0 (k0000..k0099) and 1
@@ -323,7 +390,29 @@ void fuzz_generate(const char *corpus_dir, const char *regress_dir)
     fuzz_put_u8(&in, 0);
     add_desc(&e, &md.lib[0], 1, 1, "k0000", "k0049");
     add_desc(&e, &md.lib[1], 1, 1, "k0050", "k0149");
-    put_edit(&in, &e);
+    put_edit(&in, &e, 100, 10000);
     fuzz_put(regress_dir, "known-add-ranges-not-the-files", in.data, in.len);
+
+    /* Known defects (found with this target), each with library file 0 (k0000..k0099,
+       sequences 1..100) described exactly as the file describes itself:
+       - LAST_SEQ 5, below the file's sequences: recovery keeps it, so the next writes
+         reuse sequences 6, 7 and the file's k0099 (sequence 100) shadows them; once a
+         compaction merges them the write is gone (am_get: not found);
+       - LAST_SEQ 2^64 - 1, above AM_MAX_SEQ: the next write's sequence wraps to 0, the
+         same loss;
+       - LAST_SEQ AM_MAX_SEQ: the next write's sequence does not fit; am_put appends it
+         to the log, then fails with AM_ERR_CORRUPT and no message, and the next am_open
+         refuses the log ("malformed write batch"): the database no longer opens;
+       - NEXT_FILE 2^64 - 2 with the file (number 4) at L3: file numbers wrap past
+         2^64 - 1 to 0, 1, ..., and the fifth file made after that, 000004.sst, is
+         created over the live one (a later scan: "corrupt SSTable"). */
+    put_one_file(&in, 0, 100, 5);
+    fuzz_put(regress_dir, "known-last-seq-below-the-files", in.data, in.len);
+    put_one_file(&in, 0, 100, UINT64_MAX);
+    fuzz_put(regress_dir, "known-last-seq-above-max", in.data, in.len);
+    put_one_file(&in, 0, 100, (UINT64_C(1) << 56) - 1);
+    fuzz_put(regress_dir, "known-last-seq-at-max", in.data, in.len);
+    put_one_file(&in, 3, UINT64_MAX - 1, 10000);
+    fuzz_put(regress_dir, "known-next-file-wraps", in.data, in.len);
     buf_free(&in);
 }
