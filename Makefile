@@ -2,6 +2,7 @@
 #   make          libamethyst.a and the tools (build/)
 #   make test     every cmocka test, plain and under ASan + UBSan
 #   make tsan     the concurrency tests under ThreadSanitizer
+#   make fuzz     every fuzz target under libFuzzer for FUZZ_SECONDS each (docs/fuzzing.md)
 #   make run      the main job
 #   make compare  every engine (Amethyst's strategies, RocksDB, LevelDB) side by side
 # Dependencies (Debian packages) are checked, and installed when possible, by
@@ -44,6 +45,16 @@ WL_TEST_SRC := $(sort $(wildcard workloads/tests/test_*.c))
 WL_TESTS    := $(patsubst workloads/tests/%.c,%,$(WL_TEST_SRC))
 WL_LDLIBS   := -ljansson -lm
 TESTS       += $(WL_TESTS)
+
+# Fuzz targets (docs/fuzzing.md): engine/fuzz/target_<name>.c, each with what the other
+# files of engine/fuzz/ share. `make test` replays each one's committed corpus and
+# reproducers through fuzz_replay.c's main() (fuzz_replay_<name>, built like any test);
+# `make fuzz` builds them with clang and libFuzzer in $(BUILD)/fuzz/ and runs them.
+FUZZ_TARGETS := $(patsubst engine/fuzz/target_%.c,%,$(sort $(wildcard engine/fuzz/target_*.c)))
+FUZZ_LIB_SRC := $(filter-out engine/fuzz/target_%.c engine/fuzz/fuzz_replay.c,\
+                  $(sort $(wildcard engine/fuzz/*.c)))
+FUZZ_REPLAYS := $(addprefix fuzz_replay_,$(FUZZ_TARGETS))
+TESTS        += $(FUZZ_REPLAYS)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
@@ -120,6 +131,11 @@ $(BUILD)/$(1)/libamethyst_workloads.a: $(patsubst %.c,$(BUILD)/$(1)/%.o,$(WL_SRC
 
 $(addprefix $(BUILD)/$(1)/,$(WL_TESTS)): $(BUILD)/$(1)/%: $(BUILD)/$(1)/workloads/tests/%.o $(BUILD)/$(1)/libamethyst_workloads.a
 	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(WL_LDLIBS) $$(TEST_LDLIBS)
+
+$(addprefix $(BUILD)/$(1)/,$(FUZZ_REPLAYS)): $(BUILD)/$(1)/fuzz_replay_%: \
+        $(BUILD)/$(1)/engine/fuzz/target_%.o $(BUILD)/$(1)/engine/fuzz/fuzz_replay.o \
+        $(patsubst %.c,$(BUILD)/$(1)/%.o,$(FUZZ_LIB_SRC)) $(BUILD)/$(1)/libamethyst.a
+	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach f,$(FLAVORS),$(eval $(call FLAVOR_RULES,$(f))))
 
@@ -148,6 +164,47 @@ check-one: $(BUILD)/rel/$(T) $(BUILD)/asan/$(T)
 tsan: $(addprefix $(BUILD)/tsan/,$(TSAN_TESTS))
 	$(call RUN_TESTS,tsan,$(TSAN_TESTS))
 	@echo "ThreadSanitizer clean"
+
+# Fuzzing with libFuzzer (docs/fuzzing.md): the engine and the targets compiled by clang
+# with the fuzzer's coverage and ASan + UBSan, into $(BUILD)/fuzz/. `make fuzz` runs each
+# target for FUZZ_SECONDS on a scratch copy of its corpus and fails on a crash, hang, leak
+# or OOM (FUZZ_TARGETS="sst wal": a subset; FUZZ_ARGS: more libFuzzer flags). `make fuzz-seeds`
+# rewrites the seed corpora and known-defect reproducers under engine/fuzz/.
+# clang is installed on demand by `scripts/install-deps.sh fuzz`; `make test` needs none.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS    ?=
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_STAMP   := $(BUILD)/.deps-fuzz-ok
+FUZZ_BINS    := $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
+FUZZ_LIB_OBJ := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(FUZZ_LIB_SRC))
+
+$(FUZZ_STAMP): scripts/install-deps.sh
+	@mkdir -p $(BUILD)
+	@bash scripts/install-deps.sh fuzz
+	@touch $@
+
+$(BUILD)/fuzz/%.o: %.c | $(DEPS_STAMP) $(FUZZ_STAMP)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS_BASE) -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/libamethyst.a: $(patsubst %.c,$(BUILD)/fuzz/%.o,$(ENGINE_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BINS): $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/engine/fuzz/target_%.o $(FUZZ_LIB_OBJ) \
+              $(BUILD)/fuzz/libamethyst.a
+	$(FUZZ_CC) $(CFLAGS_BASE) -fsanitize=fuzzer $(FUZZ_SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+.PHONY: fuzz fuzz-build fuzz-seeds
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@bash scripts/fuzz-run -build $(BUILD)/fuzz -seconds $(FUZZ_SECONDS) \
+	  $(if $(FUZZ_ARGS),-args "$(FUZZ_ARGS)") $(FUZZ_TARGETS)
+
+fuzz-seeds: $(addprefix $(BUILD)/rel/,$(FUZZ_REPLAYS))
+	@set -e; for t in $(FUZZ_TARGETS); do $(BUILD)/rel/fuzz_replay_$$t -generate engine/fuzz; done
 
 # hist_record's cost (not part of `make test`).
 .PHONY: bench-histogram
