@@ -175,6 +175,14 @@ static int commit_group(am_db *db, am_batch *g, int do_sync)
 {
     uint64_t seq = atomic_load_explicit(&db->last_seq, memory_order_relaxed) + 1;
     uint32_t count = batch_count(g->rep.data);
+    /* Every record takes a sequence number that must fit in an internal key (56 bits);
+       refused before the log is touched, so nothing is written and the handle stays
+       usable. Only a damaged or forged history gets here: 2^56 writes are centuries. */
+    if (seq > AM_MAX_SEQ || count - 1 > AM_MAX_SEQ - seq)
+        return am_env_error(db->env, AM_ERR_INVALID, "%s: sequence numbers exhausted (last "
+                            "sequence %llu, %u records to write, the largest is %llu)",
+                            db->dir, (unsigned long long)(seq - 1), count,
+                            (unsigned long long)AM_MAX_SEQ);
     batch_set_seq(g->rep.data, seq);
     memtable *mem = db->mem;        /* only the leader switches memtables: stable here */
     wal_writer *wal = db->wal;

@@ -423,7 +423,7 @@ static void repair_free(repair *rp)
 static int run(repair *rp)
 {
     uint64_t manifest = 0;
-    if (rp->max_number > UINT64_MAX / 2)      /* the counter must not wrap */
+    if (rp->max_number > EDIT_MAX_FILE_NUMBER)      /* the counter must not wrap */
         return am_env_error(rp->env, AM_ERR_CORRUPT, "%s: a file numbered %" PRIu64 " is "
                             "beyond any number this engine hands out", rp->dir,
                             rp->max_number);

@@ -219,6 +219,21 @@ static const char *bad_edit(int c, const manifest_fx *m, version_edit *e, int *p
         edit_add_segment(e, &a);
         want = "entries";
         break;
+    case 14:  /* a last sequence no internal key can hold (the next write wrapped to 0) */
+        e->has_last_seq = 1;
+        e->last_seq = UINT64_MAX;
+        want = "above the largest sequence number";
+        break;
+    case 15:  /* a next file number the counter would wrap from onto live files */
+        e->has_next_file = 1;
+        e->next_file = UINT64_MAX - 1;
+        want = "above the largest this engine hands out";
+        break;
+    case 16:  /* a segment whose sequences no internal key can hold */
+        x.max_seq = UINT64_MAX;
+        edit_add_segment(e, &x);
+        want = "above the largest sequence number";
+        break;
     }
     desc_free(&a);
     desc_free(&b);
@@ -231,7 +246,7 @@ static void test_manifest_invalid_edits(void **state)
     fixture *fx = *state;
     manifest_fx m;
     manifest_setup(fx, &m);
-    for (int c = 0; c <= 13; c++) {
+    for (int c = 0; c <= 16; c++) {
         version_edit e;
         edit_init(&e);
         int patch_at;

@@ -30,6 +30,8 @@
 #include "testutil_recovery.h"
 #include "util/env.h"
 #include "util/env_fault.h"
+#include "util/coding.h"
+#include "util/ikey.h"
 #include "version/version.h"
 
 typedef tu_fixture fixture;
@@ -407,6 +409,30 @@ static void test_wal_empty_batch_replays(void **state)
     assert_int_equal(am_close(db), AM_OK);
 }
 
+/* A log whose last batch took the largest sequence number (a forged or damaged history:
+ * 2^56 writes take centuries): it replays, and the next write is refused with a message
+ * and writes nothing, instead of a record whose sequence no internal key can hold (which
+ * made the database impossible to reopen). */
+static void test_sequence_numbers_exhausted(void **state)
+{
+    fixture *fx = *state;
+    char log[512];
+    tu_records rs = make_log(fx, 3, log, sizeof log);
+    enc_fixed64(rs.p[2], AM_MAX_SEQ);          /* the batch header's first sequence */
+    size_t order[] = { 0, 1, 2 };
+    tu_write_records(fx->posix, log, &rs, order, 3, 0);
+    tu_records_free(&rs);
+    am_db *db = tu_open(fx->dir, &fx->o);
+    expect_records(db, 3, "replayed up to the largest sequence");
+    assert_int_equal(am_put(db, "x", 1, "y", 1), AM_ERR_INVALID);
+    assert_non_null(strstr(am_errmsg(db), "sequence numbers exhausted"));
+    assert_int_equal(am_close(db), AM_OK);
+    db = tu_open(fx->dir, &fx->o);            /* nothing unreadable was written */
+    expect_records(db, 3, "reopened");
+    tu_expect_str(db, "x", NULL, "the refused write");
+    assert_int_equal(am_close(db), AM_OK);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, tu_teardown)
@@ -421,6 +447,7 @@ int main(void)
         T(test_wal_records_out_of_order),
         T(test_wal_records_out_of_order_across),
         T(test_wal_empty_batch_replays),
+        T(test_sequence_numbers_exhausted),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

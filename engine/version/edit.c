@@ -306,8 +306,9 @@ static int check_desc(const seg_desc *d, char *why, size_t cap)
     if (d->level < 0 || d->level >= AM_MAX_LEVELS)
         snprintf(why, cap, "adds segment %" PRIu64 " at level %d (levels are 0 .. %d)", d->id,
                  d->level, AM_MAX_LEVELS - 1);
-    else if (d->id == 0)
-        snprintf(why, cap, "adds a segment with file number 0");
+    else if (d->id == 0 || d->id > EDIT_MAX_FILE_NUMBER)
+        snprintf(why, cap, "adds a segment with file number %" PRIu64 " (1 .. %" PRIu64 ")",
+                 d->id, (uint64_t)EDIT_MAX_FILE_NUMBER);
     else if (d->tag != AM_TAG_LEVELED && d->tag != AM_TAG_TIERED)
         snprintf(why, cap, "adds segment %" PRIu64 " with tag %d (0 leveled or 1 tiered)",
                  d->id, d->tag);
@@ -319,6 +320,9 @@ static int check_desc(const seg_desc *d, char *why, size_t cap)
     else if (d->min_seq > d->max_seq)
         snprintf(why, cap, "adds segment %" PRIu64 " with min_seq %" PRIu64 " above max_seq "
                  "%" PRIu64, d->id, d->min_seq, d->max_seq);
+    else if (d->max_seq > AM_MAX_SEQ)
+        snprintf(why, cap, "adds segment %" PRIu64 " with max_seq %" PRIu64 " above the "
+                 "largest sequence number %" PRIu64, d->id, d->max_seq, (uint64_t)AM_MAX_SEQ);
     else
         return AM_OK;
     return AM_ERR_CORRUPT;
@@ -327,6 +331,22 @@ static int check_desc(const seg_desc *d, char *why, size_t cap)
 int edit_check(const version_edit *e, char *why, size_t cap)
 {
     int rc = AM_OK;
+    /* A sequence or file number past these could not be handed out without wrapping
+       onto one in use (a new write, or file, would then shadow or replace an old one). */
+    if (e->has_last_seq && e->last_seq > AM_MAX_SEQ) {
+        snprintf(why, cap, "records last sequence %" PRIu64 ", above the largest sequence "
+                 "number %" PRIu64, e->last_seq, (uint64_t)AM_MAX_SEQ);
+        return AM_ERR_CORRUPT;
+    }
+    if ((e->has_next_file && e->next_file > EDIT_MAX_FILE_NUMBER) ||
+        (e->has_log_number && e->log_number > EDIT_MAX_FILE_NUMBER)) {
+        snprintf(why, cap, "records file number %" PRIu64 ", above the largest this engine "
+                 "hands out (%" PRIu64 ")",
+                 e->has_next_file && e->next_file > EDIT_MAX_FILE_NUMBER ? e->next_file
+                                                                          : e->log_number,
+                 (uint64_t)EDIT_MAX_FILE_NUMBER);
+        return AM_ERR_CORRUPT;
+    }
     for (size_t i = 0; rc == AM_OK && i < e->ndeleted; i++) {
         const seg_ref *r = &e->deleted[i];
         if (r->level < 0 || r->level >= AM_MAX_LEVELS || r->id == 0) {

@@ -24,6 +24,11 @@ typedef struct seg_desc {
 
 typedef struct seg_ref { int level; uint64_t id; } seg_ref;
 
+/* The largest file number the engine hands out or accepts from a MANIFEST: far beyond any
+ * real database (one file a nanosecond for 146 years), low enough that the counter can
+ * never wrap to a number in use. A recorded number above it is damage. */
+#define EDIT_MAX_FILE_NUMBER (UINT64_MAX / 2)
+
 typedef struct version_edit {
     int has_log_number;   uint64_t log_number;    /* WALs below this are obsolete */
     int has_next_file;    uint64_t next_file;

@@ -611,6 +611,14 @@ static int check_replayed(vset *vs, const char *path, live_set *ls)
     uint64_t max_number = 0;
     if (rc == AM_OK) rc = prove_complete(vs, path, ls, &max_number);
     if (rc != AM_OK) return rc;
+    /* A file in the directory numbered near 2^64 (a stray or forged name) would make the
+       counter wrap onto numbers in use: refused, as repair refuses it. */
+    if (max_number > EDIT_MAX_FILE_NUMBER || vs->manifest_number > EDIT_MAX_FILE_NUMBER)
+        return am_env_error(vs->env, AM_ERR_CORRUPT, "%s: a file in %s is numbered %" PRIu64
+                            ", beyond any number this engine hands out (%" PRIu64 ")",
+                            path, vs->dir,
+                            max_number > vs->manifest_number ? max_number : vs->manifest_number,
+                            (uint64_t)EDIT_MAX_FILE_NUMBER);
     if (vs->next_file <= vs->manifest_number) vs->next_file = vs->manifest_number + 1;
     if (vs->next_file <= max_number) vs->next_file = max_number + 1;
     return AM_OK;
