@@ -77,12 +77,12 @@ static void walk_free(walk *w)
 }
 
 /* Iterates r from the start; keeps samples when asked. */
-static walk walk_file(sst_reader *r, int fill_cache, int keep, const char *path, am_env *env)
+static walk walk_file(sst_reader *r, sst_read_mode mode, int keep, const char *path, am_env *env)
 {
     walk w = { .hash = 1, .sorted = 1 };
     am_buf prev;
     buf_init(&prev);
-    am_iiter *it = sst_iter_new(r, fill_cache);
+    am_iiter *it = sst_iter_new(r, mode);
     size_t kn = 0;
     iter_seek_first(it);
     for (const char *k = iter_key_if_valid(it, &kn); k; k = iter_next_key(it, &kn)) {
@@ -165,9 +165,9 @@ static void lookups(sst_reader *a, sst_reader *b, const walk *w)
 }
 
 /* Seeks to every sample (and a little past), then a few steps. */
-static void seeks(sst_reader *r, int fill_cache, const walk *w)
+static void seeks(sst_reader *r, sst_read_mode mode, const walk *w)
 {
-    am_iiter *it = sst_iter_new(r, fill_cache);
+    am_iiter *it = sst_iter_new(r, mode);
     for (size_t i = 0; i < w->nsample; i++) {
         iter_seek(it, w->sample[i], w->sample_len[i]);
         for (int s = 0; s < 3 && iter_valid(it); s++) {
@@ -202,7 +202,7 @@ static uint64_t check_output(const seg_desc *d)
     sst_reader *r = NULL;
     int rc = sst_reader_open(fuzz_env(), path, d->id, NULL, &r);
     FUZZ_CHECK(rc == AM_OK, "a merge output does not open: %s", am_strerror(rc));
-    walk w = walk_file(r, 0, 0, path, fuzz_env());
+    walk w = walk_file(r, SST_READ_VERIFIED_PRIVATE, 0, path, fuzz_env());
     FUZZ_CHECK(w.status == AM_OK && w.sorted, "a merge output is %s",
                w.status ? "corrupt" : "out of order");
     FUZZ_CHECK(w.n == d->entries, "a merge output holds %llu entries, recorded %llu",
@@ -235,7 +235,7 @@ static void merge(sst_reader *r, const char *path, const walk *w, unsigned knobs
         .out_level = 1, .out_run = 1, .out_tag = AM_TAG_LEVELED,
     };
     merge_result res;
-    am_iiter *in = sst_iter_new(r, 0);
+    am_iiter *in = sst_iter_new(r, SST_READ_VERIFIED_PRIVATE);   /* as compactions read */
     int rc = merge_run(in, &p, &res);
     iter_free(in);
     FUZZ_CHECK(rc == AM_OK || rc == AM_ERR_CORRUPT, "merge_run: %s", am_strerror(rc));
@@ -279,9 +279,9 @@ void fuzz_sst_exercise(const char *path, unsigned knobs)
     FUZZ_CHECK(pa->entries == pb->entries && pa->smallest_len == pb->smallest_len &&
                pa->largest_len == pb->largest_len, "the two readers' properties differ");
 
-    walk wm = walk_file(a, 0, 1, path, fuzz_env());        /* mapped */
-    walk wc = walk_file(b, 1, 0, path, fuzz_env_pread());  /* pread, through the cache */
-    walk wr = walk_file(b, 0, 0, path, fuzz_env_pread());  /* pread, read-ahead */
+    walk wm = walk_file(a, SST_READ_SHARED, 1, path, fuzz_env());           /* mapped */
+    walk wc = walk_file(b, SST_READ_SHARED, 0, path, fuzz_env_pread());     /* the cache */
+    walk wr = walk_file(a, SST_READ_VERIFIED_PRIVATE, 0, path, fuzz_env()); /* private */
     FUZZ_CHECK(wm.n == wc.n && wm.hash == wc.hash && wm.status == wc.status,
                "mapped and cached walks differ (%llu vs %llu entries, %s vs %s)",
                (unsigned long long)wm.n, (unsigned long long)wc.n,
@@ -292,8 +292,8 @@ void fuzz_sst_exercise(const char *path, unsigned knobs)
                am_strerror(wm.status), am_strerror(wr.status));
 
     lookups(a, b, &wm);
-    seeks(a, 0, &wm);
-    seeks(b, 1, &wm);
+    seeks(a, SST_READ_SHARED, &wm);
+    seeks(b, SST_READ_SHARED, &wm);
     merge(a, path, &wm, knobs);
     /* Last, so that a file out of order first meets the merge kernel: a walk that ends
        without error must have returned its keys in order (a reader checks that much). */

@@ -330,6 +330,8 @@ static void check_case(version_edit *e, int c, char *s, char *l)
     edit_add_segment(e, &d);
     make_desc(&d, s, l, 2);
     edit_add_segment(e, &d);
+    /* make_desc's extreme values test the encoding; a checked edit holds real sequences. */
+    e->added[0].max_seq = e->added[1].max_seq = 1000;
     seg_desc *a = &e->added[1];
     switch (c) {
     case 1: ikey_build(a->smallest, "zzzzzzzz", 8, 1, AM_KIND_VALUE); a->smallest_len = 16; break;
@@ -343,6 +345,11 @@ static void check_case(version_edit *e, int c, char *s, char *l)
     case 9: e->deleted[0].id = 0; break;
     case 10: e->deleted[0].level = AM_MAX_LEVELS; break;
     case 11: a->largest_len = 7; break;
+    case 12: a->max_seq = AM_MAX_SEQ + 1; break;
+    case 13: a->id = EDIT_MAX_FILE_NUMBER + 1; break;
+    case 14: e->has_last_seq = 1; e->last_seq = AM_MAX_SEQ + 1; break;
+    case 15: e->has_next_file = 1; e->next_file = UINT64_MAX; break;
+    case 16: e->has_log_number = 1; e->log_number = EDIT_MAX_FILE_NUMBER + 1; break;
     }
 }
 
@@ -352,6 +359,9 @@ static void test_check(void **state)
     static const char *const want[] = {
         NULL, "sorts after its largest", "min_seq", "tag 2", "level 8", "level -1",
         "file number 0", "twice", "twice", "deletes segment 0", "at level 8", "shorter",
+        "above the largest sequence number", "file number 9223372036854775808",
+        "last sequence 72057594037927936", "records file number 18446744073709551615",
+        "records file number 9223372036854775808",
     };
     for (int c = 0; c < (int)(sizeof want / sizeof want[0]); c++) {
         version_edit e;
@@ -375,6 +385,7 @@ static void test_check(void **state)
     make_desc(&d, s, l, 3);
     d.largest = d.smallest;
     d.largest_len = d.smallest_len;
+    d.max_seq = AM_MAX_SEQ;                  /* the largest sequence is fine too */
     edit_add_segment(&e, &d);
     assert_int_equal(edit_check(&e, why, sizeof why), AM_OK);
     edit_clear(&e);
