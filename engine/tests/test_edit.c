@@ -359,9 +359,9 @@ static void test_check(void **state)
     static const char *const want[] = {
         NULL, "sorts after its largest", "min_seq", "tag 2", "level 8", "level -1",
         "file number 0", "twice", "twice", "deletes segment 0", "at level 8", "shorter",
-        "above the largest sequence number", "file number 9223372036854775808",
+        "above the largest sequence number", "file number 4611686018427387905",
         "last sequence 72057594037927936", "records file number 18446744073709551615",
-        "records file number 9223372036854775808",
+        "records file number 4611686018427387905",
     };
     for (int c = 0; c < (int)(sizeof want / sizeof want[0]); c++) {
         version_edit e;

@@ -24,10 +24,12 @@ typedef struct seg_desc {
 
 typedef struct seg_ref { int level; uint64_t id; } seg_ref;
 
-/* The largest file number the engine hands out or accepts from a MANIFEST: far beyond any
- * real database (one file a nanosecond for 146 years), low enough that the counter can
- * never wrap to a number in use. A recorded number above it is damage. */
-#define EDIT_MAX_FILE_NUMBER (UINT64_MAX / 2)
+/* The largest file number a MANIFEST may record: far beyond any real database (one file
+ * a nanosecond for 146 years), low enough that the counter can never wrap to a number in
+ * use. A recorded number above it is damage; the version set never records one (an edit
+ * that would is refused as "file numbers exhausted"), so a database never becomes one
+ * its own next open refuses. */
+#define EDIT_MAX_FILE_NUMBER (UINT64_C(1) << 62)
 
 typedef struct version_edit {
     int has_log_number;   uint64_t log_number;    /* WALs below this are obsolete */

@@ -229,6 +229,16 @@ static void snap_add(void *arg, am_segment *s)
 
 /* Writes MANIFEST-<number> holding one snapshot edit of vs's counters and of version v,
  * and syncs it. On success *out is the open writer; on failure the file is removed. */
+/* Refuses to make durable a state whose counters a later open would refuse as damage
+ * (edit.h, EDIT_MAX_FILE_NUMBER): reachable only from a history already near the bound. */
+static int check_numbers(vset *vs)
+{
+    if (vs->next_file <= EDIT_MAX_FILE_NUMBER) return AM_OK;
+    return am_env_error(vs->env, AM_ERR_INVALID, "%s: file numbers exhausted (next file "
+                        "%" PRIu64 ", the largest a MANIFEST may record is %" PRIu64 ")",
+                        vs->dir, vs->next_file, (uint64_t)EDIT_MAX_FILE_NUMBER);
+}
+
 static int write_snapshot(vset *vs, uint64_t number, const am_version *v, wal_writer **out)
 {
     char path[PATH_CAP];
@@ -244,8 +254,8 @@ static int write_snapshot(vset *vs, uint64_t number, const am_version *v, wal_wr
     e.has_next_file = 1;  e.next_file = vs->next_file;
     e.has_last_seq = 1;   e.last_seq = vs->last_seq;
     e.has_strategy = 1;   memcpy(e.strategy, vs->strategy, sizeof(e.strategy));
-    struct snap_arg a = {.e = &e, .rc = AM_OK};
-    if (v) version_foreach(v, snap_add, &a);
+    struct snap_arg a = {.e = &e, .rc = check_numbers(vs)};
+    if (v && a.rc == AM_OK) version_foreach(v, snap_add, &a);
     int rc = a.rc;
     if (rc == AM_OK) rc = edit_encode(&e, &buf);
     if (rc == AM_OK) rc = wal_writer_open(vs->env, path, &w);
@@ -696,6 +706,8 @@ static void maybe_roll(vset *vs)
 int vset_log_and_apply(vset *vs, version_edit *e, am_segment *const *addseg)
 {
     if (vs->err) return vs->err;
+    int nrc = check_numbers(vs);
+    if (nrc != AM_OK) return vs->err = nrc;     /* nothing written; read-only from here */
     e->has_next_file = 1;
     e->next_file = vs->next_file;
     e->has_last_seq = 1;
