@@ -21,7 +21,8 @@
 #include "mem/memtable.h"
 #include "wal/wal.h"
 #include "sst/sst.h"
-#include "version/version.h"
+#include "version/fname.h"
+#include "version/vset.h"
 #include "compact/strategy.h"
 #include "compact/merge.h"
 

@@ -59,7 +59,8 @@
 #include "repair.h"
 #include "db_impl.h"
 #include "util/ikey.h"
-#include "version/version.h"
+#include "version/fname.h"
+#include "version/vset.h"
 
 /* ---- the report ---- */
 

@@ -22,6 +22,7 @@
 #include "mem/memtable.h"
 #include "sst/sst.h"
 #include "compact/merge.h"
+#include "version/fname.h"
 
 #define RP_PATH 4096
 #define RP_WHY 384

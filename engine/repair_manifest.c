@@ -29,6 +29,7 @@
 #include "repair.h"
 #include "compact/strategy.h"
 #include "version/edit.h"
+#include "version/fname.h"
 #include "version/version.h"
 #include "wal/wal.h"
 

@@ -34,6 +34,7 @@
 
 #include "amethyst.h"
 #include "compact/merge.h"
+#include "version/fname.h"
 #include "util/coding.h"
 #include "util/ikey.h"
 

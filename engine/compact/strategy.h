@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "amethyst.h"
-#include "../version/version.h"
+#include "../version/view.h"
 
 /* Why a job was picked (amethyst.h's AM_REASON_*); counted per reason in am_stats. */
 enum {

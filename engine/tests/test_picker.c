@@ -40,6 +40,7 @@
 
 #include "amethyst.h"
 #include "compact/strategy.h"
+#include "version/version.h"
 #include "util/ikey.h"
 #include "testutil.h"
 

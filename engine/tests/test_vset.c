@@ -23,7 +23,8 @@
 #include "util/env_fault.h"
 #include "util/ikey.h"
 #include "version/edit.h"
-#include "version/version.h"
+#include "version/fname.h"
+#include "version/vset.h"
 #include "wal/wal.h"
 #include "testutil.h"
 

@@ -31,7 +31,6 @@
 #include <string.h>
 
 #include "amethyst.h"
-#include "version.h"
 #include "../util/ikey.h"
 
 /* On disk: never renumber. */

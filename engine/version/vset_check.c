@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "version.h"
+#include "fname.h"
 #include "../util/ikey.h"
 
 #define PATH_CAP 4096
