@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include "compact/strategy.h"
 #include "compact/adaptive_controller.h"
-#include "compact/level_shape.h"
 #include "compact/run_pick.h"
 
 /* Options resolved to values (zero options mean defaults); immutable after create. The
@@ -55,7 +54,7 @@ int ad_view_build(ad_view *w, const am_version *v);   /* AM_OK or AM_ERR_NOMEM *
 void ad_view_free(ad_view *w);
 /* The leveled run of level l (run id l), or -1. */
 long ad_leveled_run(const ad_view *w, int l);
-/* Key ranges and overlap tests: run_pick.h (rpick_range, rpick_segs_overlap, ...). */
+/* Key ranges and overlap tests: version/view.h (view_range, view_segs_overlap, ...). */
 
 /* ---- safe jobs ---- */
 
@@ -93,9 +92,7 @@ typedef struct adaptive {
     uint64_t now;                  /* clock from the last tick */
     int switched;                  /* a switch job has been handed out ... */
     uint64_t last_switch;          /* ... at this clock */
-    char *ptr[AM_MAX_LEVELS];      /* leveled merges: round-robin key per level; owned */
-    size_t ptr_len[AM_MAX_LEVELS];
-    int has_ptr[AM_MAX_LEVELS];
+    rpick_cursor ptr;              /* leveled merges: round-robin key per level */
     size_t nflight, capflight;
     ad_flight *flight;             /* owned */
 } adaptive;

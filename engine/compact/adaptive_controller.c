@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "amethyst.h"
 #include "compact/adaptive_controller.h"
 
 void ctl_init(controller *c, uint64_t window, double read_thr, double write_thr)

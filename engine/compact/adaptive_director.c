@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "amethyst.h"
 #include "compact/adaptive.h"
 
 typedef struct flagged {
@@ -58,10 +57,10 @@ static int to_leveled(adaptive *s, const ad_view *w, size_t fi, char *sel, am_jo
     sel[fi] = 1;
     for (int changed = 1; changed;) {
         changed = 0;
-        rpick_range span = { 0 };
-        for (size_t i = 0; i < w->nseg; i++) if (sel[i]) rpick_range_add(&span, w->seg[i].g);
+        view_range span = { 0 };
+        for (size_t i = 0; i < w->nseg; i++) if (sel[i]) view_range_add(&span, w->seg[i].g);
         for (size_t j = w->lseg[F]; j < w->nseg; j++) {
-            if (sel[j] || !rpick_seg_overlaps(w->seg[j].g, &span)) continue;
+            if (sel[j] || !view_seg_overlaps(w->seg[j].g, &span)) continue;
             if (w->seg[j].g->being_compacted) return 0;
             sel[j] = 1;
             changed = 1;

@@ -6,9 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "amethyst.h"
 #include "compact/adaptive.h"
-#include "util/ikey.h"
 
 /* ---- the view ---- */
 
@@ -84,11 +82,11 @@ static void take(closing *c, size_t i)
     c->changed = 1;
 }
 
-static rpick_range span_of(const closing *c)
+static view_range span_of(const closing *c)
 {
-    rpick_range r = { 0 };
+    view_range r = { 0 };
     for (size_t i = 0; i < c->w->nseg; i++)
-        if (c->sel[i]) rpick_range_add(&r, c->w->seg[i].g);
+        if (c->sel[i]) view_range_add(&r, c->w->seg[i].g);
     return r;
 }
 
@@ -102,27 +100,27 @@ static void close_above(closing *c)
         if (!c->sel[i] || w->seg[i].level >= c->p->out) continue;
         int l = w->seg[i].level;
         for (size_t j = w->lseg[l]; j < w->lseg[l + 1]; j++)
-            if (!c->sel[j] && w->seg[j].run > w->seg[i].run && rpick_segs_overlap(w->seg[i].g, w->seg[j].g))
+            if (!c->sel[j] && w->seg[j].run > w->seg[i].run && view_segs_overlap(w->seg[i].g, w->seg[j].g))
                 take(c, j);
         for (size_t j = w->lseg[l + 1]; j < w->lseg[c->p->out]; j++)
-            if (!c->sel[j] && rpick_segs_overlap(w->seg[i].g, w->seg[j].g)) take(c, j);
+            if (!c->sel[j] && view_segs_overlap(w->seg[i].g, w->seg[j].g)) take(c, j);
     }
 }
 
 /* Does segment j (not an input) overlap what the output run will cover? */
-static int covers(const closing *c, const rpick_range *span, size_t j)
+static int covers(const closing *c, const view_range *span, size_t j)
 {
     const ad_view *w = c->w;
     if (c->p->exact) {
         for (size_t i = 0; i < w->nseg; i++)
-            if (c->sel[i] && rpick_segs_overlap(w->seg[i].g, w->seg[j].g)) return 1;
+            if (c->sel[i] && view_segs_overlap(w->seg[i].g, w->seg[j].g)) return 1;
         return 0;
     }
-    if (rpick_seg_overlaps(w->seg[j].g, span)) return 1;
+    if (view_seg_overlaps(w->seg[j].g, span)) return 1;
     if (c->lrun >= 0) {                      /* the rest of the run the outputs join */
         const ad_run *lr = &w->run[c->lrun];
         for (size_t i = lr->first; i < lr->first + lr->n; i++)
-            if (!c->sel[i] && rpick_segs_overlap(w->seg[i].g, w->seg[j].g)) return 1;
+            if (!c->sel[i] && view_segs_overlap(w->seg[i].g, w->seg[j].g)) return 1;
     }
     return 0;
 }
@@ -144,7 +142,7 @@ static void out_interval(const closing *c, uint64_t *lo, uint64_t *hi)
 /* C4: every other run of the output level that overlaps the output must have a seq
  * interval disjoint from the output run's; a run that does not gives up its overlapping
  * segments to the job. */
-static void close_at_output(closing *c, const rpick_range *span)
+static void close_at_output(closing *c, const view_range *span)
 {
     const ad_view *w = c->w;
     int out = c->p->out;
@@ -175,11 +173,11 @@ int ad_close(const ad_view *w, char *sel, const ad_plan *p)
     do {
         c.changed = 0;
         close_above(&c);
-        rpick_range span = span_of(&c);
+        view_range span = span_of(&c);
         if (c.lrun >= 0) {                   /* the joined run: all of it in the span */
             const ad_run *lr = &w->run[c.lrun];
             for (size_t j = lr->first; j < lr->first + lr->n; j++)
-                if (!sel[j] && rpick_seg_overlaps(w->seg[j].g, &span)) take(&c, j);
+                if (!sel[j] && view_seg_overlaps(w->seg[j].g, &span)) take(&c, j);
             span = span_of(&c);
         }
         if (!c.busy) close_at_output(&c, &span);
@@ -197,21 +195,22 @@ static int inputs_disjoint(const ad_view *w, const char *sel, size_t nin)
     if (!a) return 0;
     size_t k = 0;
     for (size_t i = 0; i < w->nseg; i++) if (sel[i]) a[k++] = w->seg[i].g;
-    int ok = rpick_segs_disjoint(a, k);
+    int ok = view_segs_disjoint(a, k);
     free(a);
     return ok;
 }
 
 /* No older data overlaps the span: nothing below the output level, and at the output
  * level only runs newer than the output (the closure left no other overlap). */
-static int bottommost(const ad_view *w, const char *sel, int out, const rpick_range *span)
+static int bottommost(const ad_view *w, const char *sel, int out, const view_range *span)
 {
+    if (!view_nothing_older(w->v, out + 1, 0, span)) return 0;
     uint64_t olo = UINT64_MAX;
     for (size_t i = 0; i < w->nseg; i++)
         if (sel[i] && w->seg[i].g->d.min_seq < olo) olo = w->seg[i].g->d.min_seq;
-    for (size_t j = w->lseg[out]; j < w->nseg; j++) {
-        if (sel[j] || !rpick_seg_overlaps(w->seg[j].g, span)) continue;
-        if (w->seg[j].level > out || w->run[w->seg[j].run].min_seq < olo) return 0;
+    for (size_t j = w->lseg[out]; j < w->lseg[out + 1]; j++) {
+        if (sel[j] || !view_seg_overlaps(w->seg[j].g, span)) continue;
+        if (w->run[w->seg[j].run].min_seq < olo) return 0;
     }
     return 1;
 }
@@ -219,13 +218,13 @@ static int bottommost(const ad_view *w, const char *sel, int out, const rpick_ra
 int ad_fill_job(const ad_view *w, const char *sel, const ad_plan *p, const ad_config *c,
                 am_job *job)
 {
-    rpick_range span = { 0 };
+    view_range span = { 0 };
     size_t nin = 0;
     int from_joined = 0;
     for (size_t i = 0; i < w->nseg; i++) {
         if (!sel[i]) continue;
         if (job_add_input(job, w->seg[i].level, w->seg[i].g->d.id) != AM_OK) return AM_ERR_NOMEM;
-        rpick_range_add(&span, w->seg[i].g);
+        view_range_add(&span, w->seg[i].g);
         nin++;
         if (p->join && w->run[w->seg[i].run].leveled && w->seg[i].level == p->out) from_joined = 1;
     }

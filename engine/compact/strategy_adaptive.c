@@ -62,12 +62,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "amethyst.h"
 #include "compact/adaptive.h"
-#include "util/ikey.h"
 
-#define DEF_TIER_FANOUT 4
-#define DEF_LEVEL_FANOUT 10
 #define DEF_THRESHOLD 0.7
 
 /* The controller's defaults, in operations and in seconds (amethyst.h). In seconds: a
@@ -107,8 +103,8 @@ static void *adaptive_create(const am_options *o)
                                   c->clock_ops);
     c->read_thr = o->adapt_read_threshold > 0 ? o->adapt_read_threshold : DEF_THRESHOLD;
     c->write_thr = o->adapt_write_threshold > 0 ? o->adapt_write_threshold : DEF_THRESHOLD;
-    c->tier_fanout = o->tier_fanout >= 2 ? o->tier_fanout : DEF_TIER_FANOUT;
-    level_shape_init(&c->shape, o, DEF_LEVEL_FANOUT);
+    c->tier_fanout = (int)rpick_fanout(o);
+    level_shape_init(&c->shape, o, RPICK_DEF_LEVEL_FANOUT);
     ctl_init(&s->ctl, c->window, c->read_thr, c->write_thr);
     return s;
 }
@@ -126,7 +122,7 @@ static void adaptive_destroy(void *self)
     if (!s) return;
     while (s->nflight) flight_drop(s, s->nflight - 1);
     free(s->flight);
-    for (int i = 0; i < AM_MAX_LEVELS; i++) free(s->ptr[i]);
+    rpick_cursor_free(&s->ptr);
     ctl_free(&s->ctl);
     free(s);
 }
@@ -147,7 +143,7 @@ static void flight_prune(adaptive *s, const ad_view *w)
 }
 
 /* The shape of a job about to be handed out. */
-static ad_flight shape(const ad_view *w, const char *sel, const ad_plan *p, rpick_range *span)
+static ad_flight shape(const ad_view *w, const char *sel, const ad_plan *p, view_range *span)
 {
     ad_flight f = { .minlev = AM_MAX_LEVELS, .maxin = -1, .out = p->out };
     memset(span, 0, sizeof *span);
@@ -156,12 +152,12 @@ static ad_flight shape(const ad_view *w, const char *sel, const ad_plan *p, rpic
         if (f.maxin < 0) f.first = (seg_ref){ w->seg[i].level, w->seg[i].g->d.id };
         if (w->seg[i].level < f.minlev) f.minlev = w->seg[i].level;
         if (w->seg[i].level > f.maxin) f.maxin = w->seg[i].level;
-        rpick_range_add(span, w->seg[i].g);
+        view_range_add(span, w->seg[i].g);
     }
     /* Joining a run changes that run's seq interval over all of its key range. */
     long lr = p->join ? ad_leveled_run(w, p->out) : -1;
     for (size_t i = lr >= 0 ? w->run[lr].first : 0; lr >= 0 && i < w->run[lr].first + w->run[lr].n; i++)
-        rpick_range_add(span, w->seg[i].g);
+        view_range_add(span, w->seg[i].g);
     return f;
 }
 
@@ -170,7 +166,7 @@ static int stacked(const ad_flight *up, const ad_flight *down)
     return up->maxin < up->out && up->out == down->minlev && down->out > up->out;
 }
 
-static int interferes(const adaptive *s, const ad_flight *b, const rpick_range *span)
+static int interferes(const adaptive *s, const ad_flight *b, const view_range *span)
 {
     for (size_t k = 0; k < s->nflight; k++) {
         const ad_flight *a = &s->flight[k];
@@ -183,7 +179,7 @@ static int interferes(const adaptive *s, const ad_flight *b, const rpick_range *
     return 0;
 }
 
-static int flight_add(adaptive *s, const ad_flight *f, const rpick_range *span)
+static int flight_add(adaptive *s, const ad_flight *f, const view_range *span)
 {
     if (s->nflight == s->capflight) {
         size_t cap = s->capflight ? 2 * s->capflight : 4;
@@ -211,7 +207,7 @@ static int flight_add(adaptive *s, const ad_flight *f, const rpick_range *span)
 int ad_try(adaptive *s, const ad_view *w, char *sel, const ad_plan *p, am_job *job)
 {
     if (!ad_close(w, sel, p)) return 0;
-    rpick_range span;
+    view_range span;
     ad_flight f = shape(w, sel, p, &span);
     if (f.maxin < 0) return 0;
     if (ad_fill_job(w, sel, p, &s->cfg, job) != AM_OK ||

@@ -39,12 +39,10 @@
  * mutex). */
 #include <stdlib.h>
 
-#include "amethyst.h"
 #include "compact/run_pick.h"
 #include "compact/strategy.h"
 
 #define LAST (AM_MAX_LEVELS - 1)
-#define DEF_MEMTABLE (4u * 1024u * 1024u)
 
 typedef struct lazy {
     size_t fanout;
@@ -59,7 +57,7 @@ static void *lazy_create(const am_options *o)
     if (!s) return NULL;
     s->fanout = rpick_fanout(o);
     s->trig0 = rpick_l0_trigger(o, s->fanout);
-    s->base = o && o->memtable_bytes ? o->memtable_bytes : DEF_MEMTABLE;
+    s->base = rpick_memtable(o);
     s->target_file = rpick_target_file(o);
     return s;
 }
@@ -109,11 +107,11 @@ static int pick_move_down(const lazy *s, const am_version *v, int k, am_job *job
 {
     const am_level *L = &v->levels[k];
     if (k >= LAST || L->nruns != 1 || L->bytes < move_bytes(s, k)) return 0;
-    rpick_range r = {0};
+    view_range r = {0};
     if (!rpick_add_runs(job, k, L->runs, 1, &r)) return 0;
     job_leveled(s, job, JOB_LEVEL_SIZE, k + 1, (uint64_t)k + 1);
     job->trivial_move = 1;
-    job->bottommost = rpick_nothing_older(v, k + 1, 0, &r);
+    job->bottommost = view_nothing_older(v, k + 1, 0, &r);
     return 1;
 }
 
@@ -122,10 +120,10 @@ static int pick_one_run(const lazy *s, const am_version *v, int k, am_job *job)
 {
     const am_level *L = &v->levels[k];
     if (L->nruns <= 1) return 0;
-    rpick_range r = {0};
+    view_range r = {0};
     if (!rpick_add_runs(job, k, L->runs, L->nruns, &r)) return 0;
     job_leveled(s, job, JOB_LEVEL_SIZE, k, (uint64_t)k);
-    job->bottommost = rpick_nothing_older(v, k, L->nruns, &r);
+    job->bottommost = view_nothing_older(v, k, L->nruns, &r);
     return 1;
 }
 
@@ -137,31 +135,31 @@ static int pick_tier(const lazy *s, const am_version *v, int n, int k, am_job *j
     size_t t = trigger(s, n, k);
     if (!t || L->nruns < t) return 0;
     const am_run *group = &L->runs[L->nruns - t];
-    rpick_range r = {0};
+    view_range r = {0};
     if (!rpick_add_runs(job, n, group, t, &r)) return 0;
-    int disjoint = rpick_runs_disjoint(group, t);
+    int disjoint = view_runs_disjoint(group, t);
     if (n + 1 < k) {
         job->reason = JOB_TIER_FULL;
         job->out_level = n + 1;
         job->out_run = 0;
         job->out_tag = AM_TAG_TIERED;
         job->target_file_bytes = s->target_file;
-        job->bottommost = rpick_nothing_older(v, n + 1, 0, &r);
+        job->bottommost = view_nothing_older(v, n + 1, 0, &r);
         job->trivial_move = disjoint;
         return 1;
     }
     const am_level *K = &v->levels[k];
     if (K->nruns > 1) return 0;                 /* pick_one_run first */
     size_t before = job->ninputs;
-    rpick_range in = r;
+    view_range in = r;
     for (size_t i = 0; K->nruns && i < K->runs[0].nsegs; i++) {
         const am_segment *g = K->runs[0].segs[i];
-        if (!rpick_seg_overlaps(g, &in)) continue;
+        if (!view_seg_overlaps(g, &in)) continue;
         if (g->being_compacted || job_add_input(job, k, g->d.id) != AM_OK) return 0;
-        rpick_range_add(&r, g);
+        view_range_add(&r, g);
     }
     job_leveled(s, job, JOB_TIER_FULL, k, K->nruns ? K->runs[0].id : (uint64_t)k);
-    job->bottommost = rpick_nothing_older(v, k, K->nruns, &r);
+    job->bottommost = view_nothing_older(v, k, K->nruns, &r);
     job->trivial_move = disjoint && job->ninputs == before;
     return 1;
 }

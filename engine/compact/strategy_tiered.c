@@ -34,7 +34,6 @@
  * mutex). */
 #include <stdlib.h>
 
-#include "amethyst.h"
 #include "compact/run_pick.h"
 #include "compact/strategy.h"
 
@@ -69,7 +68,7 @@ static int pick_level(const tiered *s, const am_version *v, int n, am_job *job)
     size_t t = s->trig[n];
     if (L->nruns < t) return 0;
     const am_run *group = &L->runs[L->nruns - t];
-    rpick_range r = {0};
+    view_range r = {0};
     if (!rpick_add_runs(job, n, group, t, &r)) return 0;
     int out = n < LAST ? n + 1 : LAST;
     job->reason = JOB_TIER_FULL;
@@ -79,8 +78,8 @@ static int pick_level(const tiered *s, const am_version *v, int n, am_job *job)
     job->target_file_bytes = s->target_file;
     /* Older than the inputs: every run of level n + 1, or none of L7 (the group is its
        oldest), and everything deeper. */
-    job->bottommost = rpick_nothing_older(v, out, out == n ? v->levels[out].nruns : 0, &r);
-    job->trivial_move = out != n && rpick_runs_disjoint(group, t);
+    job->bottommost = view_nothing_older(v, out, out == n ? v->levels[out].nruns : 0, &r);
+    job->trivial_move = out != n && view_runs_disjoint(group, t);
     return 1;
 }
 

@@ -53,10 +53,8 @@
  * version and the configuration. */
 #include <stdlib.h>
 
-#include "amethyst.h"
-#include "compact/level_shape.h"
+#include "compact/run_pick.h"
 #include "compact/strategy.h"
-#include "util/ikey.h"
 
 #define DEF_FANOUT 2      /* the bound below holds for 2: a growing vector that doubles */
 #define LAST_LEVEL (AM_MAX_LEVELS - 1)
@@ -186,34 +184,13 @@ static int best_candidate(const tseg *t, size_t n, int a, int out, cand *best)
     return found;
 }
 
-/* 1 when no segment of a level below out overlaps lo..hi. */
-static int nothing_below(const am_version *v, int out, const char *lo, size_t lon,
-                         const char *hi, size_t hin)
-{
-    for (int n = out + 1; n < AM_MAX_LEVELS; n++) {
-        const am_level *L = &v->levels[n];
-        for (size_t r = 0; r < L->nruns; r++)
-            for (size_t i = 0; i < L->runs[r].nsegs; i++) {
-                size_t sn, ln;
-                const char *sk = seg_smallest_ukey(L->runs[r].segs[i], &sn);
-                const char *lk = seg_largest_ukey(L->runs[r].segs[i], &ln);
-                if (ukey_cmp(sk, sn, hi, hin) <= 0 && ukey_cmp(lk, ln, lo, lon) >= 0) return 0;
-            }
-    }
-    return 1;
-}
-
 /* Fills job from candidate c of the triangle a..out-1. 0 on OOM. */
 static int fill_job(const triangular *s, const am_version *v, const tseg *t, const cand *c,
                     int a, int out, am_job *job)
 {
-    size_t lon, hin;
-    const char *lo = seg_smallest_ukey(t[c->lo].g, &lon);   /* sorted: the smallest */
-    const char *hi = seg_largest_ukey(t[c->lo].g, &hin);
+    view_range r = {0};
     for (size_t i = c->lo; i < c->hi; i++) {
-        size_t ln;
-        const char *lk = seg_largest_ukey(t[i].g, &ln);
-        if (ukey_cmp(lk, ln, hi, hin) > 0) { hi = lk; hin = ln; }
+        view_range_add(&r, t[i].g);
         if (job_add_input(job, t[i].level, t[i].g->d.id) != AM_OK) return 0;
     }
     job->reason = a == 0 ? JOB_L0 : JOB_LEVEL_SIZE;
@@ -222,7 +199,7 @@ static int fill_job(const triangular *s, const am_version *v, const tseg *t, con
     job->out_tag = AM_TAG_LEVELED;
     job->target_file_bytes = s->shape.target_file;
     job->trivial_move = c->hi - c->lo == 1;
-    job->bottommost = nothing_below(v, out, lo, lon, hi, hin);
+    job->bottommost = view_nothing_older(v, out + 1, 0, &r);
     return 1;
 }
 

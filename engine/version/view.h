@@ -72,4 +72,31 @@ am_segment *run_find(const am_run *r, const void *k, size_t kn);
 /* Calls fn for every segment of v, level by level, newest run first. */
 void version_foreach(const am_version *v, void (*fn)(void *arg, am_segment *s), void *arg);
 
+/* ---- key ranges and overlap queries (the one home of each) ---- */
+
+/* A user-key range; the keys are borrowed from segments of the version. */
+typedef struct view_range {
+    const char *lo, *hi;
+    size_t lon, hin;
+    int set;                  /* 0: empty */
+} view_range;
+
+/* Widens r to hold g's user-key range. */
+void view_range_add(view_range *r, const am_segment *g);
+/* 1 when g's user-key range meets r (a shared boundary key counts); 0 for an empty r. */
+int view_seg_overlaps(const am_segment *g, const view_range *r);
+/* 1 when the user-key ranges of a and b meet (a shared boundary key counts). */
+int view_segs_overlap(const am_segment *a, const am_segment *b);
+/* 1 when the n segments of a are pairwise disjoint by user key; sorts a by smallest key. */
+int view_segs_disjoint(am_segment **a, size_t n);
+/* 1 when a segment of run meets r. */
+int view_run_overlaps(const am_run *run, const view_range *r);
+/* 1 when the segments of runs[0..n) have pairwise disjoint user-key ranges, so that they
+ * can form one run without a rewrite; 0 when two meet, or on OOM. */
+int view_runs_disjoint(const am_run *runs, size_t n);
+/* "Nothing older overlaps": 1 when no segment of runs[from..) of level, nor of any deeper
+ * level, meets r. With from = 0 it asks about level and everything below it (for a job
+ * writing level - 1, whether it is bottommost); from = nruns skips level itself. */
+int view_nothing_older(const am_version *v, int level, size_t from, const view_range *r);
+
 #endif
