@@ -259,7 +259,7 @@ static int run_job(am_db *db, am_job *job)
     int rc = AM_OK;
     for (size_t i = 0; i < job->ninputs; i++) {
         in[i] = find_segment(v, job->inputs[i].level, job->inputs[i].id);
-        if (!in[i] || in[i]->being_compacted) {
+        if (!in[i] || inflight_busy(&db->inflight, job->inputs[i].level, job->inputs[i].id)) {
             rc = am_env_error(db->env, AM_ERR_INVALID, "strategy %s picked segment %llu at "
                               "L%d, which is %s", db->strat->name,
                               (unsigned long long)job->inputs[i].id, job->inputs[i].level,
@@ -292,10 +292,10 @@ static int run_job(am_db *db, am_job *job)
         uint64_t *snaps = NULL;
         size_t nsnaps = 0;
         rc = db_snapshot_list(db, &snaps, &nsnaps);
-        for (size_t i = 0; i < job->ninputs; i++) {
-            in[i]->being_compacted = 1;
-            seg_incref(in[i]);
-        }
+        /* In flight until installed: later picks are told of it and avoid its inputs. */
+        uint64_t ticket = 0;
+        if (rc == AM_OK) rc = inflight_add(&db->inflight, v, job, &ticket);
+        for (size_t i = 0; i < job->ninputs; i++) seg_incref(in[i]);
         db->jobs_running++;
         merge_params p = base_params(db, 1);
         p.target_file_bytes = job->target_file_bytes ? job->target_file_bytes
@@ -324,10 +324,8 @@ static int run_job(am_db *db, am_job *job)
             /* On failure the outputs stay for the next open to sort out (see flush). */
             if (rc == AM_OK) rc = install(db, &e);
         }
-        for (size_t i = 0; i < job->ninputs; i++) {
-            in[i]->being_compacted = 0;
-            seg_unref(in[i]);
-        }
+        inflight_done(&db->inflight, ticket);
+        for (size_t i = 0; i < job->ninputs; i++) seg_unref(in[i]);
     }
     if (rc == AM_OK) {
         STAT_ADD(db, compactions, 1);
@@ -355,7 +353,7 @@ static int run_job(am_db *db, am_job *job)
     return rc;
 }
 
-/* Monotonic microseconds for the strategy's tick. */
+/* Monotonic microseconds for the strategy's clock. */
 static uint64_t now_micros(void)
 {
     struct timespec ts;
@@ -365,7 +363,7 @@ static uint64_t now_micros(void)
 
 void db_count_ops(am_db *db, uint64_t n)
 {
-    if (!db->strat->tick) return;
+    if (!db->strat->clocked) return;
     uint64_t before = atomic_fetch_add_explicit(&db->user_ops, n, memory_order_relaxed);
     if (before / STRATEGY_TICK_OPS == (before + n) / STRATEGY_TICK_OPS) return;
     pthread_mutex_lock(&db->mu);
@@ -385,13 +383,13 @@ void db_count_ops(am_db *db, uint64_t n)
 int db_compact_once(am_db *db)
 {
     if (db->bg_error) return db->bg_error;
-    if (db->strat->tick)
-        db->strat->tick(db->strat_self,
-                        atomic_load_explicit(&db->user_ops, memory_order_relaxed),
-                        now_micros());
+    am_pick_env env;
+    inflight_env(&db->inflight, vset_current(db->vs),
+                 atomic_load_explicit(&db->user_ops, memory_order_relaxed),
+                 db->strat->clocked ? now_micros() : 0, &env);
     am_job job;
     job_init(&job);
-    int picked = db->strat->pick(db->strat_self, vset_current(db->vs), &job);
+    int picked = db->strat->pick(db->strat_self, &env, &job);
     if (!picked) {
         db->want_compaction = 0;
         job_clear(&job);

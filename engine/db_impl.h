@@ -24,6 +24,7 @@
 #include "version/fname.h"
 #include "version/vset.h"
 #include "compact/strategy.h"
+#include "compact/inflight.h"
 #include "compact/merge.h"
 
 #define DB_MAX_FROZEN 16
@@ -114,13 +115,14 @@ struct am_db {
     atomic_int stop;                 /* tells running merges to give up */
     int flush_running;               /* (mu) */
     int jobs_running;                /* (mu) */
+    inflight_set inflight;           /* (mu) the merges running: every pick is told of them */
     int want_compaction;             /* (mu) a version changed since the last empty pick */
     int bg_error;                    /* (mu) first background error; writes refuse after */
     atomic_int readonly;             /* bg_error != 0, read without mu on the write path */
 
     db_counters st;
     atomic_uint_fast64_t by_reason[AM_REASONS];   /* compactions per strategy reason */
-    atomic_uint_fast64_t user_ops;   /* the strategy clock's operations (strategy.h tick) */
+    atomic_uint_fast64_t user_ops;   /* the strategy clock's operations (am_pick_env ops) */
 };
 
 /* Whether m has reached the flush threshold: what it holds (keys, values, and about 32
@@ -132,7 +134,7 @@ static inline int db_mem_full(const am_db *db, const memtable *m)
     return mem_user_bytes(m) + 32 * mem_entries(m) >= db->opts.memtable_bytes;
 }
 
-/* db_bg.c: counts n user operations for a strategy with a tick, and every
+/* db_bg.c: counts n user operations for a clocked strategy, and every
  * STRATEGY_TICK_OPS asks it to pick (waking a compaction thread, or inline). */
 void db_count_ops(am_db *db, uint64_t n);
 

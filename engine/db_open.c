@@ -395,6 +395,7 @@ static void db_free(am_db *db)
     for (size_t i = 0; i < db->nimm; i++) mem_unref(db->imm[i].mem);
     mem_unref(db->mem);
     if (db->strat && db->strat_self) db->strat->destroy(db->strat_self);
+    inflight_free(&db->inflight);
     vset_free(db->vs);
     cache_free(db->cache);
     if (db->lock) db->env->ops->unlock(db->env, db->lock);

@@ -26,7 +26,7 @@ int ad_base_l0(adaptive *s, const ad_view *w, char *sel, am_job *job)
     memset(sel, 0, w->nseg);
     for (size_t i = w->lseg[0]; i < w->lseg[1]; i++) sel[i] = 1;
     ad_plan p = { .out = 1, .tag = AM_TAG_TIERED, .reason = JOB_L0, .allow_trivial = 1 };
-    return ad_try(s, w, sel, &p, job);
+    return ad_try(w, &s->cfg, sel, &p, job);
 }
 
 /* Tiered runs of level n (all but the leveled run), newest first, into idx; the count. */
@@ -60,7 +60,7 @@ static int pick_tier(adaptive *s, const ad_view *w, int n, char *sel, am_job *jo
         ad_plan p = { .reason = JOB_TIER_FULL, .allow_trivial = 1 };
         if (sink) { p.out = n; p.join = 1; p.tag = AM_TAG_LEVELED; }
         else { p.out = n < AM_MAX_LEVELS - 1 ? n + 1 : n; p.tag = AM_TAG_TIERED; }
-        ok = ad_try(s, w, sel, &p, job);
+        ok = ad_try(w, &s->cfg, sel, &p, job);
     }
     free(idx);
     return ok;
@@ -87,7 +87,7 @@ static int pick_leveled(adaptive *s, const ad_view *w, int n, char *sel, am_job 
         sel[L->first + (start + k) % L->n] = 1;
         ad_plan p = { .out = n + 1, .join = 1, .tag = AM_TAG_LEVELED,
                       .reason = JOB_LEVEL_SIZE, .allow_trivial = 1 };
-        if (ad_try(s, w, sel, &p, job)) {
+        if (ad_try(w, &s->cfg, sel, &p, job)) {
             set_pointer(s, n, w, sel);
             return 1;
         }

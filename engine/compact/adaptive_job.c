@@ -1,8 +1,9 @@
 /* adaptive_job.c: safe jobs for the adaptive strategy. A flat view of a version (levels,
- * runs newest first, segments), and the closure that widens a seed of input segments until
- * the job keeps the lookup invariant (rules C2-C4, proved in strategy_adaptive.c), then the
- * job itself: inputs, output level and run, bottommost, trivial move. Pure functions of
- * the view; nothing here keeps state. */
+ * runs newest first, segments), the closure that widens a seed of input segments until
+ * the job keeps the lookup invariant (rules C2-C4, proved in strategy_adaptive.c), the
+ * check against the jobs in flight, then the job itself: inputs, output level and run,
+ * bottommost, trivial move. Pure functions of the view and its pick environment; nothing
+ * here keeps state. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,9 +11,11 @@
 
 /* ---- the view ---- */
 
-int ad_view_build(ad_view *w, const am_version *v)
+int ad_view_build(ad_view *w, const am_pick_env *env)
 {
+    const am_version *v = env->v;
     memset(w, 0, sizeof *w);
+    w->env = env;
     w->v = v;
     size_t nrun = 0;
     for (int l = 0; l < AM_MAX_LEVELS; l++) nrun += v->levels[l].nruns;
@@ -38,7 +41,8 @@ int ad_view_build(ad_view *w, const am_version *v)
             ar->leveled = l >= 1 && run->id == (uint64_t)l;
             for (size_t i = 0; i < run->nsegs; i++) {
                 am_segment *g = run->segs[i];
-                w->seg[w->nseg++] = (ad_seg){ .g = g, .level = l, .run = w->nrun };
+                w->seg[w->nseg++] = (ad_seg){ .g = g, .level = l, .run = w->nrun,
+                                              .busy = pick_busy(env, g) };
                 if (g->d.min_seq < ar->min_seq) ar->min_seq = g->d.min_seq;
                 if (g->d.max_seq > ar->max_seq) ar->max_seq = g->d.max_seq;
             }
@@ -77,7 +81,7 @@ typedef struct closing {
 static void take(closing *c, size_t i)
 {
     if (c->sel[i]) return;
-    if (c->w->seg[i].g->being_compacted) { c->busy = 1; return; }
+    if (c->w->seg[i].busy) { c->busy = 1; return; }
     c->sel[i] = 1;
     c->changed = 1;
 }
@@ -169,7 +173,7 @@ int ad_close(const ad_view *w, char *sel, const ad_plan *p)
 {
     closing c = { .w = w, .sel = sel, .p = p, .lrun = p->join ? ad_leveled_run(w, p->out) : -1 };
     for (size_t i = 0; i < w->nseg; i++)
-        if (sel[i] && (w->seg[i].g->being_compacted || w->seg[i].level > p->out)) return 0;
+        if (sel[i] && (w->seg[i].busy || w->seg[i].level > p->out)) return 0;
     do {
         c.changed = 0;
         close_above(&c);
@@ -236,4 +240,64 @@ int ad_fill_job(const ad_view *w, const char *sel, const ad_plan *p, const ad_co
     job->trivial_move = p->allow_trivial && !from_joined && inputs_disjoint(w, sel, nin);
     job->bottommost = !job->trivial_move && bottommost(w, sel, p->out, &span);
     return AM_OK;
+}
+
+/* ---- jobs in flight ---- */
+
+/* Where a job reaches: shallowest and deepest input level, output level. */
+typedef struct reach { int minlev, maxin, out; } reach;
+
+/* The reach and span of the job sel and p describe (its span: its inputs', and for a job
+ * joining a run, that whole run's, whose seq interval it changes). */
+static reach reach_of(const ad_view *w, const char *sel, const ad_plan *p, view_range *span)
+{
+    reach f = { .minlev = AM_MAX_LEVELS, .maxin = -1, .out = p->out };
+    memset(span, 0, sizeof *span);
+    for (size_t i = 0; i < w->nseg; i++) {
+        if (!sel[i]) continue;
+        if (w->seg[i].level < f.minlev) f.minlev = w->seg[i].level;
+        if (w->seg[i].level > f.maxin) f.maxin = w->seg[i].level;
+        view_range_add(span, w->seg[i].g);
+    }
+    long lr = p->join ? ad_leveled_run(w, p->out) : -1;
+    for (size_t i = lr >= 0 ? w->run[lr].first : 0; lr >= 0 && i < w->run[lr].first + w->run[lr].n; i++)
+        view_range_add(span, w->seg[i].g);
+    return f;
+}
+
+/* up writes, from levels strictly above, the level where down's shallowest inputs are,
+ * and down writes deeper. */
+static int stacked(const reach *up, const reach *down)
+{
+    return up->maxin < up->out && up->out == down->minlev && down->out > up->out;
+}
+
+/* 1 when job b (span) would interfere with a job in flight: their spans meet, their level
+ * ranges [shallowest input, output] meet, and they are not stacked. */
+static int interferes(const am_pick_env *env, const reach *b, const view_range *span)
+{
+    for (size_t k = 0; k < env->njobs; k++) {
+        const am_inflight *j = &env->jobs[k];
+        reach a = { j->min_level, j->max_level, j->out_level };
+        if (!view_ranges_overlap(&j->span, span)) continue;
+        if (a.out < b->minlev || b->out < a.minlev) continue;
+        if (stacked(&a, b) || stacked(b, &a)) continue;
+        return 1;
+    }
+    return 0;
+}
+
+int ad_try(const ad_view *w, const ad_config *c, char *sel, const ad_plan *p, am_job *job)
+{
+    if (!ad_close(w, sel, p)) return 0;
+    view_range span;
+    reach f = reach_of(w, sel, p, &span);
+    if (f.maxin < 0) return 0;
+    if (ad_fill_job(w, sel, p, c, job) != AM_OK ||
+        (p->exact && !job->trivial_move) ||      /* a move judged by its exact ranges */
+        interferes(w->env, &f, &span)) {
+        job_clear(job);
+        return 0;
+    }
+    return 1;
 }

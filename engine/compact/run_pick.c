@@ -87,17 +87,19 @@ void rpick_cursor_advance(rpick_cursor *c, int level, const view_range *in)
 
 /* ---- whole runs ---- */
 
-int rpick_run_busy(const am_run *run)
+/* 1 when a segment of run is an input of a job in flight. */
+static int run_busy(const am_pick_env *env, const am_run *run)
 {
     for (size_t i = 0; i < run->nsegs; i++)
-        if (run->segs[i]->being_compacted) return 1;
+        if (pick_busy(env, run->segs[i])) return 1;
     return 0;
 }
 
-int rpick_add_runs(am_job *job, int level, const am_run *runs, size_t n, view_range *r)
+int rpick_add_runs(am_job *job, const am_pick_env *env, int level, const am_run *runs,
+                   size_t n, view_range *r)
 {
     for (size_t k = 0; k < n; k++) {
-        if (rpick_run_busy(&runs[k])) return 0;
+        if (run_busy(env, &runs[k])) return 0;
         for (size_t i = 0; i < runs[k].nsegs; i++) {
             const am_segment *g = runs[k].segs[i];
             if (job_add_input(job, level, g->d.id) != AM_OK) return 0;

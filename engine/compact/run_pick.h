@@ -67,11 +67,10 @@ void rpick_cursor_advance(rpick_cursor *c, int level, const view_range *in);
 
 /* ---- whole runs (tiered, lazy-leveled) ---- */
 /* Adds every segment of runs[0..n) (all in level) to job and widens r by them. Returns 1,
- * or 0 when one of them is being compacted or on OOM (job may then hold some of them:
- * the caller clears it). */
-int rpick_add_runs(am_job *job, int level, const am_run *runs, size_t n, view_range *r);
-/* 1 when a segment of run is being compacted. */
-int rpick_run_busy(const am_run *run);
+ * or 0 when one of them is an input of a job in flight (env) or on OOM (job may then hold
+ * some of them: the caller clears it). */
+int rpick_add_runs(am_job *job, const am_pick_env *env, int level, const am_run *runs,
+                   size_t n, view_range *r);
 
 /* Fills order[] with the levels 0..nlevels-1 whose run count reaches trig[n] (trig[n] = 0
  * leaves level n out), most runs per trigger first, ties to the lower level. Returns how

@@ -8,7 +8,7 @@
  * Scores: L0 = L0 files / l0_compaction_trigger; Ln = bytes(Ln) / target(n) with
  * target(n) = l1_target_bytes * level_fanout^(n-1). Levels whose score is >= 1 are tried
  * from the highest score down (ties: the lower level first); the first that yields a job
- * whose segments are all free (no being_compacted) wins.
+ * whose segments are all free (none an input of a job in flight) wins.
  *
  *   L0 job: every L0 segment plus the overlapping L1 segments -> L1.
  *   Ln job: one Ln segment, chosen round-robin by key: the first whose largest user key is
@@ -91,16 +91,17 @@ static am_segment **level_segs(const am_level *L, size_t *n)
 
 /* Adds every segment of level n overlapping r to the job; 0 if one is being compacted
    (or on OOM), else 1. Widens r by what it adds when widen is set. */
-static int add_overlapping(const am_version *v, int n, view_range *r, am_job *job, int widen)
+static int add_overlapping(const am_pick_env *env, int n, view_range *r, am_job *job,
+                           int widen)
 {
-    const am_level *L = &v->levels[n];
+    const am_level *L = &env->v->levels[n];
     view_range orig = *r;
     for (size_t ri = 0; ri < L->nruns; ri++) {
         const am_run *run = &L->runs[ri];
         for (size_t i = 0; i < run->nsegs; i++) {
             am_segment *g = run->segs[i];
             if (!view_seg_overlaps(g, &orig)) continue;
-            if (g->being_compacted) return 0;
+            if (pick_busy(env, g)) return 0;
             if (job_add_input(job, n, g->d.id) != AM_OK) return 0;
             if (widen) view_range_add(r, g);
         }
@@ -121,20 +122,21 @@ static void job_finish(const leveled *s, const am_version *v, am_job *job, int o
 /* L0 job: every L0 segment and the L1 segments overlapping them. 0 if any is busy. When
  * nothing in L1 overlaps and the L0 files are disjoint (a sequential load), they all move
  * down without a rewrite. */
-static int pick_l0(leveled *s, const am_version *v, am_job *job)
+static int pick_l0(leveled *s, const am_pick_env *env, am_job *job)
 {
+    const am_version *v = env->v;
     const am_level *L0 = &v->levels[0];
     view_range r = {0};
     for (size_t ri = 0; ri < L0->nruns; ri++)
         for (size_t i = 0; i < L0->runs[ri].nsegs; i++) {
             am_segment *g = L0->runs[ri].segs[i];
-            if (g->being_compacted) return 0;
+            if (pick_busy(env, g)) return 0;
             if (job_add_input(job, 0, g->d.id) != AM_OK) return 0;
             view_range_add(&r, g);
         }
     if (!r.set) return 0;
     size_t n0 = job->ninputs;
-    if (!add_overlapping(v, 1, &r, job, 1)) return 0;
+    if (!add_overlapping(env, 1, &r, job, 1)) return 0;
     job->reason = JOB_L0;
     job->trivial_move = 0;
     if (job->ninputs == n0) job->trivial_move = view_runs_disjoint(L0->runs, L0->nruns);
@@ -143,11 +145,12 @@ static int pick_l0(leveled *s, const am_version *v, am_job *job)
 }
 
 /* Ln job starting from segment c (n >= 1). 0 if a segment it needs is busy. */
-static int pick_from(leveled *s, const am_version *v, int n, am_segment *c, am_job *job)
+static int pick_from(leveled *s, const am_pick_env *env, int n, am_segment *c, am_job *job)
 {
+    const am_version *v = env->v;
     view_range r = {0};
     view_range_add(&r, c);
-    if (c->being_compacted) return 0;
+    if (pick_busy(env, c)) return 0;
     if (v->levels[n].nruns <= 1) {
         if (job_add_input(job, n, c->d.id) != AM_OK) return 0;
     } else {
@@ -155,14 +158,14 @@ static int pick_from(leveled *s, const am_version *v, int n, am_segment *c, am_j
         for (;;) {
             view_range before = r;
             job->ninputs = 0;
-            if (!add_overlapping(v, n, &r, job, 1)) return 0;
+            if (!add_overlapping(env, n, &r, job, 1)) return 0;
             if (ukey_cmp(before.lo, before.lon, r.lo, r.lon) == 0 &&
                 ukey_cmp(before.hi, before.hin, r.hi, r.hin) == 0) break;
         }
     }
     view_range in = r;                      /* the Ln inputs' range, for the pointer */
     size_t nin = job->ninputs;
-    if (!add_overlapping(v, n + 1, &r, job, 1)) return 0;
+    if (!add_overlapping(env, n + 1, &r, job, 1)) return 0;
     job->reason = JOB_LEVEL_SIZE;
     job->trivial_move = nin == 1 && job->ninputs == 1;
     job_finish(s, v, job, n + 1, &r);
@@ -171,24 +174,25 @@ static int pick_from(leveled *s, const am_version *v, int n, am_segment *c, am_j
     return 1;
 }
 
-static int pick_level(leveled *s, const am_version *v, int n, am_job *job)
+static int pick_level(leveled *s, const am_pick_env *env, int n, am_job *job)
 {
     size_t ns;
-    am_segment **segs = level_segs(&v->levels[n], &ns);
+    am_segment **segs = level_segs(&env->v->levels[n], &ns);
     if (!segs) return 0;
     size_t start = rpick_cursor_start(&s->ptr, n, segs, ns);
     int ok = 0;
     for (size_t k = 0; k < ns && !ok; k++) {
         job->ninputs = 0;
-        ok = pick_from(s, v, n, segs[(start + k) % ns], job);
+        ok = pick_from(s, env, n, segs[(start + k) % ns], job);
     }
     free(segs);
     return ok;
 }
 
-static int leveled_pick(void *self, const am_version *v, am_job *job)
+static int leveled_pick(void *self, const am_pick_env *env, am_job *job)
 {
     leveled *s = self;
+    const am_version *v = env->v;
     double score[AM_MAX_LEVELS];
     int order[AM_MAX_LEVELS], norder = 0;
     for (int n = 0; n < AM_MAX_LEVELS - 1; n++) {
@@ -200,7 +204,7 @@ static int leveled_pick(void *self, const am_version *v, am_job *job)
     }
     for (int k = 0; k < norder; k++) {
         int n = order[k];
-        int ok = n == 0 ? pick_l0(s, v, job) : pick_level(s, v, n, job);
+        int ok = n == 0 ? pick_l0(s, env, job) : pick_level(s, env, n, job);
         if (ok) return 1;
         job_clear(job);
     }

@@ -156,7 +156,8 @@ static int better(const cand *x, const cand *y)
 
 /* Finds the best candidate of the triangle a..out-1 among t[0..n) (sorted): each
  * component holding a segment of La and no busy segment. Returns 1 and sets *best, or 0. */
-static int best_candidate(const tseg *t, size_t n, int a, int out, cand *best)
+static int best_candidate(const am_pick_env *env, const tseg *t, size_t n, int a, int out,
+                          cand *best)
 {
     int found = 0;
     size_t i = 0;
@@ -172,7 +173,7 @@ static int best_candidate(const tseg *t, size_t n, int a, int out, cand *best)
             const char *lk = seg_largest_ukey(t[c.hi].g, &ln);
             if (ukey_cmp(lk, ln, hi, hn) > 0) { hi = lk; hn = ln; }
             has_top |= t[c.hi].level == a;
-            busy |= t[c.hi].g->being_compacted;
+            busy |= pick_busy(env, t[c.hi].g);
             if (t[c.hi].level < out) c.pushed += t[c.hi].g->d.bytes;
             c.total += t[c.hi].g->d.bytes;
         }
@@ -204,27 +205,29 @@ static int fill_job(const triangular *s, const am_version *v, const tseg *t, con
 }
 
 /* The job of the triangle a..out-1, or 0 when every candidate is busy (or on OOM). */
-static int pick_triangle(const triangular *s, const am_version *v, int a, int out,
+static int pick_triangle(const triangular *s, const am_pick_env *env, int a, int out,
                          am_job *job)
 {
+    const am_version *v = env->v;
     size_t n;
     tseg *t = gather(v, a, out, &n);
     if (!t) return 0;
     cand c;
-    int ok = best_candidate(t, n, a, out, &c) && fill_job(s, v, t, &c, a, out, job);
+    int ok = best_candidate(env, t, n, a, out, &c) && fill_job(s, v, t, &c, a, out, job);
     free(t);
     return ok;
 }
 
-static int tri_pick(void *self, const am_version *v, am_job *job)
+static int tri_pick(void *self, const am_pick_env *env, am_job *job)
 {
     const triangular *s = self;
+    const am_version *v = env->v;
     for (int a = 0; a < LAST_LEVEL; a++) {
         if (!top_full(s, v, a)) continue;
         uint64_t above = v->levels[a].bytes;
         int out = a + 1;
         while (!has_room(s, v, out, above)) above += v->levels[out++].bytes;
-        if (pick_triangle(s, v, a, out, job)) return 1;
+        if (pick_triangle(s, env, a, out, job)) return 1;
         job_clear(job);                   /* every candidate busy: try a deeper top */
     }
     return 0;

@@ -50,6 +50,12 @@ int view_seg_overlaps(const am_segment *g, const view_range *r)
     return ukey_cmp(sk, sn, r->hi, r->hin) <= 0 && ukey_cmp(lk, ln, r->lo, r->lon) >= 0;
 }
 
+int view_ranges_overlap(const view_range *a, const view_range *b)
+{
+    if (!a->set || !b->set) return 0;
+    return ukey_cmp(a->lo, a->lon, b->hi, b->hin) <= 0 && ukey_cmp(b->lo, b->lon, a->hi, a->hin) <= 0;
+}
+
 int view_run_overlaps(const am_run *run, const view_range *r)
 {
     for (size_t i = 0; i < run->nsegs; i++)

@@ -35,7 +35,6 @@ typedef struct am_segment {
     seg_desc d;                        /* values as recorded; keys owned */
     atomic_uint_fast64_t reads;        /* lookups that searched this segment */
     atomic_uint_fast64_t writes;       /* user writes charged to its key range */
-    int being_compacted;               /* guarded by the engine mutex */
     /* Lifetime (version.h, vset.h); a picker reads none of these. */
     atomic_int refs;
     int obsolete;                      /* set once an installed, durable edit removed it */
@@ -85,6 +84,8 @@ typedef struct view_range {
 void view_range_add(view_range *r, const am_segment *g);
 /* 1 when g's user-key range meets r (a shared boundary key counts); 0 for an empty r. */
 int view_seg_overlaps(const am_segment *g, const view_range *r);
+/* 1 when ranges a and b meet (a shared boundary key counts); 0 when either is empty. */
+int view_ranges_overlap(const view_range *a, const view_range *b);
 /* 1 when the user-key ranges of a and b meet (a shared boundary key counts). */
 int view_segs_overlap(const am_segment *a, const am_segment *b);
 /* 1 when the n segments of a are pairwise disjoint by user key; sorts a by smallest key. */
