@@ -1,5 +1,5 @@
 /* db_open.c: options and their defaults, am_open (lock, create or recover, WAL replay,
- * cleanup of what a crash left behind), am_close, and error reporting. */
+ * cleanup of what a crash left behind), am_close, and status names. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -107,22 +107,6 @@ int am_options_check(const am_options *o, char *msg, size_t cap)
     am_options eff = *o;
     am_options_resolve(&eff);
     return validate_options(&eff, msg, cap);
-}
-
-int db_set_bg_error(am_db *db, int rc)
-{
-    if (rc < 0 && db->bg_error == 0) {
-        db->bg_error = rc;
-        atomic_store(&db->readonly, 1);
-        pthread_cond_broadcast(&db->done_cv);
-    }
-    return rc;
-}
-
-const char *am_errmsg(am_db *db)
-{
-    if (!db || !db->env) return "";
-    return db->env->errmsg;   /* see the header: valid until the next failing call */
 }
 
 /* ---- WAL replay ---- */
