@@ -251,102 +251,136 @@ static void inherit_counters(am_segment **in, size_t n, merge_result *out)
     }
 }
 
+/* Resolves the job's inputs in v into in[] (sorted by level, run, smallest key). AM_OK, or
+ * AM_ERR_INVALID naming an input the strategy should not have picked. */
+static int job_inputs(am_db *db, const am_version *v, const am_job *job, am_segment **in)
+{
+    for (size_t i = 0; i < job->ninputs; i++) {
+        in[i] = find_segment(v, job->inputs[i].level, job->inputs[i].id);
+        if (!in[i] || inflight_busy(&db->inflight, job->inputs[i].level, job->inputs[i].id))
+            return am_env_error(db->env, AM_ERR_INVALID, "strategy %s picked segment %llu at "
+                                "L%d, which is %s", db->strat->name,
+                                (unsigned long long)job->inputs[i].id, job->inputs[i].level,
+                                in[i] ? "already being compacted" : "not in the version");
+    }
+    qsort(in, job->ninputs, sizeof *in, cmp_input);
+    return AM_OK;
+}
+
+/* A trivial move: the inputs go to out_level / out_run, with their counters, in one edit.
+ * REQUIRES mu (held throughout). */
+static int job_move(am_db *db, const am_job *job, am_segment **in, uint64_t out_run)
+{
+    version_edit e;
+    edit_init(&e);
+    int rc = AM_OK;
+    for (size_t i = 0; rc == AM_OK && i < job->ninputs; i++) {
+        seg_desc d = in[i]->d;
+        d.level = job->out_level;
+        d.run = out_run;
+        d.tag = job->out_tag;
+        d.reads = atomic_load_explicit(&in[i]->reads, memory_order_relaxed);
+        d.writes = atomic_load_explicit(&in[i]->writes, memory_order_relaxed);
+        rc = edit_delete_segment(&e, in[i]->d.level, in[i]->d.id);
+        if (rc == AM_OK) rc = edit_add_segment(&e, &d);
+    }
+    if (rc == AM_OK) rc = install(db, &e);
+    edit_clear(&e);
+    return rc;
+}
+
+/* A merge: in flight (db->inflight) while the merge kernel rewrites the inputs without mu,
+ * then one edit replaces them by the outputs, which inherit their counters. REQUIRES mu
+ * (released while merging). out receives the outputs. */
+static int job_merge(am_db *db, const am_version *v, const am_job *job, am_segment **in,
+                     uint64_t out_run, merge_result *out)
+{
+    uint64_t *snaps = NULL;
+    size_t nsnaps = 0;
+    int rc = db_snapshot_list(db, &snaps, &nsnaps);
+    /* In flight until installed: later picks are told of it and avoid its inputs. */
+    uint64_t ticket = 0;
+    if (rc == AM_OK) rc = inflight_add(&db->inflight, v, job, &ticket);
+    for (size_t i = 0; i < job->ninputs; i++) seg_incref(in[i]);
+    db->jobs_running++;
+    merge_params p = base_params(db, 1);
+    p.target_file_bytes = job->target_file_bytes ? job->target_file_bytes
+                                                 : db->opts.target_file_bytes;
+    p.bottommost = job->bottommost;
+    p.snapshots = snaps;
+    p.nsnapshots = nsnaps;
+    p.out_level = job->out_level;
+    p.out_run = out_run;
+    p.out_tag = job->out_tag;
+    pthread_mutex_unlock(&db->mu);
+    if (rc == AM_OK) {
+        am_iiter *it = job_input(in, job->ninputs);
+        rc = it ? merge_run(it, &p, out) : AM_ERR_NOMEM;
+        iter_free(it);
+    }
+    pthread_mutex_lock(&db->mu);
+    free(snaps);
+    db->jobs_running--;
+    version_edit e;
+    edit_init(&e);
+    if (rc == AM_OK) {
+        inherit_counters(in, job->ninputs, out);
+        for (size_t i = 0; rc == AM_OK && i < job->ninputs; i++)
+            rc = edit_delete_segment(&e, in[i]->d.level, in[i]->d.id);
+        for (size_t i = 0; rc == AM_OK && i < out->nout; i++)
+            rc = edit_add_segment(&e, &out->out[i]);
+        /* On failure the outputs stay for the next open to sort out (see flush). */
+        if (rc == AM_OK) rc = install(db, &e);
+    }
+    edit_clear(&e);
+    inflight_done(&db->inflight, ticket);
+    for (size_t i = 0; i < job->ninputs; i++) seg_unref(in[i]);
+    return rc;
+}
+
+/* Counts a finished job (per reason, bytes read and written, switches) and tells the
+ * strategy. REQUIRES mu. */
+static void job_account(am_db *db, const am_job *job, uint64_t bytes_in,
+                        const merge_result *out)
+{
+    STAT_ADD(db, compactions, 1);
+    if (job->reason >= 0 && job->reason < AM_REASONS)
+        atomic_fetch_add_explicit(&db->by_reason[job->reason], 1, memory_order_relaxed);
+    STAT_ADD(db, compaction_bytes_read, job->trivial_move ? 0 : bytes_in);
+    STAT_ADD(db, compaction_bytes_written, out->bytes_written);
+    if (job->reason == JOB_SWITCH_LEVELED) {
+        STAT_ADD(db, strategy_switches, 1);
+        STAT_ADD(db, switches_to_leveled, 1);
+    } else if (job->reason == JOB_SWITCH_TIERED) {
+        STAT_ADD(db, strategy_switches, 1);
+        STAT_ADD(db, switches_to_tiered, 1);
+    }
+    if (db->strat->observe) {
+        am_event ev = { .kind = 1, .job = job, .v = vset_current(db->vs),
+                        .bytes_written = out->bytes_written };
+        db->strat->observe(db->strat_self, &ev);
+    }
+}
+
+/* Runs one picked job: a trivial move or a merge, then its accounting. REQUIRES mu
+ * (released while merging). */
 static int run_job(am_db *db, am_job *job)
 {
     am_version *v = vset_current(db->vs);
     am_segment **in = calloc(job->ninputs ? job->ninputs : 1, sizeof *in);
     if (!in) return AM_ERR_NOMEM;
-    int rc = AM_OK;
-    for (size_t i = 0; i < job->ninputs; i++) {
-        in[i] = find_segment(v, job->inputs[i].level, job->inputs[i].id);
-        if (!in[i] || inflight_busy(&db->inflight, job->inputs[i].level, job->inputs[i].id)) {
-            rc = am_env_error(db->env, AM_ERR_INVALID, "strategy %s picked segment %llu at "
-                              "L%d, which is %s", db->strat->name,
-                              (unsigned long long)job->inputs[i].id, job->inputs[i].level,
-                              in[i] ? "already being compacted" : "not in the version");
-            free(in);
-            return rc;
-        }
+    int rc = job_inputs(db, v, job, in);
+    if (rc != AM_OK) {
+        free(in);
+        return rc;
     }
-    qsort(in, job->ninputs, sizeof *in, cmp_input);
-    version_edit e;
-    edit_init(&e);
     uint64_t out_run = job->out_run ? job->out_run : vset_new_file_number(db->vs);
     merge_result out = { 0 };
     uint64_t bytes_in = 0;
     for (size_t i = 0; i < job->ninputs; i++) bytes_in += in[i]->d.bytes;
-
-    if (job->trivial_move) {
-        for (size_t i = 0; rc == AM_OK && i < job->ninputs; i++) {
-            seg_desc d = in[i]->d;
-            d.level = job->out_level;
-            d.run = out_run;
-            d.tag = job->out_tag;
-            d.reads = atomic_load_explicit(&in[i]->reads, memory_order_relaxed);
-            d.writes = atomic_load_explicit(&in[i]->writes, memory_order_relaxed);
-            rc = edit_delete_segment(&e, in[i]->d.level, in[i]->d.id);
-            if (rc == AM_OK) rc = edit_add_segment(&e, &d);
-        }
-        if (rc == AM_OK) rc = install(db, &e);
-    } else {
-        uint64_t *snaps = NULL;
-        size_t nsnaps = 0;
-        rc = db_snapshot_list(db, &snaps, &nsnaps);
-        /* In flight until installed: later picks are told of it and avoid its inputs. */
-        uint64_t ticket = 0;
-        if (rc == AM_OK) rc = inflight_add(&db->inflight, v, job, &ticket);
-        for (size_t i = 0; i < job->ninputs; i++) seg_incref(in[i]);
-        db->jobs_running++;
-        merge_params p = base_params(db, 1);
-        p.target_file_bytes = job->target_file_bytes ? job->target_file_bytes
-                                                     : db->opts.target_file_bytes;
-        p.bottommost = job->bottommost;
-        p.snapshots = snaps;
-        p.nsnapshots = nsnaps;
-        p.out_level = job->out_level;
-        p.out_run = out_run;
-        p.out_tag = job->out_tag;
-        pthread_mutex_unlock(&db->mu);
-        if (rc == AM_OK) {
-            am_iiter *it = job_input(in, job->ninputs);
-            rc = it ? merge_run(it, &p, &out) : AM_ERR_NOMEM;
-            iter_free(it);
-        }
-        pthread_mutex_lock(&db->mu);
-        free(snaps);
-        db->jobs_running--;
-        if (rc == AM_OK) {
-            inherit_counters(in, job->ninputs, &out);
-            for (size_t i = 0; rc == AM_OK && i < job->ninputs; i++)
-                rc = edit_delete_segment(&e, in[i]->d.level, in[i]->d.id);
-            for (size_t i = 0; rc == AM_OK && i < out.nout; i++)
-                rc = edit_add_segment(&e, &out.out[i]);
-            /* On failure the outputs stay for the next open to sort out (see flush). */
-            if (rc == AM_OK) rc = install(db, &e);
-        }
-        inflight_done(&db->inflight, ticket);
-        for (size_t i = 0; i < job->ninputs; i++) seg_unref(in[i]);
-    }
-    if (rc == AM_OK) {
-        STAT_ADD(db, compactions, 1);
-        if (job->reason >= 0 && job->reason < AM_REASONS)
-            atomic_fetch_add_explicit(&db->by_reason[job->reason], 1, memory_order_relaxed);
-        STAT_ADD(db, compaction_bytes_read, job->trivial_move ? 0 : bytes_in);
-        STAT_ADD(db, compaction_bytes_written, out.bytes_written);
-        if (job->reason == JOB_SWITCH_LEVELED) {
-            STAT_ADD(db, strategy_switches, 1);
-            STAT_ADD(db, switches_to_leveled, 1);
-        } else if (job->reason == JOB_SWITCH_TIERED) {
-            STAT_ADD(db, strategy_switches, 1);
-            STAT_ADD(db, switches_to_tiered, 1);
-        }
-        if (db->strat->observe) {
-            am_event ev = { .kind = 1, .job = job, .v = vset_current(db->vs),
-                            .bytes_written = out.bytes_written };
-            db->strat->observe(db->strat_self, &ev);
-        }
-    }
-    edit_clear(&e);
+    if (job->trivial_move) rc = job_move(db, job, in, out_run);
+    else rc = job_merge(db, v, job, in, out_run, &out);
+    if (rc == AM_OK) job_account(db, job, bytes_in, &out);
     merge_result_clear(&out);
     free(in);
     pthread_cond_broadcast(&db->done_cv);
