@@ -196,16 +196,6 @@ int db_flush_oldest(am_db *db)
     return rc;
 }
 
-static am_segment *find_segment(const am_version *v, int level, uint64_t id)
-{
-    if (level < 0 || level >= AM_MAX_LEVELS) return NULL;
-    const am_level *lv = &v->levels[level];
-    for (size_t r = 0; r < lv->nruns; r++)
-        for (size_t s = 0; s < lv->runs[r].nsegs; s++)
-            if (lv->runs[r].segs[s]->d.id == id) return lv->runs[r].segs[s];
-    return NULL;
-}
-
 /* Builds the input iterator of a job: one run iterator per (level, run) among the inputs,
  * each reading its files with verified private reads (sst.h): every block a merge copies
  * is verified as it is read, so damage since an earlier check fails the job (a background
@@ -256,7 +246,7 @@ static void inherit_counters(am_segment **in, size_t n, merge_result *out)
 static int job_inputs(am_db *db, const am_version *v, const am_job *job, am_segment **in)
 {
     for (size_t i = 0; i < job->ninputs; i++) {
-        in[i] = find_segment(v, job->inputs[i].level, job->inputs[i].id);
+        in[i] = view_find(v, job->inputs[i].level, job->inputs[i].id);
         if (!in[i] || inflight_busy(&db->inflight, job->inputs[i].level, job->inputs[i].id))
             return am_env_error(db->env, AM_ERR_INVALID, "strategy %s picked segment %llu at "
                                 "L%d, which is %s", db->strat->name,

@@ -61,6 +61,7 @@
 #include "util/ikey.h"
 #include "version/fname.h"
 #include "version/vset.h"
+#include "util/vec.h"
 
 /* ---- the report ---- */
 
@@ -92,13 +93,8 @@ void rp_key_text(char *out, size_t cap, const char *ukey, size_t n)
 
 static int files_push(rp_files *fs, const char *name, uint64_t id)
 {
-    if (fs->n == fs->cap) {
-        size_t cap = fs->cap ? 2 * fs->cap : 16;
-        rp_file *f = realloc(fs->f, cap * sizeof *f);
-        if (!f) return AM_ERR_NOMEM;
-        fs->f = f;
-        fs->cap = cap;
-    }
+    if (vec_reserve_min(&fs->f, &fs->cap, fs->n + 1, sizeof *fs->f, 16) != AM_OK)
+        return AM_ERR_NOMEM;
     char *copy = strdup(name);
     if (!copy) return AM_ERR_NOMEM;
     fs->f[fs->n++] = (rp_file){ .name = copy, .id = id };
@@ -125,13 +121,10 @@ typedef struct listing {
     int rc;
 } listing;
 
-static int list_one(void *arg, const char *name)
+static int list_one(void *arg, const char *name, int kind, uint64_t id)
 {
     listing *ls = arg;
     repair *rp = ls->rp;
-    int kind;
-    uint64_t id;
-    if (!fname_parse(name, &kind, &id)) return 0;
     rp_files *to = NULL;
     switch (kind) {
     case FILE_SST: to = &rp->ssts; break;
@@ -159,7 +152,7 @@ static int list_dir(repair *rp, size_t *engine_files)
     rp->has_current = 0;
     rp->max_number = 0;
     listing ls = { .rp = rp };
-    int rc = rp->env->ops->list_dir(rp->env, rp->dir, list_one, &ls);
+    int rc = fname_walk(rp->env, rp->dir, list_one, &ls);
     if (ls.rc) rc = ls.rc;
     if (rc != AM_OK) return rc;
     rp_files *all[] = { &rp->ssts, &rp->logs, &rp->manifests, &rp->temps };

@@ -57,16 +57,6 @@ static int rebuild_busy(inflight_set *s)
     return AM_OK;
 }
 
-static const am_segment *find_segment(const am_version *v, int level, uint64_t id)
-{
-    if (level < 0 || level >= AM_MAX_LEVELS) return NULL;
-    const am_level *L = &v->levels[level];
-    for (size_t r = 0; r < L->nruns; r++)
-        for (size_t i = 0; i < L->runs[r].nsegs; i++)
-            if (L->runs[r].segs[i]->d.id == id) return L->runs[r].segs[i];
-    return NULL;
-}
-
 static char *copy_key(const char *k, size_t n)
 {
     char *p = malloc(n ? n : 1);
@@ -87,7 +77,7 @@ static int describe(am_inflight *j, const am_version *v, const am_job *job)
         const seg_ref *in = &job->inputs[i];
         if (in->level < j->min_level) j->min_level = in->level;
         if (in->level > j->max_level) j->max_level = in->level;
-        const am_segment *g = find_segment(v, in->level, in->id);
+        const am_segment *g = view_find(v, in->level, in->id);
         if (g) view_range_add(&span, g);
     }
     /* Joining a run changes that run's seq interval over all of its key range. */

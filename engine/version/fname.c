@@ -1,4 +1,5 @@
-/* fname.c: engine file names (fname.h): formatting and parsing directory entries. */
+/* fname.c: engine file names (fname.h): formatting and parsing directory entries, and the
+ * walk over a directory's engine files. */
 #include "fname.h"
 
 #include <inttypes.h>
@@ -62,4 +63,24 @@ int fname_parse(const char *name, int *kind, uint64_t *id)
         return 1;
     }
     return 0;
+}
+
+typedef struct walk {
+    int (*fn)(void *arg, const char *name, int kind, uint64_t id);
+    void *arg;
+} walk;
+
+static int walk_one(void *arg, const char *name)
+{
+    const walk *w = arg;
+    int kind;
+    uint64_t id;
+    return fname_parse(name, &kind, &id) ? w->fn(w->arg, name, kind, id) : 0;
+}
+
+int fname_walk(am_env *env, const char *dir,
+               int (*fn)(void *arg, const char *name, int kind, uint64_t id), void *arg)
+{
+    walk w = { fn, arg };
+    return env->ops->list_dir(env, dir, walk_one, &w);
 }

@@ -4,6 +4,16 @@
 
 #include <stdlib.h>
 
+am_segment *view_find(const am_version *v, int level, uint64_t id)
+{
+    if (level < 0 || level >= AM_MAX_LEVELS) return NULL;
+    const am_level *lv = &v->levels[level];
+    for (size_t r = 0; r < lv->nruns; r++)
+        for (size_t i = 0; i < lv->runs[r].nsegs; i++)
+            if (lv->runs[r].segs[i]->d.id == id) return lv->runs[r].segs[i];
+    return NULL;
+}
+
 am_segment *run_find(const am_run *r, const void *k, size_t kn)
 {
     size_t lo = 0, hi = r->nsegs;

@@ -66,6 +66,8 @@ typedef struct am_version {
     uint64_t total_bytes, total_segs;
 } am_version;
 
+/* The segment (level, id) of v, or NULL (also for a level out of range). */
+am_segment *view_find(const am_version *v, int level, uint64_t id);
 /* In run r, the segment whose range may hold user key k, or NULL (binary search). */
 am_segment *run_find(const am_run *r, const void *k, size_t kn);
 /* Calls fn for every segment of v, level by level, newest run first. */

@@ -621,16 +621,6 @@ done:
 
 /* ---- edits ---- */
 
-/* The segment (level, id) of v, or NULL. */
-static am_segment *find_segment(const am_version *v, int level, uint64_t id)
-{
-    const am_level *lv = &v->levels[level];
-    for (size_t r = 0; r < lv->nruns; r++)
-        for (size_t i = 0; i < lv->runs[r].nsegs; i++)
-            if (lv->runs[r].segs[i]->d.id == id) return lv->runs[r].segs[i];
-    return NULL;
-}
-
 /* Replaces a large MANIFEST with a snapshot. A failure before CURRENT is switched leaves
  * the old MANIFEST in use (nothing lost); a failure switching CURRENT makes the vset
  * refuse later edits (CURRENT may name either file). */
@@ -679,7 +669,7 @@ int vset_log_and_apply(vset *vs, version_edit *e, am_segment *const *addseg)
     for (size_t i = 0; i < e->ndeleted; i++) {
         int moved = 0;     /* a trivial move re-adds the same file: it must stay */
         for (size_t j = 0; j < e->nadded && !moved; j++) moved = e->added[j].id == e->deleted[i].id;
-        am_segment *s = find_segment(vs->current, e->deleted[i].level, e->deleted[i].id);
+        am_segment *s = view_find(vs->current, e->deleted[i].level, e->deleted[i].id);
         assert(s);
         if (s && !moved) s->obsolete = 1;
     }
