@@ -90,6 +90,20 @@ static int vset_alloc(am_env *env, const char *dir, blk_cache *cache, vset **out
     return AM_OK;
 }
 
+/* A version set for a new MANIFEST naming strategy; AM_ERR_INVALID when the name is empty
+ * or too long for the MANIFEST. */
+static int vset_alloc_named(am_env *env, const char *dir, blk_cache *cache,
+                            const char *strategy, vset **out)
+{
+    *out = NULL;
+    if (!strategy || !*strategy || strlen(strategy) >= sizeof((*out)->strategy))
+        return am_env_error(env, AM_ERR_INVALID, "%s: strategy name '%s' is empty or too long",
+                            dir, strategy ? strategy : "(null)");
+    int rc = vset_alloc(env, dir, cache, out);
+    if (rc == AM_OK) strcpy((*out)->strategy, strategy);
+    return rc;
+}
+
 void vset_free(vset *vs)
 {
     if (!vs) return;
@@ -247,12 +261,8 @@ int vset_create(am_env *env, const char *dir, blk_cache *cache, const char *stra
     vset *vs = NULL;
     wal_writer *w = NULL;
     *out = NULL;
-    if (!strategy || !*strategy || strlen(strategy) >= sizeof(vs->strategy))
-        return am_env_error(env, AM_ERR_INVALID, "%s: strategy name '%s' is empty or too long",
-                            dir, strategy ? strategy : "(null)");
-    int rc = vset_alloc(env, dir, cache, &vs);
+    int rc = vset_alloc_named(env, dir, cache, strategy, &vs);
     if (rc) return rc;
-    strcpy(vs->strategy, strategy);
     vs->log_number = 0;
     vs->next_file = 2;
     vs->last_seq = 0;
@@ -275,12 +285,8 @@ int vset_create_from(am_env *env, const char *dir, blk_cache *cache, const char 
     am_segment **open = NULL;
     size_t nopen = 0;
     *out = NULL;
-    if (!strategy || !*strategy || strlen(strategy) >= sizeof(vs->strategy))
-        return am_env_error(env, AM_ERR_INVALID, "%s: strategy name '%s' is empty or too long",
-                            dir, strategy ? strategy : "(null)");
-    int rc = vset_alloc(env, dir, cache, &vs);
+    int rc = vset_alloc_named(env, dir, cache, strategy, &vs);
     if (rc) return rc;
-    strcpy(vs->strategy, strategy);
     vs->log_number = st->log_number;
     vs->last_seq = st->last_seq;
     uint64_t number = st->next_file;
