@@ -56,38 +56,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "repair.h"
+#include "repair_impl.h"
 #include "db_impl.h"
 #include "util/ikey.h"
 #include "version/fname.h"
 #include "version/vset.h"
 #include "util/vec.h"
-
-/* ---- the report ---- */
-
-void rp_say(repair *rp, const char *fmt, ...)
-{
-    if (!rp->report) return;
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    rp->report(rp->report_arg, line);
-}
-
-void rp_key_text(char *out, size_t cap, const char *ukey, size_t n)
-{
-    size_t o = 0, show = n > 32 ? 32 : n;
-    if (!cap) return;
-    for (size_t i = 0; i < show && o + 5 < cap; i++) {
-        unsigned char c = (unsigned char)ukey[i];
-        if (c >= 0x20 && c < 0x7f && c != '\\') out[o++] = (char)c;
-        else o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
-    }
-    if (show < n && o + 4 < cap) o += (size_t)snprintf(out + o, cap - o, "...");
-    out[o < cap ? o : cap - 1] = 0;
-}
 
 /* ---- the directory ---- */
 
