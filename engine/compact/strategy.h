@@ -104,11 +104,19 @@ typedef struct am_strategy {
 
 #define STRATEGY_TICK_OPS 1024
 
-extern const am_strategy am_strategy_leveled;
-extern const am_strategy am_strategy_tiered;
-extern const am_strategy am_strategy_lazy_leveled;
-extern const am_strategy am_strategy_triangular;
-extern const am_strategy am_strategy_adaptive;
+/* The registry: X(object, "name"), one line per strategy, in the order strategy_names()
+ * lists them. A new strategy is its file (strategy_<name>.c, defining the object) and one
+ * line here; strategy.c makes the lookup table and the names from this list. */
+#define STRATEGY_LIST(X) \
+    X(am_strategy_leveled, "leveled") \
+    X(am_strategy_tiered, "tiered") \
+    X(am_strategy_lazy_leveled, "lazy-leveled") \
+    X(am_strategy_triangular, "triangular") \
+    X(am_strategy_adaptive, "adaptive")
+
+#define STRATEGY_EXTERN(obj, name) extern const am_strategy obj;
+STRATEGY_LIST(STRATEGY_EXTERN)
+#undef STRATEGY_EXTERN
 /* The strategy called name, or NULL. */
 const am_strategy *strategy_find(const char *name);
 /* Comma-separated list of known names, for messages. */
