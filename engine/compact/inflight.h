@@ -1,4 +1,4 @@
-/* inflight.h: the jobs in flight, as the engine (db_job.c) and the picker tests keep them
+/* inflight.h: the jobs in flight, as the engine (db_bg.c) and the picker tests keep them
  * to give every pick its am_pick_env (strategy.h). A set owns a copy of each job's inputs
  * and of its span's keys, so the env stays valid while versions change under it.
  *

@@ -1,7 +1,7 @@
 /* strategy.h: compaction policy as a plug-in. A strategy only decides: it reads a pick
  * environment (the current version's read-only view, version/view.h; the jobs in flight;
  * the clock) and describes the next merge as a job holding plain values. It never reads
- * or writes a file and keeps no account of running jobs: the engine (db_job.c) runs every
+ * or writes a file and keeps no account of running jobs: the engine (db_bg.c) runs every
  * job and tells the next pick which are still in flight (inflight.h). Strategies are found
  * by name. */
 #ifndef AM_COMPACT_STRATEGY_H
