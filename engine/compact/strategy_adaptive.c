@@ -48,10 +48,9 @@
  *
  * Jobs in parallel (background_threads > 1). The engine passes every pick the jobs still in
  * flight (strategy.h am_pick_env); ad_try (adaptive_job.c) checks against them. A new
- * job must not interfere with one in flight: their key
- * spans are disjoint (a job's span: its inputs', and for a job joining a run, that whole
- * run's, whose seq interval it changes), or their level ranges [shallowest input, output]
- * are, or they are stacked (one writes, from levels strictly above, the level where the
+ * job must not interfere with one in flight: their key spans are disjoint (a job's span:
+ * its inputs', and for a job joining a run, that whole run's, whose seq interval it
+ * changes), or their level ranges [shallowest input, output] are, or they are stacked (one writes, from levels strictly above, the level where the
  * other's shallowest inputs are, and the other writes deeper). Each job's closure was
  * computed on a version holding the other's inputs, and in these three cases no key sees
  * both jobs change an order the other relied on. Flushes only add newer L0 runs.
