@@ -56,7 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "repair_impl.h"
+#include "repair_shared.h"
 #include "db_impl.h"
 #include "util/ikey.h"
 #include "version/fname.h"

@@ -1,4 +1,4 @@
-/* repair_manifest.c: what repair reads of CURRENT and the old MANIFESTs (repair_impl.h).
+/* repair_manifest.c: what repair reads of CURRENT and the old MANIFESTs (repair_shared.h).
  * Nothing here writes a file.
  *
  * CURRENT and the MANIFESTs: each MANIFEST in the directory is read record by record up
@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "repair_impl.h"
+#include "repair_shared.h"
 #include "compact/strategy.h"
 #include "version/edit.h"
 #include "version/fname.h"

@@ -1,5 +1,5 @@
 /* repair_read.c: what repair reads of the tables and logs, and what it concludes from it
- * (repair_impl.h). Nothing here writes a file. (CURRENT and the MANIFESTs: repair_manifest.c.)
+ * (repair_shared.h). Nothing here writes a file. (CURRENT and the MANIFESTs: repair_manifest.c.)
  *
  * SSTables: a table is opened with the SSTable reader (footer, index, properties and
  * filter verified) and walked once with its iterator, checking every entry: internal keys
@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "repair_impl.h"
+#include "repair_shared.h"
 #include "batch.h"
 #include "util/ikey.h"
 #include "version/version.h"

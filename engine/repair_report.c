@@ -1,9 +1,9 @@
 /* repair_report.c: the lines of am_repair's report (rp_say) and how a key is shown in
- * them (rp_key_text); repair_impl.h. Every repair file may call these; they call none. */
+ * them (rp_key_text); repair_shared.h. Every repair file may call these; they call none. */
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "repair_impl.h"
+#include "repair_shared.h"
 
 void rp_say(repair *rp, const char *fmt, ...)
 {

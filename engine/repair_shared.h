@@ -1,4 +1,4 @@
-/* repair_impl.h: the inside of am_repair (amethyst.h; docs/format.md, "Repair"), shared by
+/* repair_shared.h: the inside of am_repair (amethyst.h; docs/format.md, "Repair"), shared by
  *   repair.c           the order of the steps: options, lock, directory, merge, install,
  *                      set aside
  *   repair_manifest.c  what it reads of CURRENT and the old MANIFESTs: the strategy, the
@@ -11,8 +11,8 @@
  * repair.c calls the others; they call only repair_report.c.
  * Single-threaded: one am_repair call owns everything here and takes no lock but the
  * database's LOCK file. */
-#ifndef AM_REPAIR_IMPL_H
-#define AM_REPAIR_IMPL_H
+#ifndef AM_REPAIR_SHARED_H
+#define AM_REPAIR_SHARED_H
 
 #include <stddef.h>
 #include <stdint.h>
