@@ -128,7 +128,7 @@ static int walk_blocks(repair *rp, rp_sst *s, scan_acc *acc)
             if (b.max_seq > acc->max_seq) acc->max_seq = b.max_seq;
         } else if (rc == AM_ERR_CORRUPT) {
             s->bad[i] = 1;
-            if (!s->nbad++) snprintf(s->why, sizeof s->why, "data block %zu: %s", i, why);
+            if (!s->nbad++) snprintf(s->why, sizeof s->why, "data block %zu: %.300s", i, why);
             rc = AM_OK;
         }
         acc_free(&b);
