@@ -196,16 +196,6 @@ int db_flush_oldest(am_db *db)
     return rc;
 }
 
-static am_segment *find_segment(const am_version *v, int level, uint64_t id)
-{
-    if (level < 0 || level >= AM_MAX_LEVELS) return NULL;
-    const am_level *lv = &v->levels[level];
-    for (size_t r = 0; r < lv->nruns; r++)
-        for (size_t s = 0; s < lv->runs[r].nsegs; s++)
-            if (lv->runs[r].segs[s]->d.id == id) return lv->runs[r].segs[s];
-    return NULL;
-}
-
 /* Builds the input iterator of a job: one run iterator per (level, run) among the inputs,
  * each reading its files with verified private reads (sst.h): every block a merge copies
  * is verified as it is read, so damage since an earlier check fails the job (a background
@@ -251,111 +241,143 @@ static void inherit_counters(am_segment **in, size_t n, merge_result *out)
     }
 }
 
+/* Resolves the job's inputs in v into in[] (sorted by level, run, smallest key). AM_OK, or
+ * AM_ERR_INVALID naming an input the strategy should not have picked. */
+static int job_inputs(am_db *db, const am_version *v, const am_job *job, am_segment **in)
+{
+    for (size_t i = 0; i < job->ninputs; i++) {
+        in[i] = view_find(v, job->inputs[i].level, job->inputs[i].id);
+        if (!in[i] || inflight_busy(&db->inflight, job->inputs[i].level, job->inputs[i].id))
+            return am_env_error(db->env, AM_ERR_INVALID, "strategy %s picked segment %llu at "
+                                "L%d, which is %s", db->strat->name,
+                                (unsigned long long)job->inputs[i].id, job->inputs[i].level,
+                                in[i] ? "already being compacted" : "not in the version");
+    }
+    qsort(in, job->ninputs, sizeof *in, cmp_input);
+    return AM_OK;
+}
+
+/* A trivial move: the inputs go to out_level / out_run, with their counters, in one edit.
+ * REQUIRES mu (held throughout). */
+static int job_move(am_db *db, const am_job *job, am_segment **in, uint64_t out_run)
+{
+    version_edit e;
+    edit_init(&e);
+    int rc = AM_OK;
+    for (size_t i = 0; rc == AM_OK && i < job->ninputs; i++) {
+        seg_desc d = in[i]->d;
+        d.level = job->out_level;
+        d.run = out_run;
+        d.tag = job->out_tag;
+        d.reads = atomic_load_explicit(&in[i]->reads, memory_order_relaxed);
+        d.writes = atomic_load_explicit(&in[i]->writes, memory_order_relaxed);
+        rc = edit_delete_segment(&e, in[i]->d.level, in[i]->d.id);
+        if (rc == AM_OK) rc = edit_add_segment(&e, &d);
+    }
+    if (rc == AM_OK) rc = install(db, &e);
+    edit_clear(&e);
+    return rc;
+}
+
+/* A merge: in flight (db->inflight) while the merge kernel rewrites the inputs without mu,
+ * then one edit replaces them by the outputs, which inherit their counters. REQUIRES mu
+ * (released while merging). out receives the outputs. */
+static int job_merge(am_db *db, const am_version *v, const am_job *job, am_segment **in,
+                     uint64_t out_run, merge_result *out)
+{
+    uint64_t *snaps = NULL;
+    size_t nsnaps = 0;
+    int rc = db_snapshot_list(db, &snaps, &nsnaps);
+    /* In flight until installed: later picks are told of it and avoid its inputs. */
+    uint64_t ticket = 0;
+    if (rc == AM_OK) rc = inflight_add(&db->inflight, v, job, &ticket);
+    for (size_t i = 0; i < job->ninputs; i++) seg_incref(in[i]);
+    db->jobs_running++;
+    merge_params p = base_params(db, 1);
+    p.target_file_bytes = job->target_file_bytes ? job->target_file_bytes
+                                                 : db->opts.target_file_bytes;
+    p.bottommost = job->bottommost;
+    p.snapshots = snaps;
+    p.nsnapshots = nsnaps;
+    p.out_level = job->out_level;
+    p.out_run = out_run;
+    p.out_tag = job->out_tag;
+    pthread_mutex_unlock(&db->mu);
+    if (rc == AM_OK) {
+        am_iiter *it = job_input(in, job->ninputs);
+        rc = it ? merge_run(it, &p, out) : AM_ERR_NOMEM;
+        iter_free(it);
+    }
+    pthread_mutex_lock(&db->mu);
+    free(snaps);
+    db->jobs_running--;
+    version_edit e;
+    edit_init(&e);
+    if (rc == AM_OK) {
+        inherit_counters(in, job->ninputs, out);
+        for (size_t i = 0; rc == AM_OK && i < job->ninputs; i++)
+            rc = edit_delete_segment(&e, in[i]->d.level, in[i]->d.id);
+        for (size_t i = 0; rc == AM_OK && i < out->nout; i++)
+            rc = edit_add_segment(&e, &out->out[i]);
+        /* On failure the outputs stay for the next open to sort out (see flush). */
+        if (rc == AM_OK) rc = install(db, &e);
+    }
+    edit_clear(&e);
+    inflight_done(&db->inflight, ticket);
+    for (size_t i = 0; i < job->ninputs; i++) seg_unref(in[i]);
+    return rc;
+}
+
+/* Counts a finished job (per reason, bytes read and written, switches) and tells the
+ * strategy. REQUIRES mu. */
+static void job_account(am_db *db, const am_job *job, uint64_t bytes_in,
+                        const merge_result *out)
+{
+    STAT_ADD(db, compactions, 1);
+    if (job->reason >= 0 && job->reason < AM_REASONS)
+        atomic_fetch_add_explicit(&db->by_reason[job->reason], 1, memory_order_relaxed);
+    STAT_ADD(db, compaction_bytes_read, job->trivial_move ? 0 : bytes_in);
+    STAT_ADD(db, compaction_bytes_written, out->bytes_written);
+    if (job->reason == JOB_SWITCH_LEVELED) {
+        STAT_ADD(db, strategy_switches, 1);
+        STAT_ADD(db, switches_to_leveled, 1);
+    } else if (job->reason == JOB_SWITCH_TIERED) {
+        STAT_ADD(db, strategy_switches, 1);
+        STAT_ADD(db, switches_to_tiered, 1);
+    }
+    if (db->strat->observe) {
+        am_event ev = { .kind = 1, .job = job, .v = vset_current(db->vs),
+                        .bytes_written = out->bytes_written };
+        db->strat->observe(db->strat_self, &ev);
+    }
+}
+
+/* Runs one picked job: a trivial move or a merge, then its accounting. REQUIRES mu
+ * (released while merging). */
 static int run_job(am_db *db, am_job *job)
 {
     am_version *v = vset_current(db->vs);
     am_segment **in = calloc(job->ninputs ? job->ninputs : 1, sizeof *in);
     if (!in) return AM_ERR_NOMEM;
-    int rc = AM_OK;
-    for (size_t i = 0; i < job->ninputs; i++) {
-        in[i] = find_segment(v, job->inputs[i].level, job->inputs[i].id);
-        if (!in[i] || in[i]->being_compacted) {
-            rc = am_env_error(db->env, AM_ERR_INVALID, "strategy %s picked segment %llu at "
-                              "L%d, which is %s", db->strat->name,
-                              (unsigned long long)job->inputs[i].id, job->inputs[i].level,
-                              in[i] ? "already being compacted" : "not in the version");
-            free(in);
-            return rc;
-        }
+    int rc = job_inputs(db, v, job, in);
+    if (rc != AM_OK) {
+        free(in);
+        return rc;
     }
-    qsort(in, job->ninputs, sizeof *in, cmp_input);
-    version_edit e;
-    edit_init(&e);
     uint64_t out_run = job->out_run ? job->out_run : vset_new_file_number(db->vs);
     merge_result out = { 0 };
     uint64_t bytes_in = 0;
     for (size_t i = 0; i < job->ninputs; i++) bytes_in += in[i]->d.bytes;
-
-    if (job->trivial_move) {
-        for (size_t i = 0; rc == AM_OK && i < job->ninputs; i++) {
-            seg_desc d = in[i]->d;
-            d.level = job->out_level;
-            d.run = out_run;
-            d.tag = job->out_tag;
-            d.reads = atomic_load_explicit(&in[i]->reads, memory_order_relaxed);
-            d.writes = atomic_load_explicit(&in[i]->writes, memory_order_relaxed);
-            rc = edit_delete_segment(&e, in[i]->d.level, in[i]->d.id);
-            if (rc == AM_OK) rc = edit_add_segment(&e, &d);
-        }
-        if (rc == AM_OK) rc = install(db, &e);
-    } else {
-        uint64_t *snaps = NULL;
-        size_t nsnaps = 0;
-        rc = db_snapshot_list(db, &snaps, &nsnaps);
-        for (size_t i = 0; i < job->ninputs; i++) {
-            in[i]->being_compacted = 1;
-            seg_incref(in[i]);
-        }
-        db->jobs_running++;
-        merge_params p = base_params(db, 1);
-        p.target_file_bytes = job->target_file_bytes ? job->target_file_bytes
-                                                     : db->opts.target_file_bytes;
-        p.bottommost = job->bottommost;
-        p.snapshots = snaps;
-        p.nsnapshots = nsnaps;
-        p.out_level = job->out_level;
-        p.out_run = out_run;
-        p.out_tag = job->out_tag;
-        pthread_mutex_unlock(&db->mu);
-        if (rc == AM_OK) {
-            am_iiter *it = job_input(in, job->ninputs);
-            rc = it ? merge_run(it, &p, &out) : AM_ERR_NOMEM;
-            iter_free(it);
-        }
-        pthread_mutex_lock(&db->mu);
-        free(snaps);
-        db->jobs_running--;
-        if (rc == AM_OK) {
-            inherit_counters(in, job->ninputs, &out);
-            for (size_t i = 0; rc == AM_OK && i < job->ninputs; i++)
-                rc = edit_delete_segment(&e, in[i]->d.level, in[i]->d.id);
-            for (size_t i = 0; rc == AM_OK && i < out.nout; i++)
-                rc = edit_add_segment(&e, &out.out[i]);
-            /* On failure the outputs stay for the next open to sort out (see flush). */
-            if (rc == AM_OK) rc = install(db, &e);
-        }
-        for (size_t i = 0; i < job->ninputs; i++) {
-            in[i]->being_compacted = 0;
-            seg_unref(in[i]);
-        }
-    }
-    if (rc == AM_OK) {
-        STAT_ADD(db, compactions, 1);
-        if (job->reason >= 0 && job->reason < AM_REASONS)
-            atomic_fetch_add_explicit(&db->by_reason[job->reason], 1, memory_order_relaxed);
-        STAT_ADD(db, compaction_bytes_read, job->trivial_move ? 0 : bytes_in);
-        STAT_ADD(db, compaction_bytes_written, out.bytes_written);
-        if (job->reason == JOB_SWITCH_LEVELED) {
-            STAT_ADD(db, strategy_switches, 1);
-            STAT_ADD(db, switches_to_leveled, 1);
-        } else if (job->reason == JOB_SWITCH_TIERED) {
-            STAT_ADD(db, strategy_switches, 1);
-            STAT_ADD(db, switches_to_tiered, 1);
-        }
-        if (db->strat->observe) {
-            am_event ev = { .kind = 1, .job = job, .v = vset_current(db->vs),
-                            .bytes_written = out.bytes_written };
-            db->strat->observe(db->strat_self, &ev);
-        }
-    }
-    edit_clear(&e);
+    if (job->trivial_move) rc = job_move(db, job, in, out_run);
+    else rc = job_merge(db, v, job, in, out_run, &out);
+    if (rc == AM_OK) job_account(db, job, bytes_in, &out);
     merge_result_clear(&out);
     free(in);
     pthread_cond_broadcast(&db->done_cv);
     return rc;
 }
 
-/* Monotonic microseconds for the strategy's tick. */
+/* Monotonic microseconds for the strategy's clock. */
 static uint64_t now_micros(void)
 {
     struct timespec ts;
@@ -365,7 +387,7 @@ static uint64_t now_micros(void)
 
 void db_count_ops(am_db *db, uint64_t n)
 {
-    if (!db->strat->tick) return;
+    if (!db->strat->clocked) return;
     uint64_t before = atomic_fetch_add_explicit(&db->user_ops, n, memory_order_relaxed);
     if (before / STRATEGY_TICK_OPS == (before + n) / STRATEGY_TICK_OPS) return;
     pthread_mutex_lock(&db->mu);
@@ -385,13 +407,13 @@ void db_count_ops(am_db *db, uint64_t n)
 int db_compact_once(am_db *db)
 {
     if (db->bg_error) return db->bg_error;
-    if (db->strat->tick)
-        db->strat->tick(db->strat_self,
-                        atomic_load_explicit(&db->user_ops, memory_order_relaxed),
-                        now_micros());
+    am_pick_env env;
+    inflight_env(&db->inflight, vset_current(db->vs),
+                 atomic_load_explicit(&db->user_ops, memory_order_relaxed),
+                 db->strat->clocked ? now_micros() : 0, &env);
     am_job job;
     job_init(&job);
-    int picked = db->strat->pick(db->strat_self, vset_current(db->vs), &job);
+    int picked = db->strat->pick(db->strat_self, &env, &job);
     if (!picked) {
         db->want_compaction = 0;
         job_clear(&job);
@@ -474,47 +496,4 @@ void db_bg_stop(am_db *db)
     pthread_mutex_unlock(&db->mu);
     for (int i = 0; i < db->nthreads; i++) pthread_join(db->threads[i], NULL);
     db->nthreads = 0;
-}
-
-/* ---- manual work ---- */
-
-int am_flush(am_db *db)
-{
-    if (!db) return AM_ERR_INVALID;
-    /* Freeze the memtable as the write leader, so no write is half-applied to it. */
-    int rc = db_write_exclusive(db, DB_FREEZE);
-    pthread_mutex_lock(&db->mu);
-    while (rc == AM_OK && db->nimm > 0) {
-        if (db->bg_error) rc = db->bg_error;
-        else pthread_cond_wait(&db->done_cv, &db->mu);
-    }
-    pthread_mutex_unlock(&db->mu);
-    return rc;
-}
-
-int am_compact(am_db *db)
-{
-    if (!db) return AM_ERR_INVALID;
-    pthread_mutex_lock(&db->mu);
-    int rc = AM_OK;
-    for (;;) {
-        if (db->bg_error) { rc = db->bg_error; break; }
-        int r = db_compact_once(db);
-        if (r < 0) { rc = r; break; }
-        if (r > 0) continue;
-        if (db->jobs_running == 0 && db->nimm == 0 && !db->flush_running) break;
-        pthread_cond_wait(&db->done_cv, &db->mu);
-    }
-    pthread_mutex_unlock(&db->mu);
-    return rc;
-}
-
-int am_busy(am_db *db)
-{
-    if (!db) return 0;
-    pthread_mutex_lock(&db->mu);
-    int busy = db->nimm > 0 || db->flush_running || db->jobs_running > 0 ||
-               (db->want_compaction && !db->bg_error);
-    pthread_mutex_unlock(&db->mu);
-    return busy;
 }

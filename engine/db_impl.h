@@ -1,9 +1,13 @@
-/* db_impl.h: the inside of am_db, shared by the db_*.c files that orchestrate the engine:
- *   db_open.c    options, open / recovery / close, file cleanup, errors
- *   db_write.c   the write path: group commit, WAL append, memtable switch, stalls
- *   db_read.c    point lookups, snapshots, iterators
- *   db_bg.c      background work: flushes and compaction jobs, am_flush / am_compact
+/* db_impl.h: the inside of am_db, shared by the db_*.c files that orchestrate the engine.
+ * They call each other in one direction, from the top down:
+ *   db_open.c    options, open / recovery / close, file cleanup, status names
+ *   db_manual.c  am_flush, am_compact, am_busy: work the caller waits on
  *   db_stats.c   am_stats and am_segments
+ *   db_write.c   the write path: group commit, WAL append, memtable switch, stalls
+ *   db_read.c    point lookups, iterators
+ *   db_bg.c      background work: flushes and compaction jobs, the threads, the clock
+ *   db_sv.c      superversions and snapshots: what readers and background work pin
+ *   db_error.c   the background error and am_errmsg
  *
  * Locking: `mu` guards everything marked (mu); it is never held during WAL appends or
  * merges, only briefly, and during MANIFEST writes (rare). `sv_mu` guards only the
@@ -21,8 +25,10 @@
 #include "mem/memtable.h"
 #include "wal/wal.h"
 #include "sst/sst.h"
-#include "version/version.h"
+#include "version/fname.h"
+#include "version/vset.h"
 #include "compact/strategy.h"
+#include "compact/inflight.h"
 #include "compact/merge.h"
 
 #define DB_MAX_FROZEN 16
@@ -113,13 +119,14 @@ struct am_db {
     atomic_int stop;                 /* tells running merges to give up */
     int flush_running;               /* (mu) */
     int jobs_running;                /* (mu) */
+    inflight_set inflight;           /* (mu) the merges running: every pick is told of them */
     int want_compaction;             /* (mu) a version changed since the last empty pick */
     int bg_error;                    /* (mu) first background error; writes refuse after */
     atomic_int readonly;             /* bg_error != 0, read without mu on the write path */
 
     db_counters st;
     atomic_uint_fast64_t by_reason[AM_REASONS];   /* compactions per strategy reason */
-    atomic_uint_fast64_t user_ops;   /* the strategy clock's operations (strategy.h tick) */
+    atomic_uint_fast64_t user_ops;   /* the strategy clock's operations (am_pick_env ops) */
 };
 
 /* Whether m has reached the flush threshold: what it holds (keys, values, and about 32
@@ -131,14 +138,10 @@ static inline int db_mem_full(const am_db *db, const memtable *m)
     return mem_user_bytes(m) + 32 * mem_entries(m) >= db->opts.memtable_bytes;
 }
 
-/* db_bg.c: counts n user operations for a strategy with a tick, and every
- * STRATEGY_TICK_OPS asks it to pick (waking a compaction thread, or inline). */
-void db_count_ops(am_db *db, uint64_t n);
-
-/* db_open.c */
+/* db_error.c */
 int db_set_bg_error(am_db *db, int rc);          /* REQUIRES mu; records the first error */
 
-/* db_read.c */
+/* db_sv.c */
 superversion *sv_acquire(am_db *db);
 /* Pins the superversion and reads the visible sequence in the same critical section: every
  * write at or below *seq is in the pinned memtables or version. */
@@ -156,6 +159,9 @@ enum { DB_FREEZE = 1 };
 int db_write_exclusive(am_db *db, int op);
 
 /* db_bg.c */
+/* Counts n user operations for a clocked strategy, and every STRATEGY_TICK_OPS asks it to
+ * pick (waking a compaction thread, or inline). */
+void db_count_ops(am_db *db, uint64_t n);
 int db_bg_start(am_db *db);
 void db_bg_stop(am_db *db);
 /* Flushes the oldest frozen memtable; REQUIRES mu (released while writing). */

@@ -1,5 +1,5 @@
 /* db_open.c: options and their defaults, am_open (lock, create or recover, WAL replay,
- * cleanup of what a crash left behind), am_close, and error reporting. */
+ * cleanup of what a crash left behind), am_close, and status names. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 #include "db_impl.h"
 #include "util/ikey.h"
+#include "util/vec.h"
 
 const char *am_strerror(int status)
 {
@@ -109,22 +110,6 @@ int am_options_check(const am_options *o, char *msg, size_t cap)
     return validate_options(&eff, msg, cap);
 }
 
-int db_set_bg_error(am_db *db, int rc)
-{
-    if (rc < 0 && db->bg_error == 0) {
-        db->bg_error = rc;
-        atomic_store(&db->readonly, 1);
-        pthread_cond_broadcast(&db->done_cv);
-    }
-    return rc;
-}
-
-const char *am_errmsg(am_db *db)
-{
-    if (!db || !db->env) return "";
-    return db->env->errmsg;   /* see the header: valid until the next failing call */
-}
-
 /* ---- WAL replay ---- */
 
 typedef struct replay {
@@ -178,20 +163,13 @@ typedef struct wal_list {
     int rc;
 } wal_list;
 
-static int collect_wal(void *arg, const char *name)
+static int collect_wal(void *arg, const char *name, int kind, uint64_t id)
 {
     wal_list *l = arg;
-    int kind;
-    uint64_t id;
-    if (!fname_parse(name, &kind, &id) || kind != FILE_WAL || id < l->min_id || id >= l->end_id)
-        return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        uint64_t *ids = realloc(l->ids, cap * sizeof *ids);
-        if (!ids) return l->rc = AM_ERR_NOMEM;
-        l->ids = ids;
-        l->cap = cap;
-    }
+    (void)name;
+    if (kind != FILE_WAL || id < l->min_id || id >= l->end_id) return 0;
+    if (vec_reserve(&l->ids, &l->cap, l->n + 1, sizeof *l->ids) != AM_OK)
+        return l->rc = AM_ERR_NOMEM;
     l->ids[l->n++] = id;
     return 0;
 }
@@ -248,7 +226,7 @@ static int recover_wals(am_db *db, uint64_t new_log, int *logged)
     edit_init(&e);
     replay r = { .db = db, .max_seq = st.last_seq };
     *logged = 0;
-    int rc = db->env->ops->list_dir(db->env, db->dir, collect_wal, &l);
+    int rc = fname_walk(db->env, db->dir, collect_wal, &l);
     if (rc == AM_OK) rc = l.rc;
     if (rc == AM_OK) rc = mem_new(&r.mem);
     if (rc == AM_OK && l.n) qsort(l.ids, l.n, sizeof *l.ids, cmp_u64);
@@ -292,12 +270,9 @@ typedef struct cleanup {
     uint64_t log_number;
 } cleanup;
 
-static int cleanup_one(void *arg, const char *name)
+static int cleanup_one(void *arg, const char *name, int kind, uint64_t id)
 {
     cleanup *c = arg;
-    int kind;
-    uint64_t id;
-    if (!fname_parse(name, &kind, &id)) return 0;
     int dead = 0;
     switch (kind) {
     case FILE_SST:
@@ -329,19 +304,18 @@ static int remove_garbage(am_db *db)
     if (!c.live) return AM_ERR_NOMEM;
     version_foreach(v, collect_live, &c);
     qsort(c.live, c.nlive, sizeof *c.live, cmp_u64);
-    int rc = db->env->ops->list_dir(db->env, db->dir, cleanup_one, &c);
+    int rc = fname_walk(db->env, db->dir, cleanup_one, &c);
     free(c.live);
     return rc;
 }
 
 /* ---- open / close ---- */
 
-static int count_engine_file(void *arg, const char *name)
+static int count_engine_file(void *arg, const char *name, int kind, uint64_t id)
 {
-    int kind;
-    uint64_t id;
-    if (fname_parse(name, &kind, &id) && (kind == FILE_SST || kind == FILE_WAL))
-        (*(int *)arg)++;
+    (void)name;
+    (void)id;
+    if (kind == FILE_SST || kind == FILE_WAL) (*(int *)arg)++;
     return 0;
 }
 
@@ -377,7 +351,7 @@ static int open_dir(am_db *db, char *msg, size_t cap)
        holds no data: it is what a creation that failed (or crashed) before writing
        CURRENT leaves, and refusing it would make the directory unusable forever. */
     int orphans = 0;
-    if (exists && (rc = db->env->ops->list_dir(db->env, db->dir, count_engine_file, &orphans)))
+    if (exists && (rc = fname_walk(db->env, db->dir, count_engine_file, &orphans)))
         return rc;
     if (orphans) {
         snprintf(msg, cap, "%s: holds %d database files but no CURRENT; refusing to create a "
@@ -395,6 +369,7 @@ static void db_free(am_db *db)
     for (size_t i = 0; i < db->nimm; i++) mem_unref(db->imm[i].mem);
     mem_unref(db->mem);
     if (db->strat && db->strat_self) db->strat->destroy(db->strat_self);
+    inflight_free(&db->inflight);
     vset_free(db->vs);
     cache_free(db->cache);
     if (db->lock) db->env->ops->unlock(db->env, db->lock);

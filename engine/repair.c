@@ -56,48 +56,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "repair.h"
+#include "repair_shared.h"
 #include "db_impl.h"
 #include "util/ikey.h"
-#include "version/version.h"
-
-/* ---- the report ---- */
-
-void rp_say(repair *rp, const char *fmt, ...)
-{
-    if (!rp->report) return;
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    rp->report(rp->report_arg, line);
-}
-
-void rp_key_text(char *out, size_t cap, const char *ukey, size_t n)
-{
-    size_t o = 0, show = n > 32 ? 32 : n;
-    if (!cap) return;
-    for (size_t i = 0; i < show && o + 5 < cap; i++) {
-        unsigned char c = (unsigned char)ukey[i];
-        if (c >= 0x20 && c < 0x7f && c != '\\') out[o++] = (char)c;
-        else o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
-    }
-    if (show < n && o + 4 < cap) o += (size_t)snprintf(out + o, cap - o, "...");
-    out[o < cap ? o : cap - 1] = 0;
-}
+#include "version/fname.h"
+#include "version/vset.h"
+#include "util/vec.h"
 
 /* ---- the directory ---- */
 
 static int files_push(rp_files *fs, const char *name, uint64_t id)
 {
-    if (fs->n == fs->cap) {
-        size_t cap = fs->cap ? 2 * fs->cap : 16;
-        rp_file *f = realloc(fs->f, cap * sizeof *f);
-        if (!f) return AM_ERR_NOMEM;
-        fs->f = f;
-        fs->cap = cap;
-    }
+    if (vec_reserve_min(&fs->f, &fs->cap, fs->n + 1, sizeof *fs->f, 16) != AM_OK)
+        return AM_ERR_NOMEM;
     char *copy = strdup(name);
     if (!copy) return AM_ERR_NOMEM;
     fs->f[fs->n++] = (rp_file){ .name = copy, .id = id };
@@ -124,13 +95,10 @@ typedef struct listing {
     int rc;
 } listing;
 
-static int list_one(void *arg, const char *name)
+static int list_one(void *arg, const char *name, int kind, uint64_t id)
 {
     listing *ls = arg;
     repair *rp = ls->rp;
-    int kind;
-    uint64_t id;
-    if (!fname_parse(name, &kind, &id)) return 0;
     rp_files *to = NULL;
     switch (kind) {
     case FILE_SST: to = &rp->ssts; break;
@@ -158,7 +126,7 @@ static int list_dir(repair *rp, size_t *engine_files)
     rp->has_current = 0;
     rp->max_number = 0;
     listing ls = { .rp = rp };
-    int rc = rp->env->ops->list_dir(rp->env, rp->dir, list_one, &ls);
+    int rc = fname_walk(rp->env, rp->dir, list_one, &ls);
     if (ls.rc) rc = ls.rc;
     if (rc != AM_OK) return rc;
     rp_files *all[] = { &rp->ssts, &rp->logs, &rp->manifests, &rp->temps };

@@ -1,4 +1,4 @@
-/* repair_iter.c: the inputs of repair's one merge (repair.h).
+/* repair_iter.c: the inputs of repair's one merge (repair_shared.h).
  *   - rp_sst_iter_new: an SSTable as the scan kept it: the whole file through its own
  *     iterator, or, for a damaged one, its readable data blocks one after the other, each
  *     through an iterator of its own (sst_block_iter_new), so a bad block is stepped over
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "repair.h"
+#include "repair_shared.h"
 #include "util/hash.h"
 #include "util/ikey.h"
 

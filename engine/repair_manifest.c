@@ -1,4 +1,4 @@
-/* repair_manifest.c: what repair reads of CURRENT and the old MANIFESTs (repair.h).
+/* repair_manifest.c: what repair reads of CURRENT and the old MANIFESTs (repair_shared.h).
  * Nothing here writes a file.
  *
  * CURRENT and the MANIFESTs: each MANIFEST in the directory is read record by record up
@@ -26,11 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "repair.h"
+#include "repair_shared.h"
 #include "compact/strategy.h"
 #include "version/edit.h"
+#include "version/fname.h"
 #include "version/version.h"
 #include "wal/wal.h"
+#include "util/vec.h"
 
 /* A table's fate in one MANIFEST's records: its last operation, and whether it was ever
  * removed. */
@@ -47,13 +49,8 @@ typedef struct rp_events {
 
 static int events_push(rp_events *v, uint64_t id, uint64_t order, int added)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? 2 * v->cap : 64;
-        rp_event *e = realloc(v->e, cap * sizeof *e);
-        if (!e) return AM_ERR_NOMEM;
-        v->e = e;
-        v->cap = cap;
-    }
+    if (vec_reserve_min(&v->e, &v->cap, v->n + 1, sizeof *v->e, 64) != AM_OK)
+        return AM_ERR_NOMEM;
     v->e[v->n++] = (rp_event){ .id = id, .order = order, .added = added };
     return AM_OK;
 }
@@ -78,13 +75,8 @@ typedef struct u64s {
 
 static int u64s_push(u64s *s, uint64_t x)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 64;
-        uint64_t *v = realloc(s->v, cap * sizeof *v);
-        if (!v) return AM_ERR_NOMEM;
-        s->v = v;
-        s->cap = cap;
-    }
+    if (vec_reserve_min(&s->v, &s->cap, s->n + 1, sizeof *s->v, 64) != AM_OK)
+        return AM_ERR_NOMEM;
     s->v[s->n++] = x;
     return AM_OK;
 }

@@ -1,5 +1,5 @@
 /* repair_read.c: what repair reads of the tables and logs, and what it concludes from it
- * (repair.h). Nothing here writes a file. (CURRENT and the MANIFESTs: repair_manifest.c.)
+ * (repair_shared.h). Nothing here writes a file. (CURRENT and the MANIFESTs: repair_manifest.c.)
  *
  * SSTables: a table is opened with the SSTable reader (footer, index, properties and
  * filter verified) and walked once with its iterator, checking every entry: internal keys
@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "repair.h"
+#include "repair_shared.h"
 #include "batch.h"
 #include "util/ikey.h"
 #include "version/version.h"
@@ -128,7 +128,7 @@ static int walk_blocks(repair *rp, rp_sst *s, scan_acc *acc)
             if (b.max_seq > acc->max_seq) acc->max_seq = b.max_seq;
         } else if (rc == AM_ERR_CORRUPT) {
             s->bad[i] = 1;
-            if (!s->nbad++) snprintf(s->why, sizeof s->why, "data block %zu: %s", i, why);
+            if (!s->nbad++) snprintf(s->why, sizeof s->why, "data block %zu: %.300s", i, why);
             rc = AM_OK;
         }
         acc_free(&b);

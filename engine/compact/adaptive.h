@@ -1,11 +1,14 @@
 /* adaptive.h: what the files of the adaptive strategy share (strategy_adaptive.c owns the
  * strategy and states its design and invariant). Internal to engine/compact:
  *   adaptive_job.c        a flat view of a version, and safe jobs: the closure that widens
- *                         a seed until the job keeps the lookup invariant, then the job
+ *                         a seed until the job keeps the lookup invariant, the check that
+ *                         it does not interfere with a job in flight, then the job
  *   adaptive_base.c       the normal picks: L0, full tiers, leveled runs over target
  *   adaptive_director.c   switch jobs from the controller's flags
  *   adaptive_controller.c per-segment counter history, flags and cooldowns
- * Thread safety: everything here runs under the engine mutex (pick, observe, tick), except
+ * The files form a tree: strategy_adaptive.c calls adaptive_base.c and adaptive_director.c,
+ * both of which call adaptive_job.c; the director and the strategy call the controller.
+ * Thread safety: everything here runs under the engine mutex (pick, observe), except
  * ad_pending, which reads only a version and the immutable config. */
 #ifndef AM_COMPACT_ADAPTIVE_H
 #define AM_COMPACT_ADAPTIVE_H
@@ -14,7 +17,6 @@
 #include <stdint.h>
 #include "compact/strategy.h"
 #include "compact/adaptive_controller.h"
-#include "compact/level_shape.h"
 #include "compact/run_pick.h"
 
 /* Options resolved to values (zero options mean defaults); immutable after create. The
@@ -40,10 +42,12 @@ typedef struct ad_seg {
     am_segment *g;                 /* borrowed from the version */
     int level;
     size_t run;                    /* index into the view's runs */
+    int busy;                      /* an input of a job in flight */
 } ad_seg;
 
 typedef struct ad_view {
-    const am_version *v;           /* borrowed */
+    const am_pick_env *env;        /* borrowed */
+    const am_version *v;           /* env->v */
     size_t nseg, nrun;
     ad_seg *seg;                   /* level by level, run by run (newest first), key order */
     ad_run *run;                   /* level by level, newest first (the version's order) */
@@ -51,11 +55,11 @@ typedef struct ad_view {
     size_t lrun[AM_MAX_LEVELS + 1];   /* level l's runs: run[lrun[l] .. lrun[l+1]) */
 } ad_view;
 
-int ad_view_build(ad_view *w, const am_version *v);   /* AM_OK or AM_ERR_NOMEM */
+int ad_view_build(ad_view *w, const am_pick_env *env);   /* AM_OK or AM_ERR_NOMEM */
 void ad_view_free(ad_view *w);
 /* The leveled run of level l (run id l), or -1. */
 long ad_leveled_run(const ad_view *w, int l);
-/* Key ranges and overlap tests: run_pick.h (rpick_range, rpick_segs_overlap, ...). */
+/* Key ranges and overlap tests: version/view.h (view_range, view_segs_overlap, ...). */
 
 /* ---- safe jobs ---- */
 
@@ -71,38 +75,27 @@ typedef struct ad_plan {
 
 /* Widens the selection sel (one byte per view segment, the seeds set) until a job writing
  * to p->out keeps the lookup invariant (strategy_adaptive.c, rules C2-C4). Returns 1, or 0
- * when a segment it needs is being compacted. */
+ * when a segment it needs is an input of a job in flight. */
 int ad_close(const ad_view *w, char *sel, const ad_plan *p);
 /* Fills job from sel and p (inputs, output, bottommost, trivial move). AM_OK or NOMEM. */
 int ad_fill_job(const ad_view *w, const char *sel, const ad_plan *p, const ad_config *c,
                 am_job *job);
 
-/* ---- the strategy's state ---- */
+/* Closes sel under p and, if the result does not interfere with a job in flight (w->env,
+ * strategy_adaptive.c "Jobs in parallel"), fills job. Returns 1 when job was filled; else
+ * job is left empty. */
+int ad_try(const ad_view *w, const ad_config *c, char *sel, const ad_plan *p, am_job *job);
 
-/* A job handed out and not yet finished: what later picks must not interfere with. */
-typedef struct ad_flight {
-    seg_ref first;                 /* an input: the job is over once it is not busy */
-    int minlev, maxin, out;        /* shallowest / deepest input level, output level */
-    char *lo, *hi;                 /* the inputs' user-key span; owned */
-    size_t lon, hin;
-} ad_flight;
+/* ---- the strategy's state ---- */
 
 typedef struct adaptive {
     ad_config cfg;
     controller ctl;
-    uint64_t now;                  /* clock from the last tick */
+    uint64_t now;                  /* the clock of the pick under way (env) */
     int switched;                  /* a switch job has been handed out ... */
     uint64_t last_switch;          /* ... at this clock */
-    char *ptr[AM_MAX_LEVELS];      /* leveled merges: round-robin key per level; owned */
-    size_t ptr_len[AM_MAX_LEVELS];
-    int has_ptr[AM_MAX_LEVELS];
-    size_t nflight, capflight;
-    ad_flight *flight;             /* owned */
+    rpick_cursor ptr;              /* leveled merges: round-robin key per level */
 } adaptive;
-
-/* Closes sel under p and, if the result does not interfere with a job in flight, fills
- * job and records it in flight. Returns 1 when job was filled; else job is left empty. */
-int ad_try(adaptive *s, const ad_view *w, char *sel, const ad_plan *p, am_job *job);
 
 /* adaptive_base.c: the normal picks. Each returns 1 with job filled, or 0. */
 int ad_base_l0(adaptive *s, const ad_view *w, char *sel, am_job *job);

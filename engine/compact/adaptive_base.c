@@ -12,9 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "amethyst.h"
 #include "compact/adaptive.h"
-#include "util/ikey.h"
 
 uint64_t ad_level_target(const ad_config *c, int n)
 {
@@ -28,7 +26,7 @@ int ad_base_l0(adaptive *s, const ad_view *w, char *sel, am_job *job)
     memset(sel, 0, w->nseg);
     for (size_t i = w->lseg[0]; i < w->lseg[1]; i++) sel[i] = 1;
     ad_plan p = { .out = 1, .tag = AM_TAG_TIERED, .reason = JOB_L0, .allow_trivial = 1 };
-    return ad_try(s, w, sel, &p, job);
+    return ad_try(w, &s->cfg, sel, &p, job);
 }
 
 /* Tiered runs of level n (all but the leveled run), newest first, into idx; the count. */
@@ -57,12 +55,12 @@ static int pick_tier(adaptive *s, const ad_view *w, int n, char *sel, am_job *jo
             if (!sel[i]) continue;
             const ad_run *L = &w->run[lr];
             for (size_t j = L->first; j < L->first + L->n && !sink; j++)
-                sink = rpick_segs_overlap(w->seg[i].g, w->seg[j].g);
+                sink = view_segs_overlap(w->seg[i].g, w->seg[j].g);
         }
         ad_plan p = { .reason = JOB_TIER_FULL, .allow_trivial = 1 };
         if (sink) { p.out = n; p.join = 1; p.tag = AM_TAG_LEVELED; }
         else { p.out = n < AM_MAX_LEVELS - 1 ? n + 1 : n; p.tag = AM_TAG_TIERED; }
-        ok = ad_try(s, w, sel, &p, job);
+        ok = ad_try(w, &s->cfg, sel, &p, job);
     }
     free(idx);
     return ok;
@@ -70,16 +68,10 @@ static int pick_tier(adaptive *s, const ad_view *w, int n, char *sel, am_job *jo
 
 static void set_pointer(adaptive *s, int n, const ad_view *w, const char *sel)
 {
-    rpick_range in = { 0 };
+    view_range in = { 0 };
     for (size_t i = w->lseg[n]; i < w->lseg[n + 1]; i++)
-        if (sel[i]) rpick_range_add(&in, w->seg[i].g);
-    char *p = in.set ? malloc(in.hin ? in.hin : 1) : NULL;
-    if (!p) return;                        /* on OOM the pointer stays put */
-    memcpy(p, in.hi, in.hin);
-    free(s->ptr[n]);
-    s->ptr[n] = p;
-    s->ptr_len[n] = in.hin;
-    s->has_ptr[n] = 1;
+        if (sel[i]) view_range_add(&in, w->seg[i].g);
+    rpick_cursor_advance(&s->ptr, n, &in);
 }
 
 /* One segment of the leveled run n, the first past the round-robin key (wrapping). */
@@ -88,20 +80,14 @@ static int pick_leveled(adaptive *s, const ad_view *w, int n, char *sel, am_job 
     long lr = ad_leveled_run(w, n);
     if (lr < 0) return 0;
     const ad_run *L = &w->run[lr];
-    size_t start = 0;
-    while (s->has_ptr[n] && start < L->n) {
-        size_t ln;
-        const char *lk = seg_largest_ukey(w->seg[L->first + start].g, &ln);
-        if (ukey_cmp(lk, ln, s->ptr[n], s->ptr_len[n]) > 0) break;
-        start++;
-    }
-    if (start == L->n) start = 0;
+    const am_run *run = &w->v->levels[n].runs[(size_t)lr - w->lrun[n]];
+    size_t start = rpick_cursor_start(&s->ptr, n, run->segs, run->nsegs);
     for (size_t k = 0; k < L->n; k++) {
         memset(sel, 0, w->nseg);
         sel[L->first + (start + k) % L->n] = 1;
         ad_plan p = { .out = n + 1, .join = 1, .tag = AM_TAG_LEVELED,
                       .reason = JOB_LEVEL_SIZE, .allow_trivial = 1 };
-        if (ad_try(s, w, sel, &p, job)) {
+        if (ad_try(w, &s->cfg, sel, &p, job)) {
             set_pointer(s, n, w, sel);
             return 1;
         }

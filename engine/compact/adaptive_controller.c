@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "amethyst.h"
 #include "compact/adaptive_controller.h"
+#include "util/vec.h"
 
 void ctl_init(controller *c, uint64_t window, double read_thr, double write_thr)
 {
@@ -37,13 +37,7 @@ static ctl_entry *find(const controller *c, uint64_t id)
 /* A new entry for id (which must be absent), in order; NULL on OOM. */
 static ctl_entry *insert(controller *c, uint64_t id)
 {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 64;
-        ctl_entry *p = realloc(c->e, cap * sizeof *p);
-        if (!p) return NULL;
-        c->e = p;
-        c->cap = cap;
-    }
+    if (vec_reserve_min(&c->e, &c->cap, c->n + 1, sizeof *c->e, 64) != AM_OK) return NULL;
     size_t at = c->n;
     while (at > 0 && c->e[at - 1].id > id) at--;
     memmove(c->e + at + 1, c->e + at, (c->n - at) * sizeof *c->e);

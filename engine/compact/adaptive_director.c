@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "amethyst.h"
 #include "compact/adaptive.h"
 
 typedef struct flagged {
@@ -41,7 +40,7 @@ static flagged *collect(adaptive *s, const ad_view *w, size_t *n)
     if (!f) return NULL;
     for (size_t i = w->lseg[1]; i < w->nseg; i++) {
         const am_segment *g = w->seg[i].g;
-        if (g->being_compacted || ctl_cooling(&s->ctl, g->d.id, s->now)) continue;
+        if (w->seg[i].busy || ctl_cooling(&s->ctl, g->d.id, s->now)) continue;
         ctl_verdict v = ctl_judge(&s->ctl, g, w->run[w->seg[i].run].leveled);
         if (v.flag)
             f[(*n)++] = (flagged){ i, v.flag, v.flag == CTL_NEED_LEVELED ? v.reads : v.writes };
@@ -58,11 +57,11 @@ static int to_leveled(adaptive *s, const ad_view *w, size_t fi, char *sel, am_jo
     sel[fi] = 1;
     for (int changed = 1; changed;) {
         changed = 0;
-        rpick_range span = { 0 };
-        for (size_t i = 0; i < w->nseg; i++) if (sel[i]) rpick_range_add(&span, w->seg[i].g);
+        view_range span = { 0 };
+        for (size_t i = 0; i < w->nseg; i++) if (sel[i]) view_range_add(&span, w->seg[i].g);
         for (size_t j = w->lseg[F]; j < w->nseg; j++) {
-            if (sel[j] || !rpick_seg_overlaps(w->seg[j].g, &span)) continue;
-            if (w->seg[j].g->being_compacted) return 0;
+            if (sel[j] || !view_seg_overlaps(w->seg[j].g, &span)) continue;
+            if (w->seg[j].busy) return 0;
             sel[j] = 1;
             changed = 1;
             if (w->seg[j].level > D) D = w->seg[j].level;
@@ -70,7 +69,7 @@ static int to_leveled(adaptive *s, const ad_view *w, size_t fi, char *sel, am_jo
     }
     ad_plan p = { .out = D, .join = 1, .tag = AM_TAG_LEVELED, .reason = JOB_SWITCH_LEVELED,
                   .allow_trivial = 1 };
-    return ad_try(s, w, sel, &p, job);
+    return ad_try(w, &s->cfg, sel, &p, job);
 }
 
 static int to_tiered(adaptive *s, const ad_view *w, const flagged *f, size_t nf, int n,
@@ -83,7 +82,7 @@ static int to_tiered(adaptive *s, const ad_view *w, const flagged *f, size_t nf,
     if (!k) return 0;
     ad_plan p = { .out = n, .exact = 1, .tag = AM_TAG_TIERED, .reason = JOB_SWITCH_TIERED,
                   .allow_trivial = 1 };
-    return ad_try(s, w, sel, &p, job);
+    return ad_try(w, &s->cfg, sel, &p, job);
 }
 
 int ad_director(adaptive *s, const ad_view *w, char *sel, am_job *job)

@@ -1,20 +1,21 @@
 /* adaptive_job.c: safe jobs for the adaptive strategy. A flat view of a version (levels,
- * runs newest first, segments), and the closure that widens a seed of input segments until
- * the job keeps the lookup invariant (rules C2-C4, proved in strategy_adaptive.c), then the
- * job itself: inputs, output level and run, bottommost, trivial move. Pure functions of
- * the view; nothing here keeps state. */
+ * runs newest first, segments), the closure that widens a seed of input segments until
+ * the job keeps the lookup invariant (rules C2-C4, proved in strategy_adaptive.c), the
+ * check against the jobs in flight, then the job itself: inputs, output level and run,
+ * bottommost, trivial move. Pure functions of the view and its pick environment; nothing
+ * here keeps state. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "amethyst.h"
 #include "compact/adaptive.h"
-#include "util/ikey.h"
 
 /* ---- the view ---- */
 
-int ad_view_build(ad_view *w, const am_version *v)
+int ad_view_build(ad_view *w, const am_pick_env *env)
 {
+    const am_version *v = env->v;
     memset(w, 0, sizeof *w);
+    w->env = env;
     w->v = v;
     size_t nrun = 0;
     for (int l = 0; l < AM_MAX_LEVELS; l++) nrun += v->levels[l].nruns;
@@ -40,7 +41,8 @@ int ad_view_build(ad_view *w, const am_version *v)
             ar->leveled = l >= 1 && run->id == (uint64_t)l;
             for (size_t i = 0; i < run->nsegs; i++) {
                 am_segment *g = run->segs[i];
-                w->seg[w->nseg++] = (ad_seg){ .g = g, .level = l, .run = w->nrun };
+                w->seg[w->nseg++] = (ad_seg){ .g = g, .level = l, .run = w->nrun,
+                                              .busy = pick_busy(env, g) };
                 if (g->d.min_seq < ar->min_seq) ar->min_seq = g->d.min_seq;
                 if (g->d.max_seq > ar->max_seq) ar->max_seq = g->d.max_seq;
             }
@@ -79,16 +81,16 @@ typedef struct closing {
 static void take(closing *c, size_t i)
 {
     if (c->sel[i]) return;
-    if (c->w->seg[i].g->being_compacted) { c->busy = 1; return; }
+    if (c->w->seg[i].busy) { c->busy = 1; return; }
     c->sel[i] = 1;
     c->changed = 1;
 }
 
-static rpick_range span_of(const closing *c)
+static view_range span_of(const closing *c)
 {
-    rpick_range r = { 0 };
+    view_range r = { 0 };
     for (size_t i = 0; i < c->w->nseg; i++)
-        if (c->sel[i]) rpick_range_add(&r, c->w->seg[i].g);
+        if (c->sel[i]) view_range_add(&r, c->w->seg[i].g);
     return r;
 }
 
@@ -102,27 +104,27 @@ static void close_above(closing *c)
         if (!c->sel[i] || w->seg[i].level >= c->p->out) continue;
         int l = w->seg[i].level;
         for (size_t j = w->lseg[l]; j < w->lseg[l + 1]; j++)
-            if (!c->sel[j] && w->seg[j].run > w->seg[i].run && rpick_segs_overlap(w->seg[i].g, w->seg[j].g))
+            if (!c->sel[j] && w->seg[j].run > w->seg[i].run && view_segs_overlap(w->seg[i].g, w->seg[j].g))
                 take(c, j);
         for (size_t j = w->lseg[l + 1]; j < w->lseg[c->p->out]; j++)
-            if (!c->sel[j] && rpick_segs_overlap(w->seg[i].g, w->seg[j].g)) take(c, j);
+            if (!c->sel[j] && view_segs_overlap(w->seg[i].g, w->seg[j].g)) take(c, j);
     }
 }
 
 /* Does segment j (not an input) overlap what the output run will cover? */
-static int covers(const closing *c, const rpick_range *span, size_t j)
+static int covers(const closing *c, const view_range *span, size_t j)
 {
     const ad_view *w = c->w;
     if (c->p->exact) {
         for (size_t i = 0; i < w->nseg; i++)
-            if (c->sel[i] && rpick_segs_overlap(w->seg[i].g, w->seg[j].g)) return 1;
+            if (c->sel[i] && view_segs_overlap(w->seg[i].g, w->seg[j].g)) return 1;
         return 0;
     }
-    if (rpick_seg_overlaps(w->seg[j].g, span)) return 1;
+    if (view_seg_overlaps(w->seg[j].g, span)) return 1;
     if (c->lrun >= 0) {                      /* the rest of the run the outputs join */
         const ad_run *lr = &w->run[c->lrun];
         for (size_t i = lr->first; i < lr->first + lr->n; i++)
-            if (!c->sel[i] && rpick_segs_overlap(w->seg[i].g, w->seg[j].g)) return 1;
+            if (!c->sel[i] && view_segs_overlap(w->seg[i].g, w->seg[j].g)) return 1;
     }
     return 0;
 }
@@ -144,7 +146,7 @@ static void out_interval(const closing *c, uint64_t *lo, uint64_t *hi)
 /* C4: every other run of the output level that overlaps the output must have a seq
  * interval disjoint from the output run's; a run that does not gives up its overlapping
  * segments to the job. */
-static void close_at_output(closing *c, const rpick_range *span)
+static void close_at_output(closing *c, const view_range *span)
 {
     const ad_view *w = c->w;
     int out = c->p->out;
@@ -171,15 +173,15 @@ int ad_close(const ad_view *w, char *sel, const ad_plan *p)
 {
     closing c = { .w = w, .sel = sel, .p = p, .lrun = p->join ? ad_leveled_run(w, p->out) : -1 };
     for (size_t i = 0; i < w->nseg; i++)
-        if (sel[i] && (w->seg[i].g->being_compacted || w->seg[i].level > p->out)) return 0;
+        if (sel[i] && (w->seg[i].busy || w->seg[i].level > p->out)) return 0;
     do {
         c.changed = 0;
         close_above(&c);
-        rpick_range span = span_of(&c);
+        view_range span = span_of(&c);
         if (c.lrun >= 0) {                   /* the joined run: all of it in the span */
             const ad_run *lr = &w->run[c.lrun];
             for (size_t j = lr->first; j < lr->first + lr->n; j++)
-                if (!sel[j] && rpick_seg_overlaps(w->seg[j].g, &span)) take(&c, j);
+                if (!sel[j] && view_seg_overlaps(w->seg[j].g, &span)) take(&c, j);
             span = span_of(&c);
         }
         if (!c.busy) close_at_output(&c, &span);
@@ -197,21 +199,22 @@ static int inputs_disjoint(const ad_view *w, const char *sel, size_t nin)
     if (!a) return 0;
     size_t k = 0;
     for (size_t i = 0; i < w->nseg; i++) if (sel[i]) a[k++] = w->seg[i].g;
-    int ok = rpick_segs_disjoint(a, k);
+    int ok = view_segs_disjoint(a, k);
     free(a);
     return ok;
 }
 
 /* No older data overlaps the span: nothing below the output level, and at the output
  * level only runs newer than the output (the closure left no other overlap). */
-static int bottommost(const ad_view *w, const char *sel, int out, const rpick_range *span)
+static int bottommost(const ad_view *w, const char *sel, int out, const view_range *span)
 {
+    if (!view_nothing_older(w->v, out + 1, 0, span)) return 0;
     uint64_t olo = UINT64_MAX;
     for (size_t i = 0; i < w->nseg; i++)
         if (sel[i] && w->seg[i].g->d.min_seq < olo) olo = w->seg[i].g->d.min_seq;
-    for (size_t j = w->lseg[out]; j < w->nseg; j++) {
-        if (sel[j] || !rpick_seg_overlaps(w->seg[j].g, span)) continue;
-        if (w->seg[j].level > out || w->run[w->seg[j].run].min_seq < olo) return 0;
+    for (size_t j = w->lseg[out]; j < w->lseg[out + 1]; j++) {
+        if (sel[j] || !view_seg_overlaps(w->seg[j].g, span)) continue;
+        if (w->run[w->seg[j].run].min_seq < olo) return 0;
     }
     return 1;
 }
@@ -219,13 +222,13 @@ static int bottommost(const ad_view *w, const char *sel, int out, const rpick_ra
 int ad_fill_job(const ad_view *w, const char *sel, const ad_plan *p, const ad_config *c,
                 am_job *job)
 {
-    rpick_range span = { 0 };
+    view_range span = { 0 };
     size_t nin = 0;
     int from_joined = 0;
     for (size_t i = 0; i < w->nseg; i++) {
         if (!sel[i]) continue;
         if (job_add_input(job, w->seg[i].level, w->seg[i].g->d.id) != AM_OK) return AM_ERR_NOMEM;
-        rpick_range_add(&span, w->seg[i].g);
+        view_range_add(&span, w->seg[i].g);
         nin++;
         if (p->join && w->run[w->seg[i].run].leveled && w->seg[i].level == p->out) from_joined = 1;
     }
@@ -237,4 +240,64 @@ int ad_fill_job(const ad_view *w, const char *sel, const ad_plan *p, const ad_co
     job->trivial_move = p->allow_trivial && !from_joined && inputs_disjoint(w, sel, nin);
     job->bottommost = !job->trivial_move && bottommost(w, sel, p->out, &span);
     return AM_OK;
+}
+
+/* ---- jobs in flight ---- */
+
+/* Where a job reaches: shallowest and deepest input level, output level. */
+typedef struct reach { int minlev, maxin, out; } reach;
+
+/* The reach and span of the job sel and p describe (its span: its inputs', and for a job
+ * joining a run, that whole run's, whose seq interval it changes). */
+static reach reach_of(const ad_view *w, const char *sel, const ad_plan *p, view_range *span)
+{
+    reach f = { .minlev = AM_MAX_LEVELS, .maxin = -1, .out = p->out };
+    memset(span, 0, sizeof *span);
+    for (size_t i = 0; i < w->nseg; i++) {
+        if (!sel[i]) continue;
+        if (w->seg[i].level < f.minlev) f.minlev = w->seg[i].level;
+        if (w->seg[i].level > f.maxin) f.maxin = w->seg[i].level;
+        view_range_add(span, w->seg[i].g);
+    }
+    long lr = p->join ? ad_leveled_run(w, p->out) : -1;
+    for (size_t i = lr >= 0 ? w->run[lr].first : 0; lr >= 0 && i < w->run[lr].first + w->run[lr].n; i++)
+        view_range_add(span, w->seg[i].g);
+    return f;
+}
+
+/* up writes, from levels strictly above, the level where down's shallowest inputs are,
+ * and down writes deeper. */
+static int stacked(const reach *up, const reach *down)
+{
+    return up->maxin < up->out && up->out == down->minlev && down->out > up->out;
+}
+
+/* 1 when job b (span) would interfere with a job in flight: their spans meet, their level
+ * ranges [shallowest input, output] meet, and they are not stacked. */
+static int interferes(const am_pick_env *env, const reach *b, const view_range *span)
+{
+    for (size_t k = 0; k < env->njobs; k++) {
+        const am_inflight *j = &env->jobs[k];
+        reach a = { j->min_level, j->max_level, j->out_level };
+        if (!view_ranges_overlap(&j->span, span)) continue;
+        if (a.out < b->minlev || b->out < a.minlev) continue;
+        if (stacked(&a, b) || stacked(b, &a)) continue;
+        return 1;
+    }
+    return 0;
+}
+
+int ad_try(const ad_view *w, const ad_config *c, char *sel, const ad_plan *p, am_job *job)
+{
+    if (!ad_close(w, sel, p)) return 0;
+    view_range span;
+    reach f = reach_of(w, sel, p, &span);
+    if (f.maxin < 0) return 0;
+    if (ad_fill_job(w, sel, p, c, job) != AM_OK ||
+        (p->exact && !job->trivial_move) ||      /* a move judged by its exact ranges */
+        interferes(w->env, &f, &span)) {
+        job_clear(job);
+        return 0;
+    }
+    return 1;
 }

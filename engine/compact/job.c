@@ -6,6 +6,7 @@
 
 #include "amethyst.h"
 #include "compact/strategy.h"
+#include "util/vec.h"
 
 void job_init(am_job *j)
 {
@@ -23,13 +24,8 @@ void job_clear(am_job *j)
 /* Appends (level, id). Returns AM_OK or AM_ERR_NOMEM (and then j is unchanged). */
 int job_add_input(am_job *j, int level, uint64_t id)
 {
-    if (j->ninputs == j->cap_inputs) {
-        size_t cap = j->cap_inputs ? j->cap_inputs * 2 : 8;
-        void *p = realloc(j->inputs, cap * sizeof(*j->inputs));
-        if (!p) return AM_ERR_NOMEM;
-        j->inputs = p;
-        j->cap_inputs = cap;
-    }
+    if (vec_reserve(&j->inputs, &j->cap_inputs, j->ninputs + 1, sizeof *j->inputs) != AM_OK)
+        return AM_ERR_NOMEM;
     j->inputs[j->ninputs].level = level;
     j->inputs[j->ninputs].id = id;
     j->ninputs++;

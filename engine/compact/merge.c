@@ -34,8 +34,10 @@
 
 #include "amethyst.h"
 #include "compact/merge.h"
+#include "version/fname.h"
 #include "util/coding.h"
 #include "util/ikey.h"
+#include "util/vec.h"
 
 #define STOP_CHECK_EVERY 256
 #define PATH_CAP 4096
@@ -121,13 +123,8 @@ static int open_output(merger *m)
 static int close_output(merger *m)
 {
     merge_result *r = m->r;
-    if (r->nout == r->cap_out) {
-        size_t cap = r->cap_out ? r->cap_out * 2 : 4;
-        seg_desc *o = realloc(r->out, cap * sizeof(*o));
-        if (!o) return AM_ERR_NOMEM;   /* b stays open: the caller abandons it */
-        r->out = o;
-        r->cap_out = cap;
-    }
+    if (vec_reserve_min(&r->out, &r->cap_out, r->nout + 1, sizeof *r->out, 4) != AM_OK)
+        return AM_ERR_NOMEM;           /* b stays open: the caller abandons it */
     sst_file_info fi;
     memset(&fi, 0, sizeof(fi));
     sst_builder *b = m->b;

@@ -1,17 +1,9 @@
-/* strategy.c: the registry of compaction strategies (strategy.h). One static const list;
- * a new strategy drops in by adding one line to STRATEGY_LIST (its am_strategy object and
- * its name), which feeds both the lookup table and strategy_names(). */
+/* strategy.c: the registry of compaction strategies (strategy.h). strategy.h's
+ * STRATEGY_LIST (one line per strategy: its am_strategy object and its name) feeds the
+ * objects' declarations there and, here, the lookup table and strategy_names(). */
 #include <string.h>
 
 #include "compact/strategy.h"
-
-/* X(object, "name"): one line per strategy, in the order strategy_names() lists them. */
-#define STRATEGY_LIST(X) \
-    X(am_strategy_leveled, "leveled") \
-    X(am_strategy_tiered, "tiered") \
-    X(am_strategy_lazy_leveled, "lazy-leveled") \
-    X(am_strategy_triangular, "triangular") \
-    X(am_strategy_adaptive, "adaptive")
 
 #define AS_POINTER(obj, name) &obj,
 static const am_strategy *const strategies[] = { STRATEGY_LIST(AS_POINTER) };

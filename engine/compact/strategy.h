@@ -1,14 +1,16 @@
-/* strategy.h: compaction policy as a plug-in. A strategy only decides: it reads a version
- * (levels, runs, segments, their tags and counters) and describes the next merge as a
- * job holding plain values. It never reads or writes a file; the merge kernel (merge.h)
- * and job execution (job.h) do every merge. Strategies are found by name. */
+/* strategy.h: compaction policy as a plug-in. A strategy only decides: it reads a pick
+ * environment (the current version's read-only view, version/view.h; the jobs in flight;
+ * the clock) and describes the next merge as a job holding plain values. It never reads
+ * or writes a file and keeps no account of running jobs: the engine (db_bg.c) runs every
+ * job and tells the next pick which are still in flight (inflight.h). Strategies are found
+ * by name. */
 #ifndef AM_COMPACT_STRATEGY_H
 #define AM_COMPACT_STRATEGY_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include "amethyst.h"
-#include "../version/version.h"
+#include "../version/view.h"
 
 /* Why a job was picked (amethyst.h's AM_REASON_*); counted per reason in am_stats. */
 enum {
@@ -37,6 +39,36 @@ void job_init(am_job *j);
 void job_clear(am_job *j);                  /* frees inputs, resets */
 int job_add_input(am_job *j, int level, uint64_t id);
 
+/* A job in flight: handed out by an earlier pick and not yet installed or abandoned (as
+ * Pebble's picker sees its inProgressCompactions). Its inputs are still in the version;
+ * no pick may name one of them again. */
+typedef struct am_inflight {
+    size_t ninputs;
+    const seg_ref *inputs;    /* borrowed */
+    int min_level, max_level; /* of its inputs: shallowest, deepest */
+    int out_level;
+    uint64_t out_run;         /* as the job asked (0: a new run) */
+    /* What its output run will cover: the inputs' user-key span and, when the job joins
+       a run already in out_level (out_run != 0), all of that run's span at the pick. */
+    view_range span;          /* keys borrowed */
+} am_inflight;
+
+/* Everything a pick may read. Borrowed for the call only. */
+typedef struct am_pick_env {
+    const am_version *v;      /* the current version */
+    size_t njobs;
+    const am_inflight *jobs;  /* in flight, in no particular order */
+    size_t nbusy;
+    const seg_ref *busy;      /* every input of jobs, sorted by (level, id) */
+    /* The clock: user operations so far (puts and deletes, point lookups, iterator seeks;
+       a batch counts its entries), and a monotonic clock in microseconds (0 for a
+       strategy that does not set `clocked`). */
+    uint64_t ops, micros;
+} am_pick_env;
+
+/* 1 when segment g is an input of a job in flight in env (a pick must skip it). */
+int pick_busy(const am_pick_env *env, const am_segment *g);
+
 /* What a strategy is told after each flush or merge is installed. */
 typedef struct am_event {
     int kind;                 /* 0 flush, 1 merge */
@@ -50,19 +82,18 @@ typedef struct am_strategy {
     void *(*create)(const am_options *opts);   /* NULL on OOM */
     void  (*destroy)(void *self);
     /* Fills job (already initialised, empty) and returns 1, or returns 0 when nothing is
-       worth doing. Skips segments with being_compacted set. Deterministic: the same
-       version and state give the same job. REQUIRES: engine mutex (v is current). */
-    int   (*pick)(void *self, const am_version *v, am_job *job);
+       worth doing. Never names an input of a job in flight (pick_busy), and keeps every
+       job it returns from interfering with those in flight. Deterministic: the same env
+       and state give the same job. REQUIRES: engine mutex (env->v is current). */
+    int   (*pick)(void *self, const am_pick_env *env, am_job *job);
     /* Optional. */
     void  (*observe)(void *self, const am_event *e);
     /* Optional: bytes the strategy would still like to merge (for stall and stats). */
     uint64_t (*pending_bytes)(void *self, const am_version *v);
-    /* Optional: the engine's clock, given under the mutex right before every pick. ops:
-       user operations so far (puts and deletes, point lookups, iterator seeks; a batch
-       counts its entries); micros: a monotonic clock. A strategy with a tick is also asked
-       to pick every STRATEGY_TICK_OPS user operations, flushed or not, so that it can act on
-       reads alone (inline, in the calling thread, when background_threads is 0). */
-    void (*tick)(void *self, uint64_t ops, uint64_t micros);
+    /* 1: the strategy reads the clock (env->micros is filled) and is also asked to pick
+       every STRATEGY_TICK_OPS user operations, flushed or not, so that it can act on reads
+       alone (inline, in the calling thread, when background_threads is 0). */
+    int clocked;
     /* Optional: replaces the zero fields of o that stand for "the default" with this
        strategy's own defaults (am_options_resolve; the engine's apply to what is left). */
     void (*defaults)(am_options *o);
@@ -73,11 +104,19 @@ typedef struct am_strategy {
 
 #define STRATEGY_TICK_OPS 1024
 
-extern const am_strategy am_strategy_leveled;
-extern const am_strategy am_strategy_tiered;
-extern const am_strategy am_strategy_lazy_leveled;
-extern const am_strategy am_strategy_triangular;
-extern const am_strategy am_strategy_adaptive;
+/* The registry: X(object, "name"), one line per strategy, in the order strategy_names()
+ * lists them. A new strategy is its file (strategy_<name>.c, defining the object) and one
+ * line here; strategy.c makes the lookup table and the names from this list. */
+#define STRATEGY_LIST(X) \
+    X(am_strategy_leveled, "leveled") \
+    X(am_strategy_tiered, "tiered") \
+    X(am_strategy_lazy_leveled, "lazy-leveled") \
+    X(am_strategy_triangular, "triangular") \
+    X(am_strategy_adaptive, "adaptive")
+
+#define STRATEGY_EXTERN(obj, name) extern const am_strategy obj;
+STRATEGY_LIST(STRATEGY_EXTERN)
+#undef STRATEGY_EXTERN
 /* The strategy called name, or NULL. */
 const am_strategy *strategy_find(const char *name);
 /* Comma-separated list of known names, for messages. */

@@ -4,8 +4,7 @@
  * read pressure need-leveled, a leveled one under write pressure need-tiered; a director
  * (adaptive_director.c) turns flags into switch jobs; the base policy (adaptive_base.c)
  * does the normal work; adaptive_job.c makes every job safe. This file owns the strategy
- * object, the order of picks, and the jobs in flight. docs/strategies-adaptive.md says it
- * in prose.
+ * object and the order of picks. docs/strategies-adaptive.md says it in prose.
  *
  * Shape. L0 holds each flush as its own run (the engine's). Flushed data counts as tiered,
  * the write-optimised tag, and leaves L0 as one new tiered run of L1. A level n >= 1 holds
@@ -47,27 +46,23 @@
  * leveled runs over target, by score (adaptive_base.c). Flagging and switching: see
  * adaptive_controller.h and adaptive_director.c.
  *
- * Jobs in parallel (background_threads > 1). A job handed out is remembered until its
- * inputs are no longer busy. A new job must not interfere with one in flight: their key
- * spans are disjoint (a job's span: its inputs', and for a job joining a run, that whole
- * run's, whose seq interval it changes), or their level ranges [shallowest input, output]
- * are, or they are stacked (one writes, from levels strictly above, the level where the
+ * Jobs in parallel (background_threads > 1). The engine passes every pick the jobs still in
+ * flight (strategy.h am_pick_env); ad_try (adaptive_job.c) checks against them. A new
+ * job must not interfere with one in flight: their key spans are disjoint (a job's span:
+ * its inputs', and for a job joining a run, that whole run's, whose seq interval it
+ * changes), or their level ranges [shallowest input, output] are, or they are stacked (one writes, from levels strictly above, the level where the
  * other's shallowest inputs are, and the other writes deeper). Each job's closure was
  * computed on a version holding the other's inputs, and in these three cases no key sees
  * both jobs change an order the other relied on. Flushes only add newer L0 runs.
  *
- * State: the controller's table, the clock of the last tick, the last switch, one
- * round-robin key per level, the jobs in flight; changed by pick, observe and tick, all
- * under the engine mutex. pending_bytes reads only the version and the config. */
+ * State: the controller's table, the clock of the pick under way, the last switch, one
+ * round-robin key per level; changed by pick and observe, both under the engine mutex.
+ * pending_bytes reads only the version and the config. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "amethyst.h"
 #include "compact/adaptive.h"
-#include "util/ikey.h"
 
-#define DEF_TIER_FANOUT 4
-#define DEF_LEVEL_FANOUT 10
 #define DEF_THRESHOLD 0.7
 
 /* The controller's defaults, in operations and in seconds (amethyst.h). In seconds: a
@@ -107,131 +102,30 @@ static void *adaptive_create(const am_options *o)
                                   c->clock_ops);
     c->read_thr = o->adapt_read_threshold > 0 ? o->adapt_read_threshold : DEF_THRESHOLD;
     c->write_thr = o->adapt_write_threshold > 0 ? o->adapt_write_threshold : DEF_THRESHOLD;
-    c->tier_fanout = o->tier_fanout >= 2 ? o->tier_fanout : DEF_TIER_FANOUT;
-    level_shape_init(&c->shape, o, DEF_LEVEL_FANOUT);
+    c->tier_fanout = (int)rpick_fanout(o);
+    level_shape_init(&c->shape, o, RPICK_DEF_LEVEL_FANOUT);
     ctl_init(&s->ctl, c->window, c->read_thr, c->write_thr);
     return s;
-}
-
-static void flight_drop(adaptive *s, size_t k)
-{
-    free(s->flight[k].lo);
-    free(s->flight[k].hi);
-    s->flight[k] = s->flight[--s->nflight];
 }
 
 static void adaptive_destroy(void *self)
 {
     adaptive *s = self;
     if (!s) return;
-    while (s->nflight) flight_drop(s, s->nflight - 1);
-    free(s->flight);
-    for (int i = 0; i < AM_MAX_LEVELS; i++) free(s->ptr[i]);
+    rpick_cursor_free(&s->ptr);
     ctl_free(&s->ctl);
     free(s);
 }
 
-/* ---- jobs in flight ---- */
-
-/* Forgets the jobs whose first input is no longer busy (installed, failed or abandoned). */
-static void flight_prune(adaptive *s, const ad_view *w)
-{
-    for (size_t k = s->nflight; k-- > 0;) {
-        const seg_ref *f = &s->flight[k].first;
-        int running = 0;
-        for (size_t i = w->lseg[f->level]; f->level >= 0 && f->level < AM_MAX_LEVELS &&
-                                           i < w->lseg[f->level + 1] && !running; i++)
-            running = w->seg[i].g->d.id == f->id && w->seg[i].g->being_compacted;
-        if (!running) flight_drop(s, k);
-    }
-}
-
-/* The shape of a job about to be handed out. */
-static ad_flight shape(const ad_view *w, const char *sel, const ad_plan *p, rpick_range *span)
-{
-    ad_flight f = { .minlev = AM_MAX_LEVELS, .maxin = -1, .out = p->out };
-    memset(span, 0, sizeof *span);
-    for (size_t i = 0; i < w->nseg; i++) {
-        if (!sel[i]) continue;
-        if (f.maxin < 0) f.first = (seg_ref){ w->seg[i].level, w->seg[i].g->d.id };
-        if (w->seg[i].level < f.minlev) f.minlev = w->seg[i].level;
-        if (w->seg[i].level > f.maxin) f.maxin = w->seg[i].level;
-        rpick_range_add(span, w->seg[i].g);
-    }
-    /* Joining a run changes that run's seq interval over all of its key range. */
-    long lr = p->join ? ad_leveled_run(w, p->out) : -1;
-    for (size_t i = lr >= 0 ? w->run[lr].first : 0; lr >= 0 && i < w->run[lr].first + w->run[lr].n; i++)
-        rpick_range_add(span, w->seg[i].g);
-    return f;
-}
-
-static int stacked(const ad_flight *up, const ad_flight *down)
-{
-    return up->maxin < up->out && up->out == down->minlev && down->out > up->out;
-}
-
-static int interferes(const adaptive *s, const ad_flight *b, const rpick_range *span)
-{
-    for (size_t k = 0; k < s->nflight; k++) {
-        const ad_flight *a = &s->flight[k];
-        if (ukey_cmp(a->lo, a->lon, span->hi, span->hin) > 0 ||
-            ukey_cmp(span->lo, span->lon, a->hi, a->hin) > 0) continue;
-        if (a->out < b->minlev || b->out < a->minlev) continue;
-        if (stacked(a, b) || stacked(b, a)) continue;
-        return 1;
-    }
-    return 0;
-}
-
-static int flight_add(adaptive *s, const ad_flight *f, const rpick_range *span)
-{
-    if (s->nflight == s->capflight) {
-        size_t cap = s->capflight ? 2 * s->capflight : 4;
-        ad_flight *p = realloc(s->flight, cap * sizeof *p);
-        if (!p) return AM_ERR_NOMEM;
-        s->flight = p;
-        s->capflight = cap;
-    }
-    ad_flight n = *f;
-    n.lo = malloc(span->lon ? span->lon : 1);
-    n.hi = malloc(span->hin ? span->hin : 1);
-    if (!n.lo || !n.hi) {
-        free(n.lo);
-        free(n.hi);
-        return AM_ERR_NOMEM;
-    }
-    memcpy(n.lo, span->lo, span->lon);
-    memcpy(n.hi, span->hi, span->hin);
-    n.lon = span->lon;
-    n.hin = span->hin;
-    s->flight[s->nflight++] = n;
-    return AM_OK;
-}
-
-int ad_try(adaptive *s, const ad_view *w, char *sel, const ad_plan *p, am_job *job)
-{
-    if (!ad_close(w, sel, p)) return 0;
-    rpick_range span;
-    ad_flight f = shape(w, sel, p, &span);
-    if (f.maxin < 0) return 0;
-    if (ad_fill_job(w, sel, p, &s->cfg, job) != AM_OK ||
-        (p->exact && !job->trivial_move) ||      /* a move judged by its exact ranges */
-        interferes(s, &f, &span) || flight_add(s, &f, &span) != AM_OK) {
-        job_clear(job);
-        return 0;
-    }
-    return 1;
-}
-
 /* ---- the strategy ---- */
 
-static int adaptive_pick(void *self, const am_version *v, am_job *job)
+static int adaptive_pick(void *self, const am_pick_env *env, am_job *job)
 {
     adaptive *s = self;
-    (void)ctl_sample(&s->ctl, v, s->now);    /* on OOM: judged on the older samples */
+    s->now = s->cfg.clock_ops ? env->ops : env->micros;
+    (void)ctl_sample(&s->ctl, env->v, s->now);   /* on OOM: judged on the older samples */
     ad_view w;
-    if (ad_view_build(&w, v) != AM_OK) return 0;
-    flight_prune(s, &w);
+    if (ad_view_build(&w, env) != AM_OK) return 0;
     char *sel = malloc(w.nseg ? w.nseg : 1);
     int ok = sel && (ad_base_l0(s, &w, sel, job) || ad_director(s, &w, sel, job) ||
                      ad_base_rest(s, &w, sel, job));
@@ -253,12 +147,6 @@ static uint64_t adaptive_pending_bytes(void *self, const am_version *v)
     return ad_pending(&s->cfg, v);          /* the config never changes after create */
 }
 
-static void adaptive_tick(void *self, uint64_t ops, uint64_t micros)
-{
-    adaptive *s = self;
-    s->now = s->cfg.clock_ops ? ops : micros;
-}
-
 /* am_options_resolve: the controller's zeros become the defaults of the clock chosen. */
 static void adaptive_defaults(am_options *o)
 {
@@ -278,7 +166,7 @@ const am_strategy am_strategy_adaptive = {
     .pick = adaptive_pick,
     .observe = adaptive_observe,
     .pending_bytes = adaptive_pending_bytes,
-    .tick = adaptive_tick,
+    .clocked = 1,
     .defaults = adaptive_defaults,
     .flush_tag = AM_TAG_TIERED,
 };

@@ -26,7 +26,7 @@
  *            first merged into one run of its own level (run id k, bottommost).
  *   order:   move-down, then one run, then the tiered levels at or over their trigger,
  *            most runs per trigger first, ties to the lower level.
- *   busy:    a group or a level-k segment being compacted blocks that job (no younger
+ *   busy:    a group or a level-k segment in a job in flight blocks that job (no younger
  *            group is taken instead).
  *   trivial move: a merge whose inputs are pairwise disjoint and meet no segment of the
  *            output level's run it joins (a new tiered run needs only the former).
@@ -39,12 +39,10 @@
  * mutex). */
 #include <stdlib.h>
 
-#include "amethyst.h"
 #include "compact/run_pick.h"
 #include "compact/strategy.h"
 
 #define LAST (AM_MAX_LEVELS - 1)
-#define DEF_MEMTABLE (4u * 1024u * 1024u)
 
 typedef struct lazy {
     size_t fanout;
@@ -59,7 +57,7 @@ static void *lazy_create(const am_options *o)
     if (!s) return NULL;
     s->fanout = rpick_fanout(o);
     s->trig0 = rpick_l0_trigger(o, s->fanout);
-    s->base = o && o->memtable_bytes ? o->memtable_bytes : DEF_MEMTABLE;
+    s->base = rpick_memtable(o);
     s->target_file = rpick_target_file(o);
     return s;
 }
@@ -105,81 +103,85 @@ static void job_leveled(const lazy *s, am_job *job, int reason, int out, uint64_
 }
 
 /* Level k's single run, grown to T * cap(k), to level k + 1 untouched. */
-static int pick_move_down(const lazy *s, const am_version *v, int k, am_job *job)
+static int pick_move_down(const lazy *s, const am_pick_env *env, int k, am_job *job)
 {
+    const am_version *v = env->v;
     const am_level *L = &v->levels[k];
     if (k >= LAST || L->nruns != 1 || L->bytes < move_bytes(s, k)) return 0;
-    rpick_range r = {0};
-    if (!rpick_add_runs(job, k, L->runs, 1, &r)) return 0;
+    view_range r = {0};
+    if (!rpick_add_runs(job, env, k, L->runs, 1, &r)) return 0;
     job_leveled(s, job, JOB_LEVEL_SIZE, k + 1, (uint64_t)k + 1);
     job->trivial_move = 1;
-    job->bottommost = rpick_nothing_older(v, k + 1, 0, &r);
+    job->bottommost = view_nothing_older(v, k + 1, 0, &r);
     return 1;
 }
 
 /* A deepest level of several runs (another strategy's tree) into one run of its own. */
-static int pick_one_run(const lazy *s, const am_version *v, int k, am_job *job)
+static int pick_one_run(const lazy *s, const am_pick_env *env, int k, am_job *job)
 {
+    const am_version *v = env->v;
     const am_level *L = &v->levels[k];
     if (L->nruns <= 1) return 0;
-    rpick_range r = {0};
-    if (!rpick_add_runs(job, k, L->runs, L->nruns, &r)) return 0;
+    view_range r = {0};
+    if (!rpick_add_runs(job, env, k, L->runs, L->nruns, &r)) return 0;
     job_leveled(s, job, JOB_LEVEL_SIZE, k, (uint64_t)k);
-    job->bottommost = rpick_nothing_older(v, k, L->nruns, &r);
+    job->bottommost = view_nothing_older(v, k, L->nruns, &r);
     return 1;
 }
 
 /* The oldest trigger(n) runs of level n < k into level n + 1: a new tiered run, or, when
  * n + 1 is the largest level k, its single run with the segments of it they overlap. */
-static int pick_tier(const lazy *s, const am_version *v, int n, int k, am_job *job)
+static int pick_tier(const lazy *s, const am_pick_env *env, int n, int k, am_job *job)
 {
+    const am_version *v = env->v;
     const am_level *L = &v->levels[n];
     size_t t = trigger(s, n, k);
     if (!t || L->nruns < t) return 0;
     const am_run *group = &L->runs[L->nruns - t];
-    rpick_range r = {0};
-    if (!rpick_add_runs(job, n, group, t, &r)) return 0;
-    int disjoint = rpick_runs_disjoint(group, t);
+    view_range r = {0};
+    if (!rpick_add_runs(job, env, n, group, t, &r)) return 0;
+    int disjoint = view_runs_disjoint(group, t);
     if (n + 1 < k) {
         job->reason = JOB_TIER_FULL;
         job->out_level = n + 1;
         job->out_run = 0;
         job->out_tag = AM_TAG_TIERED;
         job->target_file_bytes = s->target_file;
-        job->bottommost = rpick_nothing_older(v, n + 1, 0, &r);
+        job->bottommost = view_nothing_older(v, n + 1, 0, &r);
         job->trivial_move = disjoint;
         return 1;
     }
     const am_level *K = &v->levels[k];
     if (K->nruns > 1) return 0;                 /* pick_one_run first */
     size_t before = job->ninputs;
-    rpick_range in = r;
+    view_range in = r;
     for (size_t i = 0; K->nruns && i < K->runs[0].nsegs; i++) {
         const am_segment *g = K->runs[0].segs[i];
-        if (!rpick_seg_overlaps(g, &in)) continue;
-        if (g->being_compacted || job_add_input(job, k, g->d.id) != AM_OK) return 0;
-        rpick_range_add(&r, g);
+        if (!view_seg_overlaps(g, &in)) continue;
+        if (pick_busy(env, g) || job_add_input(job, k, g->d.id) != AM_OK) return 0;
+        view_range_add(&r, g);
     }
     job_leveled(s, job, JOB_TIER_FULL, k, K->nruns ? K->runs[0].id : (uint64_t)k);
-    job->bottommost = rpick_nothing_older(v, k, K->nruns, &r);
+    job->bottommost = view_nothing_older(v, k, K->nruns, &r);
     job->trivial_move = disjoint && job->ninputs == before;
     return 1;
 }
 
-static int lazy_pick(void *self, const am_version *v, am_job *job)
+static int lazy_pick(void *self, const am_pick_env *env, am_job *job)
 {
     const lazy *s = self;
+    const am_version *v = env->v;
     int k = largest_level(v);
-    if (pick_move_down(s, v, k, job)) return 1;
+    if (pick_move_down(s, env, k, job)) return 1;
     job_clear(job);
-    if (pick_one_run(s, v, k, job)) return 1;
+    if (pick_one_run(s, env, k, job)) return 1;
     job_clear(job);
     size_t trig[AM_MAX_LEVELS];
     for (int n = 0; n < AM_MAX_LEVELS; n++) trig[n] = trigger(s, n, k);
     int order[AM_MAX_LEVELS];
     int norder = rpick_order(v, trig, AM_MAX_LEVELS, order);
     for (int i = 0; i < norder; i++) {
-        if (pick_tier(s, v, order[i], k, job)) return 1;
+        if (pick_tier(s, env, order[i], k, job)) return 1;
         job_clear(job);
     }
     return 0;

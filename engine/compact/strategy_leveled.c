@@ -8,7 +8,7 @@
  * Scores: L0 = L0 files / l0_compaction_trigger; Ln = bytes(Ln) / target(n) with
  * target(n) = l1_target_bytes * level_fanout^(n-1). Levels whose score is >= 1 are tried
  * from the highest score down (ties: the lower level first); the first that yields a job
- * whose segments are all free (no being_compacted) wins.
+ * whose segments are all free (none an input of a job in flight) wins.
  *
  *   L0 job: every L0 segment plus the overlapping L1 segments -> L1.
  *   Ln job: one Ln segment, chosen round-robin by key: the first whose largest user key is
@@ -24,22 +24,13 @@
  * State: one compact pointer (a user key) per level, changed only by pick. Thread safety:
  * pick is called under the engine mutex; the state has no lock of its own. */
 #include <stdlib.h>
-#include <string.h>
 
-#include "amethyst.h"
-#include "compact/level_shape.h"
 #include "compact/run_pick.h"
 #include "compact/strategy.h"
-#include "util/ikey.h"
-
-#define DEF_FANOUT 10
 
 typedef struct leveled {
     level_shape shape;                        /* immutable after create */
-    /* Round-robin position per level: largest user key of the last pick (owned). */
-    char *ptr[AM_MAX_LEVELS];
-    size_t ptr_len[AM_MAX_LEVELS];
-    int has_ptr[AM_MAX_LEVELS];
+    rpick_cursor ptr;                         /* round-robin position per level */
 } leveled;
 
 
@@ -47,7 +38,7 @@ static void *leveled_create(const am_options *o)
 {
     leveled *s = calloc(1, sizeof(*s));
     if (!s) return NULL;
-    level_shape_init(&s->shape, o, DEF_FANOUT);
+    level_shape_init(&s->shape, o, RPICK_DEF_LEVEL_FANOUT);
     return s;
 }
 
@@ -55,7 +46,7 @@ static void leveled_destroy(void *self)
 {
     leveled *s = self;
     if (!s) return;
-    for (int i = 0; i < AM_MAX_LEVELS; i++) free(s->ptr[i]);
+    rpick_cursor_free(&s->ptr);
     free(s);
 }
 
@@ -100,133 +91,108 @@ static am_segment **level_segs(const am_level *L, size_t *n)
 
 /* Adds every segment of level n overlapping r to the job; 0 if one is being compacted
    (or on OOM), else 1. Widens r by what it adds when widen is set. */
-static int add_overlapping(const am_version *v, int n, rpick_range *r, am_job *job, int widen)
+static int add_overlapping(const am_pick_env *env, int n, view_range *r, am_job *job,
+                           int widen)
 {
-    const am_level *L = &v->levels[n];
-    rpick_range orig = *r;
+    const am_level *L = &env->v->levels[n];
+    view_range orig = *r;
     for (size_t ri = 0; ri < L->nruns; ri++) {
         const am_run *run = &L->runs[ri];
         for (size_t i = 0; i < run->nsegs; i++) {
             am_segment *g = run->segs[i];
-            if (!rpick_seg_overlaps(g, &orig)) continue;
-            if (g->being_compacted) return 0;
+            if (!view_seg_overlaps(g, &orig)) continue;
+            if (pick_busy(env, g)) return 0;
             if (job_add_input(job, n, g->d.id) != AM_OK) return 0;
-            if (widen) rpick_range_add(r, g);
+            if (widen) view_range_add(r, g);
         }
-    }
-    return 1;
-}
-
-/* 1 when no segment of a level below out overlaps r. */
-static int nothing_below(const am_version *v, int out, const rpick_range *r)
-{
-    for (int n = out + 1; n < AM_MAX_LEVELS; n++) {
-        const am_level *L = &v->levels[n];
-        for (size_t ri = 0; ri < L->nruns; ri++)
-            for (size_t i = 0; i < L->runs[ri].nsegs; i++)
-                if (rpick_seg_overlaps(L->runs[ri].segs[i], r)) return 0;
     }
     return 1;
 }
 
 static void job_finish(const leveled *s, const am_version *v, am_job *job, int out,
-                       const rpick_range *r)
+                       const view_range *r)
 {
     job->out_level = out;
     job->out_run = (uint64_t)out;
     job->out_tag = AM_TAG_LEVELED;
     job->target_file_bytes = s->shape.target_file;
-    job->bottommost = nothing_below(v, out, r);
+    job->bottommost = view_nothing_older(v, out + 1, 0, r);
 }
 
 /* L0 job: every L0 segment and the L1 segments overlapping them. 0 if any is busy. When
  * nothing in L1 overlaps and the L0 files are disjoint (a sequential load), they all move
  * down without a rewrite. */
-static int pick_l0(leveled *s, const am_version *v, am_job *job)
+static int pick_l0(leveled *s, const am_pick_env *env, am_job *job)
 {
+    const am_version *v = env->v;
     const am_level *L0 = &v->levels[0];
-    rpick_range r = {0};
+    view_range r = {0};
     for (size_t ri = 0; ri < L0->nruns; ri++)
         for (size_t i = 0; i < L0->runs[ri].nsegs; i++) {
             am_segment *g = L0->runs[ri].segs[i];
-            if (g->being_compacted) return 0;
+            if (pick_busy(env, g)) return 0;
             if (job_add_input(job, 0, g->d.id) != AM_OK) return 0;
-            rpick_range_add(&r, g);
+            view_range_add(&r, g);
         }
     if (!r.set) return 0;
     size_t n0 = job->ninputs;
-    if (!add_overlapping(v, 1, &r, job, 1)) return 0;
+    if (!add_overlapping(env, 1, &r, job, 1)) return 0;
     job->reason = JOB_L0;
     job->trivial_move = 0;
-    if (job->ninputs == n0) job->trivial_move = rpick_runs_disjoint(L0->runs, L0->nruns);
+    if (job->ninputs == n0) job->trivial_move = view_runs_disjoint(L0->runs, L0->nruns);
     job_finish(s, v, job, 1, &r);
     return 1;
 }
 
 /* Ln job starting from segment c (n >= 1). 0 if a segment it needs is busy. */
-static int pick_from(leveled *s, const am_version *v, int n, am_segment *c, am_job *job)
+static int pick_from(leveled *s, const am_pick_env *env, int n, am_segment *c, am_job *job)
 {
-    rpick_range r = {0};
-    rpick_range_add(&r, c);
-    if (c->being_compacted) return 0;
+    const am_version *v = env->v;
+    view_range r = {0};
+    view_range_add(&r, c);
+    if (pick_busy(env, c)) return 0;
     if (v->levels[n].nruns <= 1) {
         if (job_add_input(job, n, c->d.id) != AM_OK) return 0;
     } else {
         /* Several runs: widen to a fixpoint over every overlapping Ln segment. */
         for (;;) {
-            rpick_range before = r;
+            view_range before = r;
             job->ninputs = 0;
-            if (!add_overlapping(v, n, &r, job, 1)) return 0;
+            if (!add_overlapping(env, n, &r, job, 1)) return 0;
             if (ukey_cmp(before.lo, before.lon, r.lo, r.lon) == 0 &&
                 ukey_cmp(before.hi, before.hin, r.hi, r.hin) == 0) break;
         }
     }
-    rpick_range in = r;                      /* the Ln inputs' range, for the pointer */
+    view_range in = r;                      /* the Ln inputs' range, for the pointer */
     size_t nin = job->ninputs;
-    if (!add_overlapping(v, n + 1, &r, job, 1)) return 0;
+    if (!add_overlapping(env, n + 1, &r, job, 1)) return 0;
     job->reason = JOB_LEVEL_SIZE;
     job->trivial_move = nin == 1 && job->ninputs == 1;
     job_finish(s, v, job, n + 1, &r);
 
-    /* Advance the round-robin pointer past the Ln inputs. On OOM it stays put. */
-    char *p = malloc(in.hin ? in.hin : 1);
-    if (p) {
-        memcpy(p, in.hi, in.hin);
-        free(s->ptr[n]);
-        s->ptr[n] = p;
-        s->ptr_len[n] = in.hin;
-        s->has_ptr[n] = 1;
-    }
+    rpick_cursor_advance(&s->ptr, n, &in);   /* past the Ln inputs */
     return 1;
 }
 
-static int pick_level(leveled *s, const am_version *v, int n, am_job *job)
+static int pick_level(leveled *s, const am_pick_env *env, int n, am_job *job)
 {
     size_t ns;
-    am_segment **segs = level_segs(&v->levels[n], &ns);
+    am_segment **segs = level_segs(&env->v->levels[n], &ns);
     if (!segs) return 0;
-    size_t start = 0;
-    if (s->has_ptr[n]) {
-        while (start < ns) {
-            size_t ln;
-            const char *lk = seg_largest_ukey(segs[start], &ln);
-            if (ukey_cmp(lk, ln, s->ptr[n], s->ptr_len[n]) > 0) break;
-            start++;
-        }
-        if (start == ns) start = 0;   /* past the end: wrap around */
-    }
+    size_t start = rpick_cursor_start(&s->ptr, n, segs, ns);
     int ok = 0;
     for (size_t k = 0; k < ns && !ok; k++) {
         job->ninputs = 0;
-        ok = pick_from(s, v, n, segs[(start + k) % ns], job);
+        ok = pick_from(s, env, n, segs[(start + k) % ns], job);
     }
     free(segs);
     return ok;
 }
 
-static int leveled_pick(void *self, const am_version *v, am_job *job)
+static int leveled_pick(void *self, const am_pick_env *env, am_job *job)
 {
     leveled *s = self;
+    const am_version *v = env->v;
     double score[AM_MAX_LEVELS];
     int order[AM_MAX_LEVELS], norder = 0;
     for (int n = 0; n < AM_MAX_LEVELS - 1; n++) {
@@ -238,7 +204,7 @@ static int leveled_pick(void *self, const am_version *v, am_job *job)
     }
     for (int k = 0; k < norder; k++) {
         int n = order[k];
-        int ok = n == 0 ? pick_l0(s, v, job) : pick_level(s, v, n, job);
+        int ok = n == 0 ? pick_l0(s, env, job) : pick_level(s, env, n, job);
         if (ok) return 1;
         job_clear(job);
     }

@@ -20,7 +20,7 @@
  *   last:    L7 holding >= T runs merges its oldest T into one new run of L7.
  *   order:   levels at or over their trigger, most runs per trigger first; ties to the
  *            lower level. The first whose group is free wins.
- *   busy:    a group holding a segment being compacted is not taken, and no younger group
+ *   busy:    a group holding an input of a job in flight is not taken, and no younger group
  *            of that level is taken instead (its output would land below older data).
  *   bottommost: no run of the output level older than the inputs (for n -> n + 1: every
  *            run there) and no deeper segment meets the inputs' key range.
@@ -34,7 +34,6 @@
  * mutex). */
 #include <stdlib.h>
 
-#include "amethyst.h"
 #include "compact/run_pick.h"
 #include "compact/strategy.h"
 
@@ -63,14 +62,15 @@ static void tiered_destroy(void *self)
 
 /* The oldest trig(n) runs of level n into one new run of level n + 1 (L7: of L7). 0 when
  * the level is short of its trigger or the group is busy. */
-static int pick_level(const tiered *s, const am_version *v, int n, am_job *job)
+static int pick_level(const tiered *s, const am_pick_env *env, int n, am_job *job)
 {
+    const am_version *v = env->v;
     const am_level *L = &v->levels[n];
     size_t t = s->trig[n];
     if (L->nruns < t) return 0;
     const am_run *group = &L->runs[L->nruns - t];
-    rpick_range r = {0};
-    if (!rpick_add_runs(job, n, group, t, &r)) return 0;
+    view_range r = {0};
+    if (!rpick_add_runs(job, env, n, group, t, &r)) return 0;
     int out = n < LAST ? n + 1 : LAST;
     job->reason = JOB_TIER_FULL;
     job->out_level = out;
@@ -79,18 +79,19 @@ static int pick_level(const tiered *s, const am_version *v, int n, am_job *job)
     job->target_file_bytes = s->target_file;
     /* Older than the inputs: every run of level n + 1, or none of L7 (the group is its
        oldest), and everything deeper. */
-    job->bottommost = rpick_nothing_older(v, out, out == n ? v->levels[out].nruns : 0, &r);
-    job->trivial_move = out != n && rpick_runs_disjoint(group, t);
+    job->bottommost = view_nothing_older(v, out, out == n ? v->levels[out].nruns : 0, &r);
+    job->trivial_move = out != n && view_runs_disjoint(group, t);
     return 1;
 }
 
-static int tiered_pick(void *self, const am_version *v, am_job *job)
+static int tiered_pick(void *self, const am_pick_env *env, am_job *job)
 {
     const tiered *s = self;
+    const am_version *v = env->v;
     int order[AM_MAX_LEVELS];
     int norder = rpick_order(v, s->trig, AM_MAX_LEVELS, order);
     for (int k = 0; k < norder; k++) {
-        if (pick_level(s, v, order[k], job)) return 1;
+        if (pick_level(s, env, order[k], job)) return 1;
         job_clear(job);
     }
     return 0;

@@ -53,10 +53,8 @@
  * version and the configuration. */
 #include <stdlib.h>
 
-#include "amethyst.h"
-#include "compact/level_shape.h"
+#include "compact/run_pick.h"
 #include "compact/strategy.h"
-#include "util/ikey.h"
 
 #define DEF_FANOUT 2      /* the bound below holds for 2: a growing vector that doubles */
 #define LAST_LEVEL (AM_MAX_LEVELS - 1)
@@ -158,7 +156,8 @@ static int better(const cand *x, const cand *y)
 
 /* Finds the best candidate of the triangle a..out-1 among t[0..n) (sorted): each
  * component holding a segment of La and no busy segment. Returns 1 and sets *best, or 0. */
-static int best_candidate(const tseg *t, size_t n, int a, int out, cand *best)
+static int best_candidate(const am_pick_env *env, const tseg *t, size_t n, int a, int out,
+                          cand *best)
 {
     int found = 0;
     size_t i = 0;
@@ -174,7 +173,7 @@ static int best_candidate(const tseg *t, size_t n, int a, int out, cand *best)
             const char *lk = seg_largest_ukey(t[c.hi].g, &ln);
             if (ukey_cmp(lk, ln, hi, hn) > 0) { hi = lk; hn = ln; }
             has_top |= t[c.hi].level == a;
-            busy |= t[c.hi].g->being_compacted;
+            busy |= pick_busy(env, t[c.hi].g);
             if (t[c.hi].level < out) c.pushed += t[c.hi].g->d.bytes;
             c.total += t[c.hi].g->d.bytes;
         }
@@ -186,34 +185,13 @@ static int best_candidate(const tseg *t, size_t n, int a, int out, cand *best)
     return found;
 }
 
-/* 1 when no segment of a level below out overlaps lo..hi. */
-static int nothing_below(const am_version *v, int out, const char *lo, size_t lon,
-                         const char *hi, size_t hin)
-{
-    for (int n = out + 1; n < AM_MAX_LEVELS; n++) {
-        const am_level *L = &v->levels[n];
-        for (size_t r = 0; r < L->nruns; r++)
-            for (size_t i = 0; i < L->runs[r].nsegs; i++) {
-                size_t sn, ln;
-                const char *sk = seg_smallest_ukey(L->runs[r].segs[i], &sn);
-                const char *lk = seg_largest_ukey(L->runs[r].segs[i], &ln);
-                if (ukey_cmp(sk, sn, hi, hin) <= 0 && ukey_cmp(lk, ln, lo, lon) >= 0) return 0;
-            }
-    }
-    return 1;
-}
-
 /* Fills job from candidate c of the triangle a..out-1. 0 on OOM. */
 static int fill_job(const triangular *s, const am_version *v, const tseg *t, const cand *c,
                     int a, int out, am_job *job)
 {
-    size_t lon, hin;
-    const char *lo = seg_smallest_ukey(t[c->lo].g, &lon);   /* sorted: the smallest */
-    const char *hi = seg_largest_ukey(t[c->lo].g, &hin);
+    view_range r = {0};
     for (size_t i = c->lo; i < c->hi; i++) {
-        size_t ln;
-        const char *lk = seg_largest_ukey(t[i].g, &ln);
-        if (ukey_cmp(lk, ln, hi, hin) > 0) { hi = lk; hin = ln; }
+        view_range_add(&r, t[i].g);
         if (job_add_input(job, t[i].level, t[i].g->d.id) != AM_OK) return 0;
     }
     job->reason = a == 0 ? JOB_L0 : JOB_LEVEL_SIZE;
@@ -222,32 +200,34 @@ static int fill_job(const triangular *s, const am_version *v, const tseg *t, con
     job->out_tag = AM_TAG_LEVELED;
     job->target_file_bytes = s->shape.target_file;
     job->trivial_move = c->hi - c->lo == 1;
-    job->bottommost = nothing_below(v, out, lo, lon, hi, hin);
+    job->bottommost = view_nothing_older(v, out + 1, 0, &r);
     return 1;
 }
 
 /* The job of the triangle a..out-1, or 0 when every candidate is busy (or on OOM). */
-static int pick_triangle(const triangular *s, const am_version *v, int a, int out,
+static int pick_triangle(const triangular *s, const am_pick_env *env, int a, int out,
                          am_job *job)
 {
+    const am_version *v = env->v;
     size_t n;
     tseg *t = gather(v, a, out, &n);
     if (!t) return 0;
     cand c;
-    int ok = best_candidate(t, n, a, out, &c) && fill_job(s, v, t, &c, a, out, job);
+    int ok = best_candidate(env, t, n, a, out, &c) && fill_job(s, v, t, &c, a, out, job);
     free(t);
     return ok;
 }
 
-static int tri_pick(void *self, const am_version *v, am_job *job)
+static int tri_pick(void *self, const am_pick_env *env, am_job *job)
 {
     const triangular *s = self;
+    const am_version *v = env->v;
     for (int a = 0; a < LAST_LEVEL; a++) {
         if (!top_full(s, v, a)) continue;
         uint64_t above = v->levels[a].bytes;
         int out = a + 1;
         while (!has_room(s, v, out, above)) above += v->levels[out++].bytes;
-        if (pick_triangle(s, v, a, out, job)) return 1;
+        if (pick_triangle(s, env, a, out, job)) return 1;
         job_clear(job);                   /* every candidate busy: try a deeper top */
     }
     return 0;

@@ -13,6 +13,7 @@
 #include "fuzz/fuzz_util.h"
 #include "sst/cache.h"
 #include "sst/sst.h"
+#include "version/fname.h"
 #include "util/hash.h"
 #include "util/ikey.h"
 

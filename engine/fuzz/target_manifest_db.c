@@ -34,7 +34,8 @@
 #include "fuzz/fuzz_util.h"
 #include "sst/sst.h"
 #include "version/edit.h"
-#include "version/version.h"
+#include "version/fname.h"
+#include "version/vset.h"
 #include "wal/wal.h"
 
 const char fuzz_target_name[] = "manifest_db";

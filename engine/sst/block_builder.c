@@ -26,6 +26,7 @@
 
 #include "amethyst.h"
 #include "block.h"
+#include "../util/vec.h"
 
 void blk_builder_init(blk_builder *b, int stride)
 {
@@ -56,13 +57,9 @@ void blk_builder_reset(blk_builder *b)
 
 static int push_restart(blk_builder *b, uint32_t off)
 {
-    if (b->nrestarts == b->cap_restarts) {
-        size_t cap = b->cap_restarts ? 2 * b->cap_restarts : 16;
-        uint32_t *p = realloc(b->restarts, cap * sizeof *p);
-        if (!p) return AM_ERR_NOMEM;
-        b->restarts = p;
-        b->cap_restarts = cap;
-    }
+    if (vec_reserve_min(&b->restarts, &b->cap_restarts, b->nrestarts + 1, sizeof *b->restarts,
+                        16) != AM_OK)
+        return AM_ERR_NOMEM;
     b->restarts[b->nrestarts++] = off;
     return AM_OK;
 }

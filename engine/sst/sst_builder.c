@@ -62,6 +62,7 @@
 #include "../util/crc32c.h"
 #include "../util/hash.h"
 #include "../util/ikey.h"
+#include "../util/vec.h"
 
 #define WRITE_BUFFER (64 * 1024)
 #define DEFAULT_BLOCK_BYTES 4096
@@ -237,12 +238,9 @@ int sst_builder_add(sst_builder *b, const char *ikey, size_t n, const char *v, s
     if (b->o.bloom_bits_per_key > 0) {
         uint64_t h = am_hash64(ikey, n - 8);
         if (b->nh == 0 || b->hashes[b->nh - 1] != h) {
-            if (b->nh == b->caph) {
-                size_t cap = b->caph ? 2 * b->caph : 1024;
-                uint64_t *p = realloc(b->hashes, cap * sizeof *p);
-                if (!p) { rc = nomem(b); goto out; }
-                b->hashes = p;
-                b->caph = cap;
+            if (vec_reserve_min(&b->hashes, &b->caph, b->nh + 1, sizeof *b->hashes, 1024)) {
+                rc = nomem(b);
+                goto out;
             }
             b->hashes[b->nh++] = h;
         }

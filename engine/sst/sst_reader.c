@@ -1,6 +1,6 @@
 /* sst_reader.c: opens an SSTable (format at the top of sst_builder.c), keeps its index,
  * filter and properties in memory, answers point lookups through the block cache, and
- * iterates it (two levels: index, then data block).
+ * reads and verifies data blocks for its iterators (sst_iter.c).
  *
  * Every block read from the file has its crc checked before use, and every data block
  * the order of its keys (within the block, and against its index entries and the file's
@@ -18,55 +18,19 @@
 #include "bloom.h"
 #include "sst.h"
 #include "sst_format.h"
+#include "sst_reader_impl.h"
 #include "../util/crc32c.h"
 #include "../util/hash.h"
 #include "../util/ikey.h"
 
-#define READAHEAD (512 * 1024)     /* chunk of an iterator that bypasses the cache */
 #define LOOKUP_STACK 256           /* lookup keys up to this size live on the stack */
-
-/* One index entry. The binary search over the index compares pfx first: the 8 user-key
- * bytes after the prefix every separator of the file shares (r->lcp), big-endian and
- * zero-padded, so most steps touch this array only, not the keys. */
-typedef struct idx_ent {
-    uint64_t pfx;                  /* user key bytes [lcp, lcp + 8), big-endian */
-    uint64_t off;                  /* the data block's handle */
-    uint64_t key_off;              /* its separator, in r->idx_keys */
-    uint32_t size, key_len;
-} idx_ent;
-
-struct sst_reader {
-    am_env *env;                   /* borrowed */
-    am_file *f;                    /* owned */
-    char *path;                    /* owned */
-    uint64_t file_id, file_bytes;
-    uint64_t cache_id;             /* this reader's key space in the cache (cache.h) */
-    blk_cache *cache;              /* borrowed; may be NULL */
-    idx_ent *idx;                  /* owned: the index, decoded */
-    size_t nidx;
-    char *idx_keys;                /* owned: separators back to back */
-    size_t lcp;                    /* user-key prefix shared by every separator */
-    const char *map;               /* whole file mapped read-only (env's map), or NULL:
-                                      blocks are then read with pread into the cache */
-    atomic_uint_fast64_t *verified;/* with map: bit i set once data block i's checksum
-                                      has been verified (owned) */
-    char *filter;                  /* owned, NULL when the file has none */
-    size_t filter_len;
-    sst_file_info props;           /* owned keys */
-};
-
-/* A data block as the cache holds it: decoded view + contents + trailer, one allocation. */
-typedef struct cblock {
-    blk b;
-    char data[];
-} cblock;
 
 static void cblock_free(void *p)
 {
     free(p);
 }
 
-static int corrupt(const sst_reader *r, uint64_t off, const char *what)
+int sst_corrupt(const sst_reader *r, uint64_t off, const char *what)
 {
     return am_env_error(r->env, AM_ERR_CORRUPT, "%s: corrupt SSTable: %s at offset %llu",
                         r->path, what, (unsigned long long)off);
@@ -78,8 +42,8 @@ static int verify_block(const sst_reader *r, const char *buf, uint64_t off, uint
     const char *t = buf + size;
     uint32_t want = crc32c_unmask(dec_fixed32(t + 1));
     uint32_t got = crc32c_value(buf, size + 1);   /* contents + type byte */
-    if (want != got) return corrupt(r, off, "block checksum mismatch");
-    if ((uint8_t)t[0] != BLK_TYPE_RAW) return corrupt(r, off, "unknown block type");
+    if (want != got) return sst_corrupt(r, off, "block checksum mismatch");
+    if ((uint8_t)t[0] != BLK_TYPE_RAW) return sst_corrupt(r, off, "unknown block type");
     return AM_OK;
 }
 
@@ -132,12 +96,12 @@ static int check_data_block(const sst_reader *r, size_t i, const blk *b)
 /* Every check data block i passes before any of its entries is used, on the bytes at p
  * (contents + trailer): checksum and type, restart array, order (check_data_block).
  * Fills *out. */
-static int verify_data_block(const sst_reader *r, size_t i, const char *p, blk *out)
+int sst_verify_data_block(const sst_reader *r, size_t i, const char *p, blk *out)
 {
     const idx_ent *e = &r->idx[i];
     int rc = verify_block(r, p, e->off, e->size);
     if (rc) return rc;
-    if (blk_init(out, p, (size_t)e->size)) return corrupt(r, e->off, "malformed data block");
+    if (blk_init(out, p, (size_t)e->size)) return sst_corrupt(r, e->off, "malformed data block");
     return check_data_block(r, i, out);
 }
 
@@ -148,7 +112,7 @@ static int pread_block(const sst_reader *r, const sst_handle *h, char *buf)
     size_t n = (size_t)h->size + BLK_TRAILER, got = 0;
     int rc = env_pread(r->env, r->f, h->off, n, buf, &got);
     if (rc) return rc;
-    if (got != n) return corrupt(r, h->off, "block cut short by the end of the file");
+    if (got != n) return sst_corrupt(r, h->off, "block cut short by the end of the file");
     return AM_OK;
 }
 
@@ -218,7 +182,7 @@ static int load_index(sst_reader *r, const sst_handle *h)
     int rc = read_block_alloc(r, h, &buf);
     if (rc) return rc;
     if (blk_init(&b, buf, (size_t)h->size)) {
-        rc = corrupt(r, h->off, "malformed index block");
+        rc = sst_corrupt(r, h->off, "malformed index block");
         goto out;
     }
     size_t cap = 0;
@@ -231,7 +195,7 @@ static int load_index(sst_reader *r, const sst_handle *h)
         const char *p = dec_varint64(v, v + vn, &dh.off);
         if (p) p = dec_varint64(p, v + vn, &dh.size);
         if (!p || !handle_ok(r, &dh) || dh.size > UINT32_MAX || kn > UINT32_MAX) {
-            rc = corrupt(r, h->off, "bad block handle in the index");
+            rc = sst_corrupt(r, h->off, "bad block handle in the index");
             break;
         }
         e.off = dh.off;
@@ -241,7 +205,7 @@ static int load_index(sst_reader *r, const sst_handle *h)
             const idx_ent *pe = &r->idx[r->nidx - 1];
             if (ikey_cmp(keys.data + pe->key_off, pe->key_len, k, kn) >= 0 ||
                 e.off < pe->off + pe->size + BLK_TRAILER) {
-                rc = corrupt(r, h->off, "index entries out of order");
+                rc = sst_corrupt(r, h->off, "index entries out of order");
                 break;
             }
         }
@@ -256,7 +220,7 @@ static int load_index(sst_reader *r, const sst_handle *h)
     }
     if (!rc && blk_iter_status(&it)) rc = blk_iter_status(&it) == AM_ERR_NOMEM
                                           ? AM_ERR_NOMEM
-                                          : corrupt(r, h->off, "malformed index block");
+                                          : sst_corrupt(r, h->off, "malformed index block");
     if (rc == AM_ERR_NOMEM)
         rc = am_env_error(r->env, rc, "%s: out of memory loading the index", r->path);
     blk_iter_fini(&it);
@@ -283,7 +247,7 @@ static int load_props(sst_reader *r, const sst_handle *h)
         const char *d;
         p = dec_varint32(p, limit, &tag);
         if (p) p = dec_lenprefixed(p, limit, &d, &n);
-        if (!p) { rc = corrupt(r, h->off, "malformed properties block"); break; }
+        if (!p) { rc = sst_corrupt(r, h->off, "malformed properties block"); break; }
         uint64_t v = 0;
         char **keyp = NULL;
         size_t *lenp = NULL;
@@ -291,7 +255,7 @@ static int load_props(sst_reader *r, const sst_handle *h)
         case SST_PROP_VERSION: case SST_PROP_ENTRIES: case SST_PROP_DELETIONS:
         case SST_PROP_MIN_SEQ: case SST_PROP_MAX_SEQ: case SST_PROP_DATA_BLOCKS:
             if (dec_varint64(d, d + n, &v) != d + n) {
-                rc = corrupt(r, h->off, "malformed property");
+                rc = sst_corrupt(r, h->off, "malformed property");
                 continue;
             }
             if (tag == SST_PROP_VERSION) version = v;
@@ -315,7 +279,7 @@ static int load_props(sst_reader *r, const sst_handle *h)
         }
     }
     if (!rc && version != SST_FORMAT_VERSION)
-        rc = corrupt(r, h->off, "unsupported format version in the properties");
+        rc = sst_corrupt(r, h->off, "unsupported format version in the properties");
     free(buf);
     return rc;
 }
@@ -332,11 +296,11 @@ static int check_props_bounds(const sst_reader *r, const sst_handle *h)
     const char *s0 = sep_of(r, 0, &n0), *sl = sep_of(r, r->nidx - 1, &nl);
     if (!p->smallest || !p->largest || p->smallest_len < IKEY_TRAILER ||
         p->largest_len < IKEY_TRAILER)
-        return corrupt(r, h->off, "properties without a smallest or largest key");
+        return sst_corrupt(r, h->off, "properties without a smallest or largest key");
     if (ikey_cmp(p->smallest, p->smallest_len, p->largest, p->largest_len) > 0 ||
         ikey_cmp(p->smallest, p->smallest_len, s0, n0) > 0 ||
         ikey_cmp(p->largest, p->largest_len, sl, nl) > 0)
-        return corrupt(r, h->off, "smallest / largest key in the properties outside the "
+        return sst_corrupt(r, h->off, "smallest / largest key in the properties outside the "
                        "index's range");
     return AM_OK;
 }
@@ -373,11 +337,11 @@ int sst_reader_open(am_env *env, const char *path, uint64_t file_id, blk_cache *
         goto fail;
     }
     if (crc32c_unmask(dec_fixed32(foot + SST_FOOT_CRC)) != crc32c_value(foot, SST_FOOT_CRC)) {
-        rc = corrupt(r, foot_off, "footer checksum mismatch");
+        rc = sst_corrupt(r, foot_off, "footer checksum mismatch");
         goto fail;
     }
     if (dec_fixed32(foot + SST_FOOT_VERSION) != SST_FORMAT_VERSION) {
-        rc = corrupt(r, foot_off + SST_FOOT_VERSION, "unsupported format version");
+        rc = sst_corrupt(r, foot_off + SST_FOOT_VERSION, "unsupported format version");
         goto fail;
     }
     filter = (sst_handle){ dec_fixed64(foot + SST_FOOT_FILTER),
@@ -388,7 +352,7 @@ int sst_reader_open(am_env *env, const char *path, uint64_t file_id, blk_cache *
                           dec_fixed64(foot + SST_FOOT_PROPS + 8) };
     int has_filter = filter.off != 0 || filter.size != 0;
     if (!handle_ok(r, &index) || !handle_ok(r, &props) || (has_filter && !handle_ok(r, &filter))) {
-        rc = corrupt(r, foot_off, "block handle in the footer out of range");
+        rc = sst_corrupt(r, foot_off, "block handle in the footer out of range");
         goto fail;
     }
     if ((rc = load_index(r, &index))) goto fail;
@@ -447,7 +411,7 @@ int sst_reader_may_match(sst_reader *r, const void *k, size_t kn)
 }
 
 /* First index entry whose separator is >= the internal key t; nidx if none. */
-static size_t index_lower_bound(const sst_reader *r, const char *t, size_t tn)
+size_t sst_index_lower_bound(const sst_reader *r, const char *t, size_t tn)
 {
     if (r->nidx == 0) return 0;
     /* Every separator starts with the lcp bytes of the first one: a target that does not
@@ -477,24 +441,24 @@ static size_t index_lower_bound(const sst_reader *r, const char *t, size_t tn)
  * from then on the mapping serves it as a block cache would serve a verified copy; no
  * system call, copy, lock or malloc. (A block cache entry is likewise verified once, on
  * its way in.) */
-static int map_block(const sst_reader *r, size_t i, blk *out)
+int sst_map_block(const sst_reader *r, size_t i, blk *out)
 {
     const idx_ent *e = &r->idx[i];
     const char *p = r->map + e->off;
     uint64_t bit = UINT64_C(1) << (i % 64);
     atomic_uint_fast64_t *w = &r->verified[i / 64];
     if (!(atomic_load_explicit(w, memory_order_acquire) & bit)) {
-        int rc = verify_data_block(r, i, p, out);
+        int rc = sst_verify_data_block(r, i, p, out);
         if (rc) return rc;
         atomic_fetch_or_explicit(w, bit, memory_order_release);
         return AM_OK;
     }
-    if (blk_init(out, p, (size_t)e->size)) return corrupt(r, e->off, "malformed data block");
+    if (blk_init(out, p, (size_t)e->size)) return sst_corrupt(r, e->off, "malformed data block");
     return AM_OK;
 }
 
 /* Reads data block i from the file into a fresh cblock and verifies it. */
-static int load_cblock(const sst_reader *r, size_t i, cblock **out)
+int sst_load_cblock(const sst_reader *r, size_t i, cblock **out)
 {
     *out = NULL;
     const idx_ent *e = &r->idx[i];
@@ -503,14 +467,14 @@ static int load_cblock(const sst_reader *r, size_t i, cblock **out)
         return am_env_error(r->env, AM_ERR_NOMEM, "%s: out of memory for a block", r->path);
     sst_handle h = { e->off, e->size };
     int rc = pread_block(r, &h, cb->data);
-    if (!rc) rc = verify_data_block(r, i, cb->data, &cb->b);
+    if (!rc) rc = sst_verify_data_block(r, i, cb->data, &cb->b);
     if (rc) { free(cb); return rc; }
     *out = cb;
     return AM_OK;
 }
 
 /* Pins data block i through the cache (reading and inserting it on a miss). */
-static int pin_block(const sst_reader *r, size_t i, sst_probe *probe, cache_handle **h)
+int sst_pin_block(const sst_reader *r, size_t i, sst_probe *probe, cache_handle **h)
 {
     const idx_ent *e = &r->idx[i];
     *h = cache_lookup(r->cache, r->cache_id, e->off);
@@ -519,7 +483,7 @@ static int pin_block(const sst_reader *r, size_t i, sst_probe *probe, cache_hand
         return AM_OK;
     }
     cblock *cb;
-    int rc = load_cblock(r, i, &cb);
+    int rc = sst_load_cblock(r, i, &cb);
     if (rc) return rc;
     if (probe) probe->blocks_disk++;
     *h = cache_insert(r->cache, r->cache_id, e->off, cb, (size_t)e->size, cblock_free);
@@ -551,16 +515,16 @@ int sst_reader_get_hashed(sst_reader *r, const void *k, size_t kn, uint64_t hash
     ikey_build(lk, k, kn, seq > AM_MAX_SEQ ? AM_MAX_SEQ : seq, AM_KIND_MAX);
 
     int rc = AM_NOT_FOUND;
-    size_t i = index_lower_bound(r, lk, ln);
+    size_t i = sst_index_lower_bound(r, lk, ln);
     if (i == r->nidx) goto out;
     cache_handle *h = NULL;
     blk mapped;
     const blk *b = &mapped;
     if (r->map) {
-        if ((rc = map_block(r, i, &mapped))) goto out;
+        if ((rc = sst_map_block(r, i, &mapped))) goto out;
         if (probe) probe->blocks_disk++;
     } else {
-        if ((rc = pin_block(r, i, probe, &h))) goto out;
+        if ((rc = sst_pin_block(r, i, probe, &h))) goto out;
         b = &((const cblock *)cache_value(h))->b;
     }
     if (probe) probe->searched = 1;
@@ -574,14 +538,14 @@ int sst_reader_get_hashed(sst_reader *r, const void *k, size_t kn, uint64_t hash
         if (ukey_cmp(ek, ekn - IKEY_TRAILER, k, kn) == 0) {
             int kind = ikey_kind(ek, ekn);
             if (kind != AM_KIND_VALUE && kind != AM_KIND_DELETE)
-                rc = corrupt(r, r->idx[i].off, "unknown entry kind");
+                rc = sst_corrupt(r, r->idx[i].off, "unknown entry kind");
             else
                 rc = found(arg, kind, v, vn);
         }
     } else if (blk_iter_status(&it)) {
         rc = blk_iter_status(&it) == AM_ERR_NOMEM
              ? am_env_error(r->env, AM_ERR_NOMEM, "%s: out of memory", r->path)
-             : corrupt(r, r->idx[i].off, "malformed entry in data block");
+             : sst_corrupt(r, r->idx[i].off, "malformed entry in data block");
     }
     blk_iter_fini(&it);
     if (h) cache_release(r->cache, h);
@@ -590,317 +554,7 @@ out:
     return rc;
 }
 
-/* ---- iterator ----------------------------------------------------------------------- */
-
-typedef struct sst_iter {
-    am_iiter base;
-    sst_reader *r;                 /* borrowed */
-    sst_read_mode mode;
-    int status;
-    size_t bi;                     /* index entry of the current block; nidx: none */
-    cache_handle *h;               /* pinned current block (shared, through the cache) */
-    blk ra_blk;                    /* current block in ra or in the mapping */
-    const blk *cur;                /* the current block, or NULL */
-    blk_iter it;                   /* over cur */
-    char *ra;                      /* owned: read-ahead buffer (verified private read) */
-    size_t ra_cap, ra_len;
-    uint64_t ra_off;
-} sst_iter;
-
-static void drop_block(sst_iter *s)
-{
-    if (s->cur) blk_iter_fini(&s->it);
-    if (s->h) cache_release(s->r->cache, s->h);
-    s->h = NULL;
-    s->cur = NULL;
-}
-
-static void set_error(sst_iter *s, int rc)
-{
-    drop_block(s);
-    if (!s->status) s->status = rc;
-    s->bi = s->r->nidx;
-}
-
-/* The verified private read: points s->ra_blk at block e in the read-ahead buffer,
- * refilling it with one large pread starting at the block when the block is not wholly
- * there, and verifies the block (checksum and order) whether or not it was read now. The
- * mapping and the cache are never used: their copies were verified at some earlier time. */
-static int readahead_block(sst_iter *s, const idx_ent *e)
-{
-    const sst_reader *r = s->r;
-    size_t need = (size_t)e->size + BLK_TRAILER;
-    if (!(e->off >= s->ra_off && e->off + need <= s->ra_off + s->ra_len)) {
-        uint64_t avail = r->file_bytes - SST_FOOTER_SIZE - e->off;   /* >= need */
-        size_t want = need > READAHEAD ? need : READAHEAD;
-        if (want > avail) want = (size_t)avail;
-        if (want > s->ra_cap) {
-            char *p = realloc(s->ra, want);
-            if (!p) return am_env_error(r->env, AM_ERR_NOMEM, "%s: out of memory for "
-                                        "read-ahead", r->path);
-            s->ra = p;
-            s->ra_cap = want;
-        }
-        s->ra_len = 0;
-        size_t got = 0;
-        int rc = env_pread(r->env, r->f, e->off, want, s->ra, &got);
-        if (rc) return rc;
-        s->ra_off = e->off;
-        s->ra_len = got;
-        if (got < need) return corrupt(r, e->off, "block cut short by the end of the file");
-    }
-    return verify_data_block(r, (size_t)(e - r->idx), s->ra + (e->off - s->ra_off), &s->ra_blk);
-}
-
-/* Makes block bi current (not positioned). */
-static int load_block(sst_iter *s, size_t bi)
-{
-    drop_block(s);
-    s->bi = bi;
-    if (bi >= s->r->nidx) return AM_OK;
-    const idx_ent *e = &s->r->idx[bi];
-    int rc;
-    if (s->mode == SST_READ_VERIFIED_PRIVATE) {
-        if ((rc = readahead_block(s, e))) return rc;
-        s->cur = &s->ra_blk;
-    } else if (s->r->map) {
-        if ((rc = map_block(s->r, bi, &s->ra_blk))) return rc;
-        s->cur = &s->ra_blk;
-    } else {
-        if ((rc = pin_block(s->r, bi, NULL, &s->h))) return rc;
-        s->cur = &((const cblock *)cache_value(s->h))->b;
-    }
-    blk_iter_init(&s->it, s->cur);
-    return AM_OK;
-}
-
-/* From the current position, moves forward over block ends until an entry or the end. */
-static void settle(sst_iter *s)
-{
-    while (s->cur && !blk_iter_valid(&s->it)) {
-        if (blk_iter_status(&s->it)) {
-            int st = blk_iter_status(&s->it);
-            uint64_t off = s->r->idx[s->bi].off;
-            set_error(s, st == AM_ERR_NOMEM
-                         ? am_env_error(s->r->env, st, "%s: out of memory", s->r->path)
-                         : corrupt(s->r, off, "malformed entry in data block"));
-            return;
-        }
-        int rc = load_block(s, s->bi + 1);
-        if (rc) { set_error(s, rc); return; }
-        if (s->cur) blk_iter_seek_first(&s->it);
-    }
-}
-
-static void it_seek_first(am_iiter *base)
-{
-    sst_iter *s = (sst_iter *)base;
-    if (s->status) return;
-    int rc = load_block(s, 0);
-    if (rc) { set_error(s, rc); return; }
-    if (s->cur) blk_iter_seek_first(&s->it);
-    settle(s);
-}
-
-static void it_seek(am_iiter *base, const char *k, size_t n)
-{
-    sst_iter *s = (sst_iter *)base;
-    if (s->status) return;
-    if (n < IKEY_TRAILER) { it_seek_first(base); return; }
-    size_t bi = index_lower_bound(s->r, k, n);
-    if (!(s->cur && s->bi == bi)) {
-        int rc = load_block(s, bi);
-        if (rc) { set_error(s, rc); return; }
-    }
-    if (s->cur) blk_iter_seek(&s->it, k, n);
-    settle(s);
-}
-
-static void it_next(am_iiter *base)
-{
-    sst_iter *s = (sst_iter *)base;
-    if (!s->cur || !blk_iter_valid(&s->it)) return;
-    blk_iter_next(&s->it);
-    settle(s);
-}
-
-static const char *it_next_key(am_iiter *base, size_t *n)
-{
-    sst_iter *s = (sst_iter *)base;
-    if (!s->cur || !blk_iter_valid(&s->it)) return NULL;
-    blk_iter_next(&s->it);
-    if (!blk_iter_valid(&s->it)) {
-        settle(s);
-        if (s->status || !s->cur || !blk_iter_valid(&s->it)) return NULL;
-    }
-    return blk_iter_key(&s->it, n);
-}
-
-static int it_valid(const am_iiter *base)
-{
-    const sst_iter *s = (const sst_iter *)base;
-    return !s->status && s->cur && blk_iter_valid(&s->it);
-}
-
-static const char *it_key(const am_iiter *base, size_t *n)
-{
-    return blk_iter_key(&((const sst_iter *)base)->it, n);
-}
-
-static const char *it_value(const am_iiter *base, size_t *n)
-{
-    return blk_iter_value(&((const sst_iter *)base)->it, n);
-}
-
-static int it_status(const am_iiter *base)
-{
-    return ((const sst_iter *)base)->status;
-}
-
-static void it_destroy(am_iiter *base)
-{
-    sst_iter *s = (sst_iter *)base;
-    drop_block(s);
-    free(s->ra);
-    free(s);
-}
-
-static const am_iiter_ops sst_iter_ops = {
-    .seek_first = it_seek_first,
-    .seek = it_seek,
-    .next = it_next,
-    .valid = it_valid,
-    .key = it_key,
-    .value = it_value,
-    .status = it_status,
-    .destroy = it_destroy,
-    .next_key = it_next_key,
-};
-
-am_iiter *sst_iter_new(sst_reader *r, sst_read_mode mode)
-{
-    if (mode != SST_READ_SHARED && mode != SST_READ_VERIFIED_PRIVATE)
-        return iter_new_empty(am_env_error(r->env, AM_ERR_INVALID, "%s: iterator with "
-                                           "unknown read mode %d", r->path, (int)mode));
-    sst_iter *s = calloc(1, sizeof *s);
-    if (!s) return iter_new_empty(AM_ERR_NOMEM);
-    s->base.ops = &sst_iter_ops;
-    s->r = r;
-    s->mode = mode;
-    s->bi = r->nidx;
-    return &s->base;
-}
-
-/* ---- one data block at a time (repair's salvage) ------------------------------------- */
-
 size_t sst_reader_data_blocks(const sst_reader *r)
 {
     return r->nidx;
-}
-
-typedef struct sst_blk_iter {
-    am_iiter base;
-    sst_reader *r;                 /* borrowed */
-    size_t bi;                     /* the block */
-    cblock *cb;                    /* owned: read and verified at the first seek; NULL before */
-    blk_iter it;                   /* over cb->b once loaded */
-    int status;
-} sst_blk_iter;
-
-/* Reads the block (pread, checksum) the first time it is needed. */
-static int bi_load(sst_blk_iter *s)
-{
-    if (s->cb || s->status) return s->status;
-    int rc = load_cblock(s->r, s->bi, &s->cb);
-    if (rc) return s->status = rc;
-    blk_iter_init(&s->it, &s->cb->b);
-    return AM_OK;
-}
-
-/* After a move: a malformed entry becomes the iterator's status, naming file and offset. */
-static void bi_check(sst_blk_iter *s)
-{
-    int st = blk_iter_status(&s->it);
-    if (!st || s->status) return;
-    s->status = st == AM_ERR_NOMEM
-                ? am_env_error(s->r->env, st, "%s: out of memory", s->r->path)
-                : corrupt(s->r, s->r->idx[s->bi].off, "malformed entry in data block");
-}
-
-static void bi_seek_first(am_iiter *base)
-{
-    sst_blk_iter *s = (sst_blk_iter *)base;
-    if (bi_load(s)) return;
-    blk_iter_seek_first(&s->it);
-    bi_check(s);
-}
-
-static void bi_seek(am_iiter *base, const char *k, size_t n)
-{
-    sst_blk_iter *s = (sst_blk_iter *)base;
-    if (bi_load(s)) return;
-    if (n < IKEY_TRAILER) blk_iter_seek_first(&s->it);
-    else blk_iter_seek(&s->it, k, n);
-    bi_check(s);
-}
-
-static int bi_valid(const am_iiter *base)
-{
-    const sst_blk_iter *s = (const sst_blk_iter *)base;
-    return !s->status && s->cb && blk_iter_valid(&s->it);
-}
-
-static void bi_next(am_iiter *base)
-{
-    sst_blk_iter *s = (sst_blk_iter *)base;
-    if (!bi_valid(base)) return;
-    blk_iter_next(&s->it);
-    bi_check(s);
-}
-
-static const char *bi_key(const am_iiter *base, size_t *n)
-{
-    return blk_iter_key(&((const sst_blk_iter *)base)->it, n);
-}
-
-static const char *bi_value(const am_iiter *base, size_t *n)
-{
-    return blk_iter_value(&((const sst_blk_iter *)base)->it, n);
-}
-
-static int bi_status(const am_iiter *base)
-{
-    return ((const sst_blk_iter *)base)->status;
-}
-
-static void bi_destroy(am_iiter *base)
-{
-    sst_blk_iter *s = (sst_blk_iter *)base;
-    if (s->cb) blk_iter_fini(&s->it);
-    free(s->cb);
-    free(s);
-}
-
-static const am_iiter_ops sst_blk_iter_ops = {
-    .seek_first = bi_seek_first,
-    .seek = bi_seek,
-    .next = bi_next,
-    .valid = bi_valid,
-    .key = bi_key,
-    .value = bi_value,
-    .status = bi_status,
-    .destroy = bi_destroy,
-};
-
-am_iiter *sst_block_iter_new(sst_reader *r, size_t i)
-{
-    if (i >= r->nidx) return iter_new_empty(am_env_error(r->env, AM_ERR_INVALID, "%s: no data "
-                                                         "block %zu (%zu blocks)", r->path, i,
-                                                         r->nidx));
-    sst_blk_iter *s = calloc(1, sizeof *s);
-    if (!s) return iter_new_empty(AM_ERR_NOMEM);
-    s->base.ops = &sst_blk_iter_ops;
-    s->r = r;
-    s->bi = i;
-    return &s->base;
 }

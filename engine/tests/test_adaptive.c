@@ -21,7 +21,7 @@
 #include "testutil_db.h"
 #include "util/env.h"
 #include "util/ikey.h"
-#include "version/version.h"
+#include "version/vset.h"
 
 enum { SHIFT_KEYS = 30000, SHIFT_WRITES = 30000, SHIFT_READS = 20000, MAX_VALUE = 160 };
 

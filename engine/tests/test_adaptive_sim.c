@@ -4,7 +4,8 @@
  * L0 runs and charge writes to the segments whose ranges they land in; lookups walk the
  * version exactly as the engine does (levels, runs newest first, run_find), count reads
  * on the segments they search, and must return the newest entry of a model. Picked jobs
- * stay in flight (inputs busy) while flushes and other picks go on, and finish in random
+ * stay in flight (in the inflight set every pick is given, as db_bg.c keeps it) while
+ * flushes and other picks go on, and finish in random
  * order: merged (newest entry per key, tombstones dropped when bottommost, outputs cut at
  * random sizes, counters inherited by size as db_bg.c does) or moved. After every change
  * the overlapping runs of each level must have disjoint seq intervals. */
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "amethyst.h"
+#include "compact/inflight.h"
 #include "compact/strategy.h"
 #include "testutil.h"
 #include "util/ikey.h"
@@ -46,7 +48,9 @@ typedef struct sim {
     uint64_t model_seq[NKEYS];
     int model_del[NKEYS];          /* newest entry is a tombstone (or the key was never written) */
     am_job flight[MAX_FLIGHT];
+    uint64_t ticket[MAX_FLIGHT];   /* of flight[i] in inf (0: a move, never in inf) */
     int nflight;
+    inflight_set inf;
     long picks, switches[2], merges, moves;
 } sim;
 
@@ -231,7 +235,7 @@ static void check_job(sim *S, const am_job *j)
         sseg *s = find_id(S, j->inputs[i].level, j->inputs[i].id);
         if (!s) fail_msg("input L%d:%llu is not in the tree", j->inputs[i].level,
                          (unsigned long long)j->inputs[i].id);
-        assert_false(s->g->being_compacted);
+        assert_false(inflight_busy(&S->inf, j->inputs[i].level, j->inputs[i].id));
         assert_true(j->inputs[i].level <= j->out_level);
         for (size_t k = 0; k < i; k++)
             assert_false(j->inputs[k].id == j->inputs[i].id && j->inputs[k].level == j->inputs[i].level);
@@ -296,6 +300,7 @@ static void finish_merge(sim *S, const am_job *j, uint64_t run)
 static void finish(sim *S, int k)
 {
     am_job *j = &S->flight[k];
+    inflight_done(&S->inf, S->ticket[k]);
     uint64_t run = j->out_run ? j->out_run : S->next_id++;
     if (j->trivial_move) finish_move(S, j, run);
     else finish_merge(S, j, run);
@@ -303,16 +308,20 @@ static void finish(sim *S, int k)
     am_event ev = { .kind = 1, .job = j, .v = S->v };
     if (S->st->observe) S->st->observe(S->self, &ev);
     job_clear(j);
-    S->flight[k] = S->flight[--S->nflight];
+    S->nflight--;
+    S->flight[k] = S->flight[S->nflight];
+    S->ticket[k] = S->ticket[S->nflight];
 }
 
 static void pick(sim *S)
 {
     if (S->nflight == MAX_FLIGHT) return;
-    if (S->st->tick) S->st->tick(S->self, S->ops, 0);
+    am_pick_env env;
+    inflight_env(&S->inf, S->v, S->ops, 0, &env);
     am_job *j = &S->flight[S->nflight];
+    S->ticket[S->nflight] = 0;
     job_init(j);
-    if (!S->st->pick(S->self, S->v, j)) {
+    if (!S->st->pick(S->self, &env, j)) {
         assert_int_equal(j->ninputs, 0);
         job_clear(j);
         return;
@@ -326,8 +335,7 @@ static void pick(sim *S)
         finish(S, S->nflight - 1);
         return;
     }
-    for (size_t i = 0; i < j->ninputs; i++)
-        find_id(S, j->inputs[i].level, j->inputs[i].id)->g->being_compacted = 1;
+    assert_int_equal(inflight_add(&S->inf, S->v, j, &S->ticket[S->nflight]), AM_OK);
     S->nflight++;
 }
 
@@ -368,6 +376,7 @@ static void run_sim(uint64_t seed, long steps, long *sw)
     sw[1] += S->switches[1];
     while (S->nseg) drop_seg(S, &S->seg[S->nseg - 1]);
     version_unref(S->v);
+    inflight_free(&S->inf);
     S->st->destroy(S->self);
     free(S);
 }

@@ -16,6 +16,7 @@
 #include "amethyst.h"
 #include "compact/merge.h"
 #include "mem/memtable.h"
+#include "version/fname.h"
 #include "util/ikey.h"
 #include "testutil.h"
 #include "testutil_iter.h"

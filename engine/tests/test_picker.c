@@ -1,6 +1,6 @@
 /* test_picker.c: compaction strategies, driven by the text files in engine/tests/picker/
- * (Pebble style: an LSM shape and the job a strategy must pick from it). Also checks the
- * strategy registry.
+ * (Pebble style: an LSM shape, the jobs in flight, and the job a strategy must pick from
+ * them). Also checks the strategy registry.
  *
  * File format, one directive per line ('#' starts a comment, blank lines are ignored):
  *   case NAME                 starts a case: empty tree, default options, fresh strategy
@@ -13,20 +13,28 @@
  *        [writes=N] [busy]
  *                             one segment; user keys LO..HI; run defaults to id on L0
  *                             and to n on deeper levels, seq to id..id, bytes to 1000;
- *                             reads / writes are its counters (default 0)
+ *                             reads / writes are its counters (default 0); busy: it is
+ *                             the one input of a job in flight writing its own level
  *   expect none               pick returns 0
  *   expect reason=R out=N inputs=L0:7,L1:3 [bottommost=0|1] [trivial=0|1] [run=R]
  *          [tag=leveled|tiered] [target=B]
  *                             pick returns this job (inputs compared as a set)
  *   pending B                 pending_bytes returns B
- *   busy L1:3,L2:9            marks segments being compacted (as a running job would)
- *   free L1:3                 clears the mark
+ *   busy L1:3,L2:9 [out=N] [run=R]
+ *                             a job with these inputs is in flight, writing level N
+ *                             (default: the deepest listed) run R (default 0, a new run)
+ *   running                   the job the last expect returned is in flight (as the
+ *                             engine runs it while later picks go on)
+ *   free L1:3                 every job in flight holding a listed segment is over
  *   count L1:3 [reads=N] [writes=N]
  *                             sets a segment's counters (as lookups and flushes would)
- *   tick OPS [MICROS]         calls the strategy's tick with that clock (MICROS default 0)
- * Every expect / pending of a case runs against the same strategy instance, so a case can
- * follow state across picks (the round-robin pointer). The tree does not change between
- * picks (only busy / free / count do); segment lines after the first expect are an error. */
+ *   tick OPS [MICROS]         the clock later picks see (MICROS default 0; a clocked
+ *                             strategy only)
+ * Every pick is given the tree, the jobs in flight and the clock (am_pick_env), as the
+ * engine gives them. Every expect / pending of a case runs against the same strategy
+ * instance, so a case can follow state across picks (the round-robin pointer). The tree
+ * does not change between picks (only busy / running / free / count do); segment lines
+ * after the first expect are an error. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -39,7 +47,9 @@
 #include <string.h>
 
 #include "amethyst.h"
+#include "compact/inflight.h"
 #include "compact/strategy.h"
+#include "version/version.h"
 #include "util/ikey.h"
 #include "testutil.h"
 
@@ -52,7 +62,11 @@ typedef struct pcase {
     char strategy[32];
     am_options opts;
     am_segment *segs[MAX_SEGS];
+    int seg_busy[MAX_SEGS];       /* marked busy on its line */
     size_t nsegs;
+    inflight_set inf;             /* the jobs in flight */
+    am_job last;                  /* what the last expect returned (ninputs 0: none) */
+    uint64_t ops, micros;         /* the clock (tick) */
     am_version *v;                /* built at the first expect / pending */
     const am_strategy *st;
     void *self;
@@ -71,6 +85,8 @@ typedef struct pcase {
 static void case_reset(pcase *c)
 {
     if (c->self) c->st->destroy(c->self);
+    inflight_free(&c->inf);
+    job_clear(&c->last);
     version_unref(c->v);
     for (size_t i = 0; i < c->nsegs; i++) seg_unref(c->segs[i]);
     const char *file = c->file;
@@ -184,16 +200,40 @@ static void parse_seg(pcase *c, int level, char *save)
     free(sk);
     free(lk);
     assert_non_null(s);
-    s->being_compacted = busy;
+    c->seg_busy[c->nsegs] = busy;
     c->segs[c->nsegs++] = s;
 }
 
-/* Builds the version and the strategy on first use. */
+/* Puts a job with inputs in[0..n) in flight, writing out (-1: the deepest input's level)
+ * run out_run. */
+static void put_in_flight(pcase *c, const seg_ref *in, size_t n, int out, uint64_t out_run)
+{
+    am_job j;
+    job_init(&j);
+    int deepest = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(job_add_input(&j, in[i].level, in[i].id), AM_OK);
+        if (in[i].level > deepest) deepest = in[i].level;
+    }
+    j.out_level = out >= 0 ? out : deepest;
+    j.out_run = out_run;
+    uint64_t ticket;
+    assert_int_equal(inflight_add(&c->inf, c->v, &j, &ticket), AM_OK);
+    job_clear(&j);
+}
+
+/* Builds the version and the strategy on first use; segments marked busy on their lines
+ * become jobs in flight. */
 static void ready(pcase *c)
 {
     if (c->v) return;
     c->v = version_build(c->segs, c->nsegs);
     assert_non_null(c->v);
+    for (size_t i = 0; i < c->nsegs; i++)
+        if (c->seg_busy[i]) {
+            seg_ref r = { c->segs[i]->d.level, c->segs[i]->d.id };
+            put_in_flight(c, &r, 1, -1, 0);
+        }
     c->st = strategy_find(c->strategy);
     CHECK(c, c->st != NULL, "unknown strategy '%s'", c->strategy);
     c->self = c->st->create(&c->opts);
@@ -227,7 +267,10 @@ static void run_expect(pcase *c, char *save)
     ready(c);
     am_job job;
     job_init(&job);
-    int got = c->st->pick(c->self, c->v, &job);
+    am_pick_env env;
+    inflight_env(&c->inf, c->v, c->ops, c->micros, &env);
+    int got = c->st->pick(c->self, &env, &job);
+    job_clear(&c->last);
     char desc[1024];
     format_job(&job, desc, sizeof(desc));
     char *tok = strtok_r(NULL, " \t", &save);
@@ -291,11 +334,10 @@ static void run_expect(pcase *c, char *save)
     /* Picks never name a segment twice, nor a busy one. */
     for (size_t i = 0; i < job.ninputs; i++) {
         if (i) CHECK(c, cmp_ref(&job.inputs[i - 1], &job.inputs[i]) != 0, "input twice: %s", desc);
-        for (size_t k = 0; k < c->nsegs; k++)
-            if (c->segs[k]->d.id == job.inputs[i].id && c->segs[k]->d.level == job.inputs[i].level)
-                CHECK(c, !c->segs[k]->being_compacted, "busy input picked: %s", desc);
+        CHECK(c, !inflight_busy(&c->inf, job.inputs[i].level, job.inputs[i].id),
+              "busy input picked: %s", desc);
     }
-    job_clear(&job);
+    c->last = job;                            /* for `running` */
     c->checks++;
 }
 
@@ -327,23 +369,40 @@ static void set_counts(pcase *c, char *save)
     }
 }
 
-/* busy / free: sets being_compacted on the listed segments. */
+/* busy LIST [out=N] [run=R]: a job with the listed inputs is in flight. free LIST: every
+ * job in flight holding a listed segment is over. */
 static void mark(pcase *c, char *save, int busy)
 {
-    char *list = strtok_r(NULL, " \t", &save), *s2, *item;
+    ready(c);
+    char *list = strtok_r(NULL, " \t", &save), *s2, *item, *tok;
     CHECK(c, list != NULL, "busy / free need L<n>:<id>,...");
+    seg_ref in[MAX_SEGS];
+    size_t n = 0;
     for (item = strtok_r(list, ",", &s2); item; item = strtok_r(NULL, ",", &s2)) {
-        int lv;
-        unsigned long long id;
-        CHECK(c, sscanf(item, "L%d:%llu", &lv, &id) == 2, "bad segment '%s'", item);
-        int found = 0;
-        for (size_t k = 0; k < c->nsegs; k++)
-            if (c->segs[k]->d.level == lv && c->segs[k]->d.id == id) {
-                c->segs[k]->being_compacted = busy;
-                found = 1;
-            }
-        CHECK(c, found, "no segment %s", item);
+        const am_segment *g = find_seg(c, item);
+        CHECK(c, n < MAX_SEGS, "too many segments");
+        in[n++] = (seg_ref){ g->d.level, g->d.id };
     }
+    int out = -1;
+    uint64_t run = 0;
+    while ((tok = strtok_r(NULL, " \t", &save))) {
+        CHECK(c, busy, "free takes only the segments");
+        if (strncmp(tok, "out=", 4) == 0) out = (int)num(c, tok + 4);
+        else if (strncmp(tok, "run=", 4) == 0) run = num(c, tok + 4);
+        else CHECK(c, 0, "busy wants out= / run=, got '%s'", tok);
+    }
+    if (busy) {
+        put_in_flight(c, in, n, out, run);
+        return;
+    }
+    for (size_t k = 0; k < n; k++)
+        for (size_t j = c->inf.n; j-- > 0;) {
+            const am_inflight *f = &c->inf.jobs[j];
+            int holds = 0;
+            for (size_t i = 0; i < f->ninputs && !holds; i++)
+                holds = f->inputs[i].level == in[k].level && f->inputs[i].id == in[k].id;
+            if (holds) inflight_done(&c->inf, c->inf.tickets[j]);
+        }
 }
 
 static void run_file(const char *path, int *ncases)
@@ -387,6 +446,10 @@ static void run_file(const char *path, int *ncases)
             run_expect(c, save);
         } else if (strcmp(kw, "busy") == 0 || strcmp(kw, "free") == 0) {
             mark(c, save, kw[0] == 'b');
+        } else if (strcmp(kw, "running") == 0) {
+            CHECK(c, c->last.ninputs > 0, "running: the last expect returned no job");
+            uint64_t ticket;
+            assert_int_equal(inflight_add(&c->inf, c->v, &c->last, &ticket), AM_OK);
         } else if (strcmp(kw, "count") == 0) {
             ready(c);
             set_counts(c, save);
@@ -394,8 +457,9 @@ static void run_file(const char *path, int *ncases)
             ready(c);
             char *ops = strtok_r(NULL, " \t", &save), *us = strtok_r(NULL, " \t", &save);
             CHECK(c, ops != NULL, "tick needs OPS [MICROS]");
-            CHECK(c, c->st->tick != NULL, "strategy %s has no tick", c->strategy);
-            c->st->tick(c->self, num(c, ops), us ? num(c, us) : 0);
+            CHECK(c, c->st->clocked, "strategy %s reads no clock", c->strategy);
+            c->ops = num(c, ops);
+            c->micros = us ? num(c, us) : 0;
         } else if (strcmp(kw, "pending") == 0) {
             ready(c);
             char *tok = strtok_r(NULL, " \t", &save);
@@ -498,7 +562,8 @@ static void test_defaults_and_job(void **state)
     assert_non_null(v);
     am_job j;
     job_init(&j);
-    assert_int_equal(am_strategy_leveled.pick(self, v, &j), 0);
+    am_pick_env env = { .v = v };
+    assert_int_equal(am_strategy_leveled.pick(self, &env, &j), 0);
     assert_int_equal(am_strategy_leveled.pending_bytes(self, v), 0);
     for (uint64_t i = 0; i < 100; i++) assert_int_equal(job_add_input(&j, 1, i), AM_OK);
     assert_int_equal(j.ninputs, 100);

@@ -32,7 +32,8 @@
 #include "util/env_fault.h"
 #include "util/coding.h"
 #include "util/ikey.h"
-#include "version/version.h"
+#include "version/fname.h"
+#include "version/vset.h"
 
 typedef tu_fixture fixture;
 

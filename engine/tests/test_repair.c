@@ -35,7 +35,8 @@
 #include "sst/sst.h"
 #include "util/env_fault.h"
 #include "util/ikey.h"
-#include "version/version.h"
+#include "version/fname.h"
+#include "version/vset.h"
 
 typedef tu_fixture fixture;
 

@@ -1,7 +1,8 @@
 /* test_util.c: coding (fixed-width, varints at every length boundary, truncated and
  * malformed input, length-prefixed slices), am_buf, CRC-32C (published vectors, streaming,
- * hardware and table paths agree, mask), the arena (alignment, no overlap, usage) and the
- * hash (pinned values: bloom filters on disk depend on them). */
+ * hardware and table paths agree, mask), the arena (alignment, no overlap, usage), the
+ * growable array (vec.h) and the hash (pinned values: bloom filters on disk depend on
+ * them). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -19,6 +20,7 @@
 #include "util/crc32c.h"
 #include "util/hash.h"
 #include "util/ikey.h"
+#include "util/vec.h"
 
 /* crc32c.c's table path, whatever the CPU (for tests; not in crc32c.h). */
 uint32_t crc32c_extend_portable(uint32_t crc, const void *data, size_t n);
@@ -522,6 +524,32 @@ static void test_ukey_cmp_matches_bytewise_order(void **state)
     }
 }
 
+/* vec_reserve: room for what is asked, contents kept, capacity doubling from the minimum,
+ * nothing done when there is room, an impossible size refused with the array unchanged. */
+static void test_vec_reserve(void **state)
+{
+    (void)state;
+    uint32_t *a = NULL;
+    size_t cap = 0;
+    assert_int_equal(vec_reserve_min(&a, &cap, 1, sizeof *a, 4), AM_OK);
+    assert_int_equal(cap, 4);
+    for (uint32_t i = 0; i < 100; i++) {
+        assert_int_equal(vec_reserve(&a, &cap, i + 1, sizeof *a), AM_OK);
+        assert_true(cap >= i + 1);
+        a[i] = i * 7;
+    }
+    assert_int_equal(cap, 128);            /* 4, 8, ..., 128 */
+    for (uint32_t i = 0; i < 100; i++) assert_int_equal(a[i], i * 7);
+    uint32_t *before = a;
+    assert_int_equal(vec_reserve(&a, &cap, 50, sizeof *a), AM_OK);
+    assert_ptr_equal(a, before);
+    assert_int_equal(cap, 128);
+    assert_int_equal(vec_reserve(&a, &cap, (size_t)-1 / 2, sizeof *a), AM_ERR_NOMEM);
+    assert_ptr_equal(a, before);
+    assert_int_equal(cap, 128);
+    free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -540,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_arena_alignment_and_overlap),
         cmocka_unit_test(test_arena_usage),
         cmocka_unit_test(test_hash_pinned),
+        cmocka_unit_test(test_vec_reserve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

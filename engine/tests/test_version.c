@@ -1,6 +1,7 @@
 /* test_version.c: segments and versions without files: version_build grouping and
  * ordering, run_find against a linear scan, version_apply adding and deleting, reference
- * counts (also dropped from several threads), version_foreach order. */
+ * counts (also dropped from several threads), the owner told only when the last reference
+ * to an obsolete segment goes, version_foreach order. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -45,7 +46,7 @@ static void test_detached_segment(void **state)
     assert_int_equal(atomic_load(&s->reads), 21);    /* counters start from the desc */
     assert_int_equal(atomic_load(&s->writes), 35);
     assert_null(s->reader);
-    assert_null(s->owner);
+    assert_null(s->gone);
     assert_false(s->obsolete);
     size_t n;
     const char *k = seg_smallest_ukey(s, &n);
@@ -57,6 +58,34 @@ static void test_detached_segment(void **state)
     assert_int_equal(refs(s), 2);
     seg_unref(s);
     seg_unref(s);   /* freed: ASan reports a leak otherwise */
+}
+
+/* seg_gone_fn for the test: records the file number it was told of, and how often. */
+typedef struct gone_log { uint64_t id; int calls; } gone_log;
+static void log_gone(void *arg, uint64_t id)
+{
+    gone_log *g = arg;
+    g->id = id;
+    g->calls++;
+}
+
+/* The owner hears of a segment only at its last reference, and only if it is obsolete. */
+static void test_gone_at_last_ref_if_obsolete(void **state)
+{
+    (void)state;
+    gone_log g = {0, 0};
+    am_segment *live = mkseg(8, 1, 1, 1, 2, 5), *dead = mkseg(9, 1, 1, 3, 4, 5);
+    live->gone = dead->gone = log_gone;
+    live->gone_arg = dead->gone_arg = &g;
+    seg_unref(live);                  /* not obsolete: its file stays */
+    assert_int_equal(g.calls, 0);
+    seg_incref(dead);
+    dead->obsolete = 1;
+    seg_unref(dead);                  /* still referenced */
+    assert_int_equal(g.calls, 0);
+    seg_unref(dead);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.id, 9);
 }
 
 static void test_build_empty(void **state)
@@ -369,6 +398,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_detached_segment),
+        cmocka_unit_test(test_gone_at_last_ref_if_obsolete),
         cmocka_unit_test(test_build_empty),
         cmocka_unit_test(test_build_ordering),
         cmocka_unit_test(test_build_run_ties),

@@ -23,7 +23,8 @@
 #include "util/env_fault.h"
 #include "util/ikey.h"
 #include "version/edit.h"
-#include "version/version.h"
+#include "version/fname.h"
+#include "version/vset.h"
 #include "wal/wal.h"
 #include "testutil.h"
 
@@ -346,6 +347,49 @@ static void test_fname(void **state)
             assert_int_equal(id, ids[i]);
         }
     }
+}
+
+/* fname_walk: engine files only, every one once, with its kind and number; fn's non-zero
+ * return stops the walk and is what the walk returns. */
+typedef struct walked { int n, sst, wal, other; uint64_t ids; int stop_at; } walked;
+static int walk_count(void *arg, const char *name, int kind, uint64_t id)
+{
+    walked *w = arg;
+    uint64_t back;
+    int k2;
+    assert_true(fname_parse(name, &k2, &back));
+    assert_int_equal(k2, kind);
+    assert_int_equal(back, id);
+    w->n++;
+    if (kind == FILE_SST) w->sst++;
+    else if (kind == FILE_WAL) w->wal++;
+    else w->other++;
+    w->ids += id;
+    return w->stop_at && w->n == w->stop_at ? AM_ERR_INVALID : 0;
+}
+
+static void test_fname_walk(void **state)
+{
+    fx *f = *state;
+    static const char *const names[] = { "000007.sst", "000009.log", "CURRENT", "notes.txt",
+                                         "x.sst", "000011.sst.tmp", "MANIFEST-000003" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", f->dir, names[i]);
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fclose(fp);
+    }
+    walked w = { 0 };
+    assert_int_equal(fname_walk(f->env, f->dir, walk_count, &w), AM_OK);
+    assert_int_equal(w.n, 5);              /* not notes.txt nor x.sst */
+    assert_int_equal(w.sst, 1);
+    assert_int_equal(w.wal, 1);
+    assert_int_equal(w.other, 3);          /* CURRENT, the temp file, the MANIFEST */
+    assert_int_equal(w.ids, 7 + 9 + 3);
+    walked stop = { .stop_at = 2 };
+    assert_int_equal(fname_walk(f->env, f->dir, walk_count, &stop), AM_ERR_INVALID);
+    assert_int_equal(stop.n, 2);
 }
 
 /* ---- create / recover ---- */
@@ -1161,6 +1205,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fname),
+        T(test_fname_walk),
         T(test_create_and_recover_empty),
         T(test_log_and_recover),
         T(test_torn_tail),

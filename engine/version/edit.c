@@ -31,8 +31,8 @@
 #include <string.h>
 
 #include "amethyst.h"
-#include "version.h"
 #include "../util/ikey.h"
+#include "../util/vec.h"
 
 /* On disk: never renumber. */
 enum {
@@ -65,21 +65,9 @@ void edit_clear(version_edit *e)
     edit_init(e);
 }
 
-/* Grows an array of elem-sized items to hold one more; AM_ERR_NOMEM leaves it as it was. */
-static int grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap) return AM_OK;
-    size_t ncap = *cap ? *cap * 2 : 8;
-    void *p = realloc(*arr, ncap * elem);
-    if (!p) return AM_ERR_NOMEM;
-    *arr = p;
-    *cap = ncap;
-    return AM_OK;
-}
-
 int edit_delete_segment(version_edit *e, int level, uint64_t id)
 {
-    int rc = grow((void **)&e->deleted, &e->cap_deleted, e->ndeleted, sizeof(seg_ref));
+    int rc = vec_reserve(&e->deleted, &e->cap_deleted, e->ndeleted + 1, sizeof(seg_ref));
     if (rc) return rc;
     e->deleted[e->ndeleted].level = level;
     e->deleted[e->ndeleted].id = id;
@@ -96,7 +84,7 @@ static char *dup_bytes(const char *p, size_t n)
 
 int edit_add_segment(version_edit *e, const seg_desc *d)
 {
-    int rc = grow((void **)&e->added, &e->cap_added, e->nadded, sizeof(seg_desc));
+    int rc = vec_reserve(&e->added, &e->cap_added, e->nadded + 1, sizeof(seg_desc));
     if (rc) return rc;
     seg_desc c = *d;
     c.smallest = dup_bytes(d->smallest, d->smallest_len);
@@ -260,7 +248,7 @@ int edit_decode(version_edit *e, const char *p, size_t n)
         }
         case TAG_ADDED: {
             int nomem = 0;
-            if ((rc = grow((void **)&e->added, &e->cap_added, e->nadded, sizeof(seg_desc))))
+            if ((rc = vec_reserve(&e->added, &e->cap_added, e->nadded + 1, sizeof(seg_desc))))
                 goto fail;
             if (!(p = get_desc(p, limit, &e->added[e->nadded], &nomem))) {
                 if (nomem) { rc = AM_ERR_NOMEM; goto fail; }

@@ -8,21 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../util/coding.h"
+#include "seg_desc.h"
 
-/* A segment as the MANIFEST records it. */
-typedef struct seg_desc {
-    uint64_t id;                       /* file number: <id>.sst */
-    int level;
-    uint64_t run;                      /* run id in the level */
-    int tag;                           /* AM_TAG_LEVELED | AM_TAG_TIERED */
-    uint64_t bytes, entries, deletions;
-    uint64_t min_seq, max_seq;
-    uint64_t reads, writes;            /* counters as of the edit (inherited history) */
-    char *smallest; size_t smallest_len;   /* internal keys, owned */
-    char *largest;  size_t largest_len;
-} seg_desc;
-
-typedef struct seg_ref { int level; uint64_t id; } seg_ref;
 
 /* The largest file number a MANIFEST may record: far beyond any real database (one file
  * a nanosecond for 146 years), low enough that the counter can never wrap to a number in

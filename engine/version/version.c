@@ -1,7 +1,7 @@
-/* version.c: segments (a live SSTable with its metadata, counters and reference count) and
- * versions (an immutable picture of the tree: levels of runs of segments). Building a
- * version from segments, applying an edit to one, and finding the segment of a run that
- * may hold a key. The version set (MANIFEST, CURRENT) is in vset.c.
+/* version.c: lifetimes of segments (a live SSTable with its metadata, counters and
+ * reference count) and versions (an immutable picture of the tree: levels of runs of
+ * segments), building a version from segments and applying an edit to one (version.h).
+ * The read-only queries are in view.c; the version set (MANIFEST, CURRENT) in vset.c.
  *
  * Shape of a version: level i holds runs ordered by max_seq descending (on a tie, the
  * higher run id first); a run holds segments sorted by smallest internal key whose user-key
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../sst/cache.h"
+#include "../sst/sst.h"
 #include "../util/ikey.h"
 
 /* ---- segments ---- */
@@ -32,16 +32,11 @@ void seg_unref(am_segment *s)
     int prev = atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel);
     assert(prev > 0);
     if (prev != 1) return;
-    /* Last reference: close the file first, then (if an installed, durable edit removed
-     * the segment) delete it (the reader drops its cached blocks). A failed remove leaves an orphan
-     * file that the engine's directory sweep at open removes; nothing is reported. */
+    /* Last reference: close the file first (the reader drops its cached blocks), then, if
+     * an installed, durable edit removed the segment, tell its owner, which deletes it. */
     sst_reader_free(s->reader);
     s->reader = NULL;
-    if (s->obsolete && s->owner) {
-        char path[4096];
-        fname_sst(path, sizeof(path), vset_dir(s->owner), s->d.id);
-        (void)env_remove_quiet(vset_env(s->owner), path);
-    }
+    if (s->obsolete && s->gone) s->gone(s->gone_arg, s->d.id);
     free(s->d.smallest);
     free(s->d.largest);
     free(s);
@@ -235,31 +230,4 @@ done:
     free(del);
     free(segs);
     return v;
-}
-
-am_segment *run_find(const am_run *r, const void *k, size_t kn)
-{
-    size_t lo = 0, hi = r->nsegs;
-    /* First segment whose largest user key >= k. */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const am_segment *s = r->segs[mid];
-        if (ukey_cmp(s->d.largest, s->d.largest_len - 8, k, kn) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == r->nsegs) return NULL;
-    am_segment *s = r->segs[lo];
-    if (ukey_cmp(s->d.smallest, s->d.smallest_len - 8, k, kn) > 0) return NULL;
-    return s;
-}
-
-void version_foreach(const am_version *v, void (*fn)(void *arg, am_segment *s), void *arg)
-{
-    for (int l = 0; l < AM_MAX_LEVELS; l++) {
-        const am_level *lv = &v->levels[l];
-        for (size_t r = 0; r < lv->nruns; r++)
-            for (size_t i = 0; i < lv->runs[r].nsegs; i++) fn(arg, lv->runs[r].segs[i]);
-    }
 }

@@ -11,12 +11,11 @@
  *                 in order gives the state.
  *   CURRENT       the name of the live MANIFEST followed by "\n" (e.g. "MANIFEST-000001\n"),
  *                 replaced atomically (temp file, sync, rename, directory sync).
- * File names: <n>.sst, <n>.log, MANIFEST-<n> with n zero-padded to 6 digits (more when
- * needed), CURRENT, LOCK, and <name>.tmp for files being replaced.
+ * File names: fname.h.
  *
  * Durability order: an edit is appended and synced before the version it makes is
  * installed, and only then are the segments it removes marked obsolete (their files go
- * when the last reference does: version.c). A fresh MANIFEST is complete and synced, and
+ * when the last reference does: seg_unref tells remove_file below). A fresh MANIFEST is complete and synced, and
  * the directory synced (its name durable), before CURRENT names it; the old one is
  * removed only after CURRENT is switched.
  *
@@ -29,7 +28,7 @@
  * holds). The failed edit may or may not be on disk, so neither the files it adds nor the
  * files it deletes may be removed before reopen: its deleted segments are not marked
  * obsolete, and the caller must leave its added files alone. */
-#include "version.h"
+#include "vset.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -37,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fname.h"
 #include "vset_check.h"
 #include "../wal/wal.h"
 #include "../sst/cache.h"
@@ -56,67 +56,6 @@ struct vset {
     am_version *current;           /* one reference */
     int err;                       /* sticky: a MANIFEST write failed */
 };
-
-/* ---- file names ---- */
-
-void fname_sst(char *out, size_t cap, const char *dir, uint64_t id)
-{
-    snprintf(out, cap, "%s/%06" PRIu64 ".sst", dir, id);
-}
-
-void fname_wal(char *out, size_t cap, const char *dir, uint64_t id)
-{
-    snprintf(out, cap, "%s/%06" PRIu64 ".log", dir, id);
-}
-
-void fname_manifest(char *out, size_t cap, const char *dir, uint64_t id)
-{
-    snprintf(out, cap, "%s/MANIFEST-%06" PRIu64, dir, id);
-}
-
-/* Parses the decimal number in [p, end): at least one digit, no overflow. */
-static int parse_number(const char *p, const char *end, uint64_t *id)
-{
-    uint64_t v = 0;
-    if (p >= end) return 0;
-    for (; p < end; p++) {
-        if (*p < '0' || *p > '9') return 0;
-        uint64_t d = (uint64_t)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10) return 0;
-        v = v * 10 + d;
-    }
-    *id = v;
-    return 1;
-}
-
-static int has_suffix(const char *s, size_t n, const char *suf)
-{
-    size_t m = strlen(suf);
-    return n > m && memcmp(s + n - m, suf, m) == 0;
-}
-
-int fname_parse(const char *name, int *kind, uint64_t *id)
-{
-    size_t n = strlen(name);
-    *id = 0;
-    if (strcmp(name, "CURRENT") == 0) { *kind = FILE_CURRENT; return 1; }
-    if (strcmp(name, "LOCK") == 0) { *kind = FILE_LOCK; return 1; }
-    if (has_suffix(name, n, ".tmp")) { *kind = FILE_TEMP; return 1; }
-    if (n > 9 && memcmp(name, "MANIFEST-", 9) == 0) {
-        if (!parse_number(name + 9, name + n, id)) return 0;
-        *kind = FILE_MANIFEST;
-        return 1;
-    }
-    if (has_suffix(name, n, ".sst") && parse_number(name, name + n - 4, id)) {
-        *kind = FILE_SST;
-        return 1;
-    }
-    if (has_suffix(name, n, ".log") && parse_number(name, name + n - 4, id)) {
-        *kind = FILE_WAL;
-        return 1;
-    }
-    return 0;
-}
 
 /* ---- accessors ---- */
 
@@ -149,6 +88,20 @@ static int vset_alloc(am_env *env, const char *dir, blk_cache *cache, vset **out
     vs->cache = cache;
     *out = vs;
     return AM_OK;
+}
+
+/* A version set for a new MANIFEST naming strategy; AM_ERR_INVALID when the name is empty
+ * or too long for the MANIFEST. */
+static int vset_alloc_named(am_env *env, const char *dir, blk_cache *cache,
+                            const char *strategy, vset **out)
+{
+    *out = NULL;
+    if (!strategy || !*strategy || strlen(strategy) >= sizeof((*out)->strategy))
+        return am_env_error(env, AM_ERR_INVALID, "%s: strategy name '%s' is empty or too long",
+                            dir, strategy ? strategy : "(null)");
+    int rc = vset_alloc(env, dir, cache, out);
+    if (rc == AM_OK) strcpy((*out)->strategy, strategy);
+    return rc;
 }
 
 void vset_free(vset *vs)
@@ -191,6 +144,17 @@ static int check_props(vset *vs, const char *path, const seg_desc *d, const sst_
                         values);
 }
 
+/* seg_gone_fn of every segment vs opens: its last reference went after a durable edit
+ * removed it. A failed remove leaves an orphan file that the engine's directory sweep at
+ * open removes; nothing is reported. */
+static void remove_file(void *arg, uint64_t id)
+{
+    const vset *vs = arg;
+    char path[PATH_CAP];
+    fname_sst(path, sizeof(path), vs->dir, id);
+    (void)env_remove_quiet(vs->env, path);
+}
+
 int vset_open_segment(vset *vs, const seg_desc *d, am_segment **out)
 {
     char path[PATH_CAP];
@@ -210,7 +174,8 @@ int vset_open_segment(vset *vs, const seg_desc *d, am_segment **out)
         seg_unref(s);      /* not obsolete, no owner: removes nothing */
         return rc;
     }
-    s->owner = vs;
+    s->gone = remove_file;
+    s->gone_arg = vs;
     *out = s;
     return AM_OK;
 }
@@ -306,12 +271,8 @@ int vset_create(am_env *env, const char *dir, blk_cache *cache, const char *stra
     vset *vs = NULL;
     wal_writer *w = NULL;
     *out = NULL;
-    if (!strategy || !*strategy || strlen(strategy) >= sizeof(vs->strategy))
-        return am_env_error(env, AM_ERR_INVALID, "%s: strategy name '%s' is empty or too long",
-                            dir, strategy ? strategy : "(null)");
-    int rc = vset_alloc(env, dir, cache, &vs);
+    int rc = vset_alloc_named(env, dir, cache, strategy, &vs);
     if (rc) return rc;
-    strcpy(vs->strategy, strategy);
     vs->log_number = 0;
     vs->next_file = 2;
     vs->last_seq = 0;
@@ -334,12 +295,8 @@ int vset_create_from(am_env *env, const char *dir, blk_cache *cache, const char 
     am_segment **open = NULL;
     size_t nopen = 0;
     *out = NULL;
-    if (!strategy || !*strategy || strlen(strategy) >= sizeof(vs->strategy))
-        return am_env_error(env, AM_ERR_INVALID, "%s: strategy name '%s' is empty or too long",
-                            dir, strategy ? strategy : "(null)");
-    int rc = vset_alloc(env, dir, cache, &vs);
+    int rc = vset_alloc_named(env, dir, cache, strategy, &vs);
     if (rc) return rc;
-    strcpy(vs->strategy, strategy);
     vs->log_number = st->log_number;
     vs->last_seq = st->last_seq;
     uint64_t number = st->next_file;
@@ -680,16 +637,6 @@ done:
 
 /* ---- edits ---- */
 
-/* The segment (level, id) of v, or NULL. */
-static am_segment *find_segment(const am_version *v, int level, uint64_t id)
-{
-    const am_level *lv = &v->levels[level];
-    for (size_t r = 0; r < lv->nruns; r++)
-        for (size_t i = 0; i < lv->runs[r].nsegs; i++)
-            if (lv->runs[r].segs[i]->d.id == id) return lv->runs[r].segs[i];
-    return NULL;
-}
-
 /* Replaces a large MANIFEST with a snapshot. A failure before CURRENT is switched leaves
  * the old MANIFEST in use (nothing lost); a failure switching CURRENT makes the vset
  * refuse later edits (CURRENT may name either file). */
@@ -740,7 +687,7 @@ int vset_log_and_apply(vset *vs, version_edit *e, am_segment *const *addseg)
     for (size_t i = 0; i < e->ndeleted; i++) {
         int moved = 0;     /* a trivial move re-adds the same file: it must stay */
         for (size_t j = 0; j < e->nadded && !moved; j++) moved = e->added[j].id == e->deleted[i].id;
-        am_segment *s = find_segment(vs->current, e->deleted[i].level, e->deleted[i].id);
+        am_segment *s = view_find(vs->current, e->deleted[i].level, e->deleted[i].id);
         assert(s);
         if (s && !moved) s->obsolete = 1;
     }

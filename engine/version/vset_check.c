@@ -19,8 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "version.h"
+#include "fname.h"
 #include "../util/ikey.h"
+#include "../util/vec.h"
 
 #define PATH_CAP 4096
 #define NAMES_SHOWN 4                  /* files named in the message; the rest are counted */
@@ -29,13 +30,8 @@ typedef struct ids { uint64_t *v; size_t n, cap; } ids;
 
 static int ids_push(ids *a, uint64_t id)
 {
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 16;
-        uint64_t *v = realloc(a->v, cap * sizeof *v);
-        if (!v) return AM_ERR_NOMEM;
-        a->v = v;
-        a->cap = cap;
-    }
+    if (vec_reserve_min(&a->v, &a->cap, a->n + 1, sizeof *a->v, 16) != AM_OK)
+        return AM_ERR_NOMEM;
     a->v[a->n++] = id;
     return AM_OK;
 }
@@ -57,12 +53,10 @@ typedef struct scan {
     int rc;
 } scan;
 
-static int scan_one(void *arg, const char *name)
+static int scan_one(void *arg, const char *name, int kind, uint64_t id)
 {
     scan *s = arg;
-    int kind;
-    uint64_t id;
-    if (!fname_parse(name, &kind, &id)) return 0;
+    (void)name;
     if (kind != FILE_SST && kind != FILE_WAL && kind != FILE_MANIFEST) return 0;
     if (id > s->max_number) s->max_number = id;
     if (kind == FILE_WAL && s->log_number > 0 && id == s->log_number) s->log_exists = 1;
@@ -120,7 +114,7 @@ int vset_prove_complete(am_env *env, const char *dir, const char *manifest,
     char path[PATH_CAP], names[320] = "";
     size_t shown = 0, more = 0;
     *max_number = 0;
-    int rc = env->ops->list_dir(env, dir, scan_one, &s);
+    int rc = fname_walk(env, dir, scan_one, &s);
     if (rc == AM_OK) rc = s.rc;
     if (rc != AM_OK) goto done;
     *max_number = s.max_number;

@@ -1,16 +1,18 @@
-/* repair.h: the inside of am_repair (amethyst.h; docs/format.md, "Repair"), shared by
+/* repair_shared.h: the inside of am_repair (amethyst.h; docs/format.md, "Repair"), shared by
  *   repair.c           the order of the steps: options, lock, directory, merge, install,
- *                      set aside, the report
+ *                      set aside
  *   repair_manifest.c  what it reads of CURRENT and the old MANIFESTs: the strategy, the
  *                      log floor, the tables their edits removed
  *   repair_read.c      what it reads of each SSTable (verified block by block) and each
  *                      log (replayed into a memtable)
  *   repair_iter.c      the merge's inputs: a damaged table's readable blocks, and the
  *                      filter that drops exact duplicates in front of the merge kernel
+ *   repair_report.c    the report's lines
+ * repair.c calls the others; they call only repair_report.c.
  * Single-threaded: one am_repair call owns everything here and takes no lock but the
  * database's LOCK file. */
-#ifndef AM_REPAIR_H
-#define AM_REPAIR_H
+#ifndef AM_REPAIR_SHARED_H
+#define AM_REPAIR_SHARED_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +24,7 @@
 #include "mem/memtable.h"
 #include "sst/sst.h"
 #include "compact/merge.h"
+#include "version/fname.h"
 
 #define RP_PATH 4096
 #define RP_WHY 384
