@@ -332,7 +332,7 @@ static int run_job(am_db *db, am_job *job)
     if (rc == AM_OK) {
         STAT_ADD(db, compactions, 1);
         if (job->reason >= 0 && job->reason < AM_REASONS)
-            atomic_fetch_add_explicit(&db->by_reason[job->reason], 1, memory_order_relaxed);
+            STAT_ADD_AT(db, compactions_by_reason, job->reason, 1);
         STAT_ADD(db, compaction_bytes_read, job->trivial_move ? 0 : bytes_in);
         STAT_ADD(db, compaction_bytes_written, out.bytes_written);
         if (job->reason == JOB_SWITCH_LEVELED) {
