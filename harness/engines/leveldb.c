@@ -50,9 +50,8 @@ struct he_engine {
     leveldb_filterpolicy_t *filter;
     leveldb_writeoptions_t *wo;
     leveldb_readoptions_t *ro;
-    /* Counted here (relaxed atomics): exact, but wal_bytes is computed. */
-    _Atomic uint64_t user_bytes, wal_bytes, lookups, found;
-    peer_common pc;               /* first error, settings */
+    _Atomic uint64_t wal_bytes;   /* computed here (relaxed): approximate */
+    peer_common pc;               /* first error, settings, user bytes and lookups */
     pthread_mutex_t mu;           /* guards log and stats */
     ldb_log log;
     char *stats;                  /* the last "leveldb.stats" text busy() saw */
@@ -261,7 +260,7 @@ static int ldb_put(he_engine *e, const void *k, size_t kn, const void *v, size_t
     char *msg = NULL;
     leveldb_put(e->db, e->wo, k, kn, v, vn, &msg);
     if (msg) return fail(e, "leveldb_put", msg);
-    atomic_fetch_add_explicit(&e->user_bytes, kn + vn, memory_order_relaxed);
+    peer_count_write(&e->pc, kn + vn);
     atomic_fetch_add_explicit(&e->wal_bytes, wal_estimate(kn, vn, 1), memory_order_relaxed);
     return 0;
 }
@@ -275,12 +274,11 @@ static int ldb_get(he_engine *e, const void *k, size_t kn, void *buf, size_t cap
         leveldb_free(v);
         return fail(e, "leveldb_get", msg);
     }
-    atomic_fetch_add_explicit(&e->lookups, 1, memory_order_relaxed);
+    peer_count_get(&e->pc, v != NULL);
     if (!v) return 1;
     memcpy(buf, v, n < cap ? n : cap);
     *vn = n;
     leveldb_free(v);
-    atomic_fetch_add_explicit(&e->found, 1, memory_order_relaxed);
     return 0;
 }
 
@@ -289,7 +287,7 @@ static int ldb_del(he_engine *e, const void *k, size_t kn)
     char *msg = NULL;
     leveldb_delete(e->db, e->wo, k, kn, &msg);
     if (msg) return fail(e, "leveldb_delete", msg);
-    atomic_fetch_add_explicit(&e->user_bytes, kn, memory_order_relaxed);
+    peer_count_write(&e->pc, kn);
     atomic_fetch_add_explicit(&e->wal_bytes, wal_estimate(kn, 0, 0), memory_order_relaxed);
     return 0;
 }
@@ -319,10 +317,8 @@ static int ldb_scan(he_engine *e, const void *k, size_t kn, uint32_t n, uint32_t
 static int ldb_counters(he_engine *e, he_counters *out)
 {
     *out = (he_counters){ 0 };
-    HE_PROVIDE(out, user_bytes_written, atomic_load_explicit(&e->user_bytes, memory_order_relaxed));
+    peer_counts(&e->pc, out);
     HE_PROVIDE_APPROX(out, wal_bytes, atomic_load_explicit(&e->wal_bytes, memory_order_relaxed));
-    HE_PROVIDE(out, point_lookups, atomic_load_explicit(&e->lookups, memory_order_relaxed));
-    HE_PROVIDE(out, lookups_found, atomic_load_explicit(&e->found, memory_order_relaxed));
     pthread_mutex_lock(&e->mu);
     ldb_log_poll(&e->log);
     if (e->log.fd >= 0) {

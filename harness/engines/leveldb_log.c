@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../grow.h"
 #include "leveldb_log.h"
 
 uint64_t ldb_now_ns(void)
@@ -39,15 +40,9 @@ void ldb_log_free(ldb_log *l)
 
 void ldb_log_table(ldb_log *l, uint64_t n, uint64_t bytes)
 {
-    if (n >= l->nsize) {
-        size_t cap = l->nsize ? l->nsize : 1024;
-        while (cap <= n) cap *= 2;
-        uint32_t *s = realloc(l->size, cap * sizeof *s);
-        if (!s) return;
-        memset(s + l->nsize, 0, (cap - l->nsize) * sizeof *s);
-        l->size = s;
-        l->nsize = cap;
-    }
+    uint32_t *s = he_grow(l->size, &l->nsize, n + 1, sizeof *s);   /* zeroes new room */
+    if (!s) return;
+    l->size = s;
     l->size[n] = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
 }
 

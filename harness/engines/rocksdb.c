@@ -51,9 +51,7 @@ struct he_engine {
     rocksdb_readoptions_t *ro;
     int universal;
     int bloom_bits;
-    /* Counted here (relaxed atomics; exact): */
-    _Atomic uint64_t user_bytes, lookups, found;
-    peer_common pc;               /* first error, settings */
+    peer_common pc;               /* first error, settings, user bytes and lookups */
 };
 
 /* Keeps the first error (what + RocksDB's message, which is then freed); returns -1. */
@@ -243,7 +241,7 @@ static int rdb_put(he_engine *e, const void *k, size_t kn, const void *v, size_t
     char *msg = NULL;
     rocksdb_put(e->db, e->wo, k, kn, v, vn, &msg);
     if (msg) return fail(e, "rocksdb_put", msg);
-    atomic_fetch_add_explicit(&e->user_bytes, kn + vn, memory_order_relaxed);
+    peer_count_write(&e->pc, kn + vn);
     return 0;
 }
 
@@ -255,14 +253,13 @@ static int rdb_get(he_engine *e, const void *k, size_t kn, void *buf, size_t cap
         rocksdb_pinnableslice_destroy(p);
         return fail(e, "rocksdb_get_pinned", msg);
     }
-    atomic_fetch_add_explicit(&e->lookups, 1, memory_order_relaxed);
+    peer_count_get(&e->pc, p != NULL);
     if (!p) return 1;
     size_t n;
     const char *v = rocksdb_pinnableslice_value(p, &n);
     memcpy(buf, v, n < cap ? n : cap);
     *vn = n;
     rocksdb_pinnableslice_destroy(p);
-    atomic_fetch_add_explicit(&e->found, 1, memory_order_relaxed);
     return 0;
 }
 
@@ -271,7 +268,7 @@ static int rdb_del(he_engine *e, const void *k, size_t kn)
     char *msg = NULL;
     rocksdb_delete(e->db, e->wo, k, kn, &msg);
     if (msg) return fail(e, "rocksdb_delete", msg);
-    atomic_fetch_add_explicit(&e->user_bytes, kn, memory_order_relaxed);
+    peer_count_write(&e->pc, kn);
     return 0;
 }
 
@@ -348,9 +345,7 @@ static void provide(he_counters *out, int id, uint64_t v)
 static int rdb_counters(he_engine *e, he_counters *out)
 {
     *out = (he_counters){ 0 };
-    HE_PROVIDE(out, user_bytes_written, atomic_load_explicit(&e->user_bytes, memory_order_relaxed));
-    HE_PROVIDE(out, point_lookups, atomic_load_explicit(&e->lookups, memory_order_relaxed));
-    HE_PROVIDE(out, lookups_found, atomic_load_explicit(&e->found, memory_order_relaxed));
+    peer_counts(&e->pc, out);
 
     char *st = rocksdb_options_statistics_get_string(e->opts);
     static const struct { const char *name; int id; } stats[] = {
