@@ -155,6 +155,8 @@ test: $(addprefix $(BUILD)/rel/,$(TESTS)) $(addprefix $(BUILD)/asan/,$(TESTS))
 	$(call RUN_TESTS,asan,$(TESTS))
 	@echo "== scripts/tests (compare, sweep and perf-check on small runs and fixtures)"
 	@AMETHYSTD=$(BUILD)/rel/amethystd /usr/bin/python3 -m unittest discover -s scripts/tests -p 'test_*.py'
+	@echo "== pylib/tests (the result loader shared by plots/ and scripts/)"
+	@/usr/bin/python3 -m unittest discover -s pylib/tests -p 'test_*.py'
 	@echo "== plots/tests (figure scripts on fixtures)"
 	@/usr/bin/python3 -m unittest discover -s plots/tests -p 'test_*.py'
 	@echo "all tests passed (plain and ASan+UBSan)"
