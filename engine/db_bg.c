@@ -273,8 +273,11 @@ static int run_job(am_db *db, am_job *job)
     edit_init(&e);
     uint64_t out_run = job->out_run ? job->out_run : vset_new_file_number(db->vs);
     merge_result out = { 0 };
-    uint64_t bytes_in = 0;
-    for (size_t i = 0; i < job->ninputs; i++) bytes_in += in[i]->d.bytes;
+    uint64_t bytes_in = 0, bytes_in_level[AM_LEVELS] = { 0 };   /* the inputs go at install */
+    for (size_t i = 0; i < job->ninputs; i++) {
+        bytes_in += in[i]->d.bytes;
+        bytes_in_level[in[i]->d.level] += in[i]->d.bytes;
+    }
 
     if (job->trivial_move) {
         for (size_t i = 0; rc == AM_OK && i < job->ninputs; i++) {
@@ -334,6 +337,8 @@ static int run_job(am_db *db, am_job *job)
         if (job->reason >= 0 && job->reason < AM_REASONS)
             STAT_ADD_AT(db, compactions_by_reason, job->reason, 1);
         STAT_ADD(db, compaction_bytes_read, job->trivial_move ? 0 : bytes_in);
+        for (int l = 0; l < AM_LEVELS && !job->trivial_move; l++)
+            STAT_ADD_AT(db, compaction_bytes_read_by_level, l, bytes_in_level[l]);
         STAT_ADD(db, compaction_bytes_written, out.bytes_written);
         if (job->reason == JOB_SWITCH_LEVELED) {
             STAT_ADD(db, strategy_switches, 1);

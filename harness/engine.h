@@ -92,7 +92,8 @@ static const char *const he_reason_names[HE_REASONS] = {
     X(bytes_tiered, "bytes_by_tag.tiered", HE_GAUGE, HE_COUNT, 0)
 
 #define HE_COUNTER_ARRAYS(X)                                                             \
-    X(compactions_by_reason, HE_REASONS, "compactions_by_reason", HE_SUM, he_reason_names)
+    X(compactions_by_reason, HE_REASONS, "compactions_by_reason", HE_SUM, he_reason_names) \
+    X(compaction_bytes_read_by_level, HE_LEVELS, "bytes.compaction_read_by_level", HE_SUM, NULL)
 
 typedef enum { HE_SUM, HE_GAUGE } he_kind;
 typedef enum { HE_COUNT, HE_MICROS } he_unit;

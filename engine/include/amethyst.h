@@ -251,7 +251,9 @@ const char *am_reason_name(int reason);
 
 #define AM_STATS_COUNTER_ARRAYS(X)                                                         \
     X(compactions_by_reason, AM_REASONS)   /* merges and moves, by why they were picked    \
-                                              (am_reason_name) */
+                                              (am_reason_name) */                         \
+    X(compaction_bytes_read_by_level, AM_LEVELS) /* compaction_bytes_read by the level     \
+                                                    each input came from */
 
 #define AM_STATS_GAUGES(X)                                                                 \
     X(live_sst_bytes) X(live_sst_files)                                                    \

@@ -134,6 +134,13 @@ static char *deterministic_run(const char *seed)
     assert_int_equal(iget(cfg, "threads"), 1);
     assert_int_equal(iget(cfg, "compaction_threads"), 0);
     assert_true(iget(get(doc, "totals"), "compactions") > 0);   /* something to compare */
+    /* Compaction input bytes by source level add up to compaction_read; L0 is read. */
+    json_t *tb = get(get(doc, "totals"), "bytes"), *lv = get(tb, "compaction_read_by_level");
+    long long by_level = 0;
+    for (size_t l = 0; l < json_array_size(lv); l++)
+        by_level += json_integer_value(json_array_get(lv, l));
+    assert_int_equal(by_level, iget(tb, "compaction_read"));
+    assert_true(json_integer_value(json_array_get(lv, 0)) > 0);
     char *s = counters_of(doc);
     json_decref(doc);
     return s;
