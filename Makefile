@@ -12,7 +12,10 @@ CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wshadow \
-               -Wno-missing-field-initializers -pthread -Iengine/include -Iengine
+               -Wno-missing-field-initializers -pthread -Iengine/include
+# The engine's own files (engine/: the library, its tests, tools and fuzz targets) also see
+# its internal headers; harness/ and workloads/ see only the public one, amethyst.h.
+ENGINE_INC = $(if $(filter engine/%,$<),-Iengine)
 LDLIBS  := -lxxhash -lpthread
 # The peer engines' libraries (harness/engines/rocksdb.c, leveldb.c): amethystd and the
 # harness tests link them; LevelDB has no pkg-config file.
@@ -87,7 +90,7 @@ deps: $(DEPS_STAMP)
 define FLAVOR_RULES
 $(BUILD)/$(1)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS_BASE) $$(FLAGS_$(1)) $$(CFLAGS) -MMD -MP -c $$< -o $$@
+	$$(CC) $$(CFLAGS_BASE) $$(ENGINE_INC) $$(FLAGS_$(1)) $$(CFLAGS) -MMD -MP -c $$< -o $$@
 
 $(BUILD)/$(1)/libamethyst.a: $(patsubst %.c,$(BUILD)/$(1)/%.o,$(ENGINE_SRC))
 	@rm -f $$@
@@ -152,6 +155,8 @@ test: $(addprefix $(BUILD)/rel/,$(TESTS)) $(addprefix $(BUILD)/asan/,$(TESTS))
 	$(call RUN_TESTS,asan,$(TESTS))
 	@echo "== scripts/tests (compare, sweep and perf-check on small runs and fixtures)"
 	@AMETHYSTD=$(BUILD)/rel/amethystd /usr/bin/python3 -m unittest discover -s scripts/tests -p 'test_*.py'
+	@echo "== pylib/tests (the result loader shared by plots/ and scripts/)"
+	@/usr/bin/python3 -m unittest discover -s pylib/tests -p 'test_*.py'
 	@echo "== plots/tests (figure scripts on fixtures)"
 	@/usr/bin/python3 -m unittest discover -s plots/tests -p 'test_*.py'
 	@echo "all tests passed (plain and ASan+UBSan)"
@@ -186,7 +191,7 @@ $(FUZZ_STAMP): scripts/install-deps.sh
 
 $(BUILD)/fuzz/%.o: %.c | $(DEPS_STAMP) $(FUZZ_STAMP)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CFLAGS_BASE) -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(FUZZ_CC) $(CFLAGS_BASE) $(ENGINE_INC) -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/fuzz/libamethyst.a: $(patsubst %.c,$(BUILD)/fuzz/%.o,$(ENGINE_SRC))
 	@rm -f $@

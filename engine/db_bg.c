@@ -331,12 +331,14 @@ static int job_merge(am_db *db, const am_version *v, const am_job *job, am_segme
 /* Counts a finished job (per reason, bytes read and written, switches) and tells the
  * strategy. REQUIRES mu. */
 static void job_account(am_db *db, const am_job *job, uint64_t bytes_in,
-                        const merge_result *out)
+                        const uint64_t bytes_in_level[AM_LEVELS], const merge_result *out)
 {
     STAT_ADD(db, compactions, 1);
     if (job->reason >= 0 && job->reason < AM_REASONS)
-        atomic_fetch_add_explicit(&db->by_reason[job->reason], 1, memory_order_relaxed);
+        STAT_ADD_AT(db, compactions_by_reason, job->reason, 1);
     STAT_ADD(db, compaction_bytes_read, job->trivial_move ? 0 : bytes_in);
+    for (int l = 0; l < AM_LEVELS && !job->trivial_move; l++)
+        STAT_ADD_AT(db, compaction_bytes_read_by_level, l, bytes_in_level[l]);
     STAT_ADD(db, compaction_bytes_written, out->bytes_written);
     if (job->reason == JOB_SWITCH_LEVELED) {
         STAT_ADD(db, strategy_switches, 1);
@@ -366,11 +368,14 @@ static int run_job(am_db *db, am_job *job)
     }
     uint64_t out_run = job->out_run ? job->out_run : vset_new_file_number(db->vs);
     merge_result out = { 0 };
-    uint64_t bytes_in = 0;
-    for (size_t i = 0; i < job->ninputs; i++) bytes_in += in[i]->d.bytes;
+    uint64_t bytes_in = 0, bytes_in_level[AM_LEVELS] = { 0 };   /* the inputs go at install */
+    for (size_t i = 0; i < job->ninputs; i++) {
+        bytes_in += in[i]->d.bytes;
+        bytes_in_level[in[i]->d.level] += in[i]->d.bytes;
+    }
     if (job->trivial_move) rc = job_move(db, job, in, out_run);
     else rc = job_merge(db, v, job, in, out_run, &out);
-    if (rc == AM_OK) job_account(db, job, bytes_in, &out);
+    if (rc == AM_OK) job_account(db, job, bytes_in, bytes_in_level, &out);
     merge_result_clear(&out);
     free(in);
     pthread_cond_broadcast(&db->done_cv);

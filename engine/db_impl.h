@@ -62,24 +62,21 @@ struct am_snapshot {
     struct am_snapshot *prev, *next;
 };
 
-/* Counters kept as relaxed atomics; the same names as in am_stats. */
-#define DB_COUNTERS(X)                                                                   \
-    X(user_bytes_written) X(user_puts) X(user_deletes) X(user_batches)                   \
-    X(wal_bytes) X(wal_syncs) X(wal_appends)                                             \
-    X(flushes) X(flush_bytes_written)                                                    \
-    X(compactions) X(compaction_bytes_read) X(compaction_bytes_written)                  \
-    X(point_lookups) X(lookups_found) X(segments_probed)                                 \
-    X(blocks_read_cache) X(blocks_read_disk) X(bloom_checks) X(bloom_negatives)          \
-    X(strategy_switches) X(switches_to_leveled) X(switches_to_tiered)                    \
-    X(stall_count) X(stall_micros) X(slowdown_count) X(slowdown_micros)
-
+/* The counters of amethyst.h's AM_STATS_COUNTERS and AM_STATS_COUNTER_ARRAYS, kept as
+ * relaxed atomics under the same names (db_stats.c copies them into am_stats). */
 typedef struct db_counters {
 #define DB_COUNTER_FIELD(name) atomic_uint_fast64_t name;
-    DB_COUNTERS(DB_COUNTER_FIELD)
+#define DB_COUNTER_ARRAY(name, n) atomic_uint_fast64_t name[n];
+    AM_STATS_COUNTERS(DB_COUNTER_FIELD)
+    AM_STATS_COUNTER_ARRAYS(DB_COUNTER_ARRAY)
 #undef DB_COUNTER_FIELD
+#undef DB_COUNTER_ARRAY
 } db_counters;
 
 #define STAT_ADD(db, name, n) atomic_fetch_add_explicit(&(db)->st.name, (n), memory_order_relaxed)
+/* One element of a counter array. REQUIRES: 0 <= i < its length. */
+#define STAT_ADD_AT(db, name, i, n)                                                      \
+    atomic_fetch_add_explicit(&(db)->st.name[(i)], (n), memory_order_relaxed)
 
 struct am_db {
     char *dir;                       /* owned */
@@ -125,7 +122,6 @@ struct am_db {
     atomic_int readonly;             /* bg_error != 0, read without mu on the write path */
 
     db_counters st;
-    atomic_uint_fast64_t by_reason[AM_REASONS];   /* compactions per strategy reason */
     atomic_uint_fast64_t user_ops;   /* the strategy clock's operations (am_pick_env ops) */
 };
 

@@ -3,16 +3,20 @@
 #include <string.h>
 #include "db_impl.h"
 
+_Static_assert(AM_LEVELS == AM_MAX_LEVELS, "am_stats' per-level arrays cover every level");
+
 int am_stats_get(am_db *db, am_stats *out)
 {
     if (!db || !out) return AM_ERR_INVALID;
     memset(out, 0, sizeof *out);
 #define COPY_COUNTER(name) out->name = atomic_load_explicit(&db->st.name, memory_order_relaxed);
-    DB_COUNTERS(COPY_COUNTER)
+#define COPY_ARRAY(name, n)                                                              \
+    for (int i = 0; i < (n); i++)                                                        \
+        out->name[i] = atomic_load_explicit(&db->st.name[i], memory_order_relaxed);
+    AM_STATS_COUNTERS(COPY_COUNTER)
+    AM_STATS_COUNTER_ARRAYS(COPY_ARRAY)
 #undef COPY_COUNTER
-    for (int i = 0; i < AM_REASONS; i++)
-        out->compactions_by_reason[i] = atomic_load_explicit(&db->by_reason[i],
-                                                             memory_order_relaxed);
+#undef COPY_ARRAY
     out->cache_hits = out->blocks_read_cache;
     out->cache_misses = out->blocks_read_disk;
     out->last_sequence = atomic_load_explicit(&db->last_seq, memory_order_acquire);

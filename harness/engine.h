@@ -33,76 +33,129 @@ typedef struct he_config {
                                      they do not know */
 } he_config;
 
-/* Engine counters in the workbench's units (docs/metrics.md). A field an engine cannot
- * provide is marked in `have` (bit per field) rather than left as a made-up zero. */
 /* Compaction reasons, as Amethyst names them (am_reason_name); the JSON's keys. */
 #define HE_REASONS 6
 static const char *const he_reason_names[HE_REASONS] = {
     "L0", "size", "tier", "switch-leveled", "switch-tiered", "manual",
 };
+#define HE_LEVELS 8                   /* per-level counters: levels 0 .. 7 */
+
+/* Every engine counter the workbench reports, declared once. The lists generate
+ * he_counters, the window deltas (metrics.c), the JSON (report.c: the phases, totals,
+ * end states and timeline, and engine.approximate_counters), and the schema the harness
+ * tests check (tests/results_check.h). docs/metrics.md defines each; docs/results.md
+ * says where it sits in the JSON.
+ *
+ * HE_COUNTERS: X(field, json, kind, unit, timeline)
+ *   field     the he_counters member, uint64_t, in the workbench's units
+ *   json      where the JSON has it: a path ("bytes.user_written") below each window
+ *             object (a phase, totals) for HE_SUM, below each end_state (and a timeline
+ *             sample's "engine") for HE_GAUGE; its last part is the name
+ *             engine.approximate_counters uses
+ *   kind      HE_SUM: cumulative, a window reports b - a; HE_GAUGE: state, as at b
+ *   unit      HE_COUNT: an integer; HE_MICROS: microseconds, written as seconds (a real)
+ *   timeline  1: each timeline sample carries its cumulative value too (top level)
+ * HE_COUNTER_ARRAYS: X(field, n, json, kind, keys): field is uint64_t[n]; the JSON has an
+ *   object keyed by keys[i], or an array of n when keys is NULL; summed like a counter.
+ *
+ * Availability is opt-in: an adapter marks each counter it provides (HE_PROVIDE) as exact
+ * or approximate; every other one is null in the JSON, and so is every figure built on
+ * it, never a made-up 0. (Amethyst's adapter passes am_stats' counters through by name.) */
+#define HE_COUNTERS(X)                                                                   \
+    X(user_bytes_written, "bytes.user_written", HE_SUM, HE_COUNT, 0)                     \
+    X(flush_bytes_written, "bytes.flush_written", HE_SUM, HE_COUNT, 0)                   \
+    X(compaction_bytes_written, "bytes.compaction_written", HE_SUM, HE_COUNT, 0)         \
+    X(compaction_bytes_read, "bytes.compaction_read", HE_SUM, HE_COUNT, 0)               \
+    X(wal_bytes, "bytes.wal_written", HE_SUM, HE_COUNT, 0)                               \
+    X(point_lookups, "point_lookups", HE_SUM, HE_COUNT, 0)                               \
+    X(lookups_found, "lookups_found", HE_SUM, HE_COUNT, 0)                               \
+    X(segments_probed, "segments_probed", HE_SUM, HE_COUNT, 0)                           \
+    X(blocks_read, "blocks_read", HE_SUM, HE_COUNT, 0)                                   \
+    X(blocks_read_disk, "blocks_read_disk", HE_SUM, HE_COUNT, 0)                         \
+    X(flushes, "flushes", HE_SUM, HE_COUNT, 0)                                           \
+    X(compactions, "compactions", HE_SUM, HE_COUNT, 1)                                   \
+    X(switches, "switches", HE_SUM, HE_COUNT, 1)                                         \
+    X(switches_to_leveled, "switches_to_leveled", HE_SUM, HE_COUNT, 0)                   \
+    X(switches_to_tiered, "switches_to_tiered", HE_SUM, HE_COUNT, 0)                     \
+    X(stall_count, "stall_count", HE_SUM, HE_COUNT, 1)                                   \
+    X(stall_micros, "stall_seconds", HE_SUM, HE_MICROS, 0)                               \
+    X(slowdown_count, "slowdown_count", HE_SUM, HE_COUNT, 0)                             \
+    X(slowdown_micros, "slowdown_seconds", HE_SUM, HE_MICROS, 0)                         \
+    X(live_sst_bytes, "live_sst_bytes", HE_GAUGE, HE_COUNT, 0)                           \
+    X(live_sst_files, "live_sst_files", HE_GAUGE, HE_COUNT, 0)                           \
+    X(live_entries, "live_entries", HE_GAUGE, HE_COUNT, 0)                               \
+    X(memtable_bytes, "memtable_bytes", HE_GAUGE, HE_COUNT, 0)                           \
+    X(pending_compaction_bytes, "pending_compaction_bytes", HE_GAUGE, HE_COUNT, 0)       \
+    X(segments_leveled, "segments_by_tag.leveled", HE_GAUGE, HE_COUNT, 0)                \
+    X(segments_tiered, "segments_by_tag.tiered", HE_GAUGE, HE_COUNT, 0)                  \
+    X(bytes_leveled, "bytes_by_tag.leveled", HE_GAUGE, HE_COUNT, 0)                      \
+    X(bytes_tiered, "bytes_by_tag.tiered", HE_GAUGE, HE_COUNT, 0)
+
+#define HE_COUNTER_ARRAYS(X)                                                             \
+    X(compactions_by_reason, HE_REASONS, "compactions_by_reason", HE_SUM, he_reason_names) \
+    X(compaction_bytes_read_by_level, HE_LEVELS, "bytes.compaction_read_by_level", HE_SUM, NULL)
+
+typedef enum { HE_SUM, HE_GAUGE } he_kind;
+typedef enum { HE_COUNT, HE_MICROS } he_unit;
+/* A counter's availability in one he_counters (he_counters.avail). */
+typedef enum { HE_NONE = 0, HE_EXACT = 1, HE_APPROX = 2 } he_avail;
+
+/* HE_ID(field): the counter's index, for he_counters.avail and he_counter_info. */
+#define HE_ID(field) HE_ID_##field
+enum {
+#define HE_ID_ENUM_(field, ...) HE_ID(field),
+    HE_COUNTERS(HE_ID_ENUM_)
+    HE_COUNTER_ARRAYS(HE_ID_ENUM_)
+#undef HE_ID_ENUM_
+    HE_NCOUNTERS
+};
 
 typedef struct he_counters {
-    uint64_t user_bytes_written;
-    uint64_t flush_bytes_written, compaction_bytes_written, compaction_bytes_read;
-    uint64_t wal_bytes;
-    uint64_t point_lookups, segments_probed, blocks_read;
-    uint64_t compactions, switches, switches_to_leveled, switches_to_tiered;
-    uint64_t stall_count, stall_micros;
-    uint64_t live_bytes, live_files, logical_bytes;
-    uint64_t pending_compaction_bytes;
-    uint64_t segments_leveled, segments_tiered, bytes_leveled, bytes_tiered;
-    /* Added with amethystd (additive): */
-    uint64_t flushes;
-    uint64_t blocks_read_disk;    /* of blocks_read, those that came from a file */
-    uint64_t lookups_found;
-    uint64_t slowdown_count, slowdown_micros;   /* writes delayed, not stopped */
-    uint64_t memtable_bytes;      /* data not yet in SSTables (active + frozen memtables) */
-    uint64_t live_entries;        /* entries in live SSTables, shadowed versions included */
-    uint32_t have;                /* HE_HAVE_* bits */
-    int approximate;              /* 1: some figures are estimates (docs/engines.md) */
-    /* Added for the peers (additive): marks per figure, one HE_F_* bit each. A figure
-       whose group is in `have` but whose bit is in `lack` is unavailable (null in the
-       JSON, and so is every ratio built on it); one whose bit is in `approx` is an
-       estimate (listed in the JSON's engine.approximate_counters). Amethyst sets neither. */
-    uint32_t lack, approx;
-    /* Added for the strategies (additive): merges and moves by the reason the strategy
-       gave, in he_reason_names order (Amethyst's AM_REASON_*); group HE_HAVE_REASONS. */
-    uint64_t compactions_by_reason[HE_REASONS];
+#define HE_FIELD_(field, ...) uint64_t field;
+#define HE_ARRAY_FIELD_(field, n, ...) uint64_t field[n];
+    HE_COUNTERS(HE_FIELD_)
+    HE_COUNTER_ARRAYS(HE_ARRAY_FIELD_)
+#undef HE_FIELD_
+#undef HE_ARRAY_FIELD_
+    /* logical_bytes: adapters leave it 0; the runner fills it from its own account of the
+       live pairs (liveset.h), the same for every engine. Not a counter of the list. */
+    uint64_t logical_bytes;
+    uint8_t avail[HE_NCOUNTERS];  /* he_avail per counter; HE_NONE (0) unless provided */
 } he_counters;
-/* logical_bytes: adapters leave it 0; the runner fills it from its own account of the live
- * pairs (liveset.h), the same for every engine. */
 
-enum {
-    HE_HAVE_WRITE_AMP = 1u << 0, HE_HAVE_READ_AMP = 1u << 1, HE_HAVE_SPACE = 1u << 2,
-    HE_HAVE_COMPACTIONS = 1u << 3, HE_HAVE_STALLS = 1u << 4, HE_HAVE_TAGS = 1u << 5,
-    HE_HAVE_REASONS = 1u << 6,
-};
+/* Sets a counter and marks it provided: exactly (HE_PROVIDE) or as an estimate. */
+#define HE_PROVIDE(c, field, v) ((c)->field = (v), (c)->avail[HE_ID(field)] = HE_EXACT)
+#define HE_PROVIDE_APPROX(c, field, v) ((c)->field = (v), (c)->avail[HE_ID(field)] = HE_APPROX)
 
-/* One bit per figure, for he_counters.lack and .approx (the group of each in brackets). */
-enum {
-    HE_F_USER_BYTES = 1u << 0,          /* [write amp] user_bytes_written */
-    HE_F_FLUSH_BYTES = 1u << 1,         /* [write amp] flush_bytes_written */
-    HE_F_COMPACTION_WRITTEN = 1u << 2,  /* [write amp] compaction_bytes_written */
-    HE_F_COMPACTION_READ = 1u << 3,     /* [write amp] compaction_bytes_read */
-    HE_F_WAL_BYTES = 1u << 4,           /* [write amp] wal_bytes */
-    HE_F_POINT_LOOKUPS = 1u << 5,       /* [read amp] point_lookups */
-    HE_F_LOOKUPS_FOUND = 1u << 6,       /* [read amp] lookups_found */
-    HE_F_SEGMENTS_PROBED = 1u << 7,     /* [read amp] segments_probed */
-    HE_F_BLOCKS_READ = 1u << 8,         /* [read amp] blocks_read */
-    HE_F_BLOCKS_READ_DISK = 1u << 9,    /* [read amp] blocks_read_disk */
-    HE_F_FLUSHES = 1u << 10,            /* [compactions] flushes */
-    HE_F_COMPACTIONS = 1u << 11,        /* [compactions] compactions */
-    HE_F_SWITCHES = 1u << 12,           /* [compactions] switches (all three) */
-    HE_F_STALL_COUNT = 1u << 13,        /* [stalls] stall_count */
-    HE_F_STALL_MICROS = 1u << 14,       /* [stalls] stall_micros */
-    HE_F_SLOWDOWN_COUNT = 1u << 15,     /* [stalls] slowdown_count */
-    HE_F_SLOWDOWN_MICROS = 1u << 16,    /* [stalls] slowdown_micros */
-    HE_F_LIVE_BYTES = 1u << 17,         /* [space] live_bytes */
-    HE_F_LIVE_FILES = 1u << 18,         /* [space] live_files */
-    HE_F_LIVE_ENTRIES = 1u << 19,       /* [space] live_entries */
-    HE_F_MEMTABLE_BYTES = 1u << 20,     /* [space] memtable_bytes */
-    HE_F_PENDING = 1u << 21,            /* [space] pending_compaction_bytes */
-};
+/* What the lists say of one counter (counters.c), indexed by HE_ID. */
+typedef struct he_counter_info {
+    const char *field;            /* "user_bytes_written" */
+    const char *json;             /* "bytes.user_written" */
+    he_kind kind;
+    he_unit unit;
+    int timeline;
+    size_t offset;                /* of the field in he_counters */
+    size_t n;                     /* 1, or the array's length */
+    const char *const *keys;      /* an array's JSON keys, or NULL (a JSON array) */
+} he_counter_info;
+
+extern const he_counter_info he_counter_infos[HE_NCOUNTERS];
+/* The counter whose field is named field, or -1. */
+int he_counter_find(const char *field);
+/* The last part of counter id's JSON path ("user_written"): its name in
+   engine.approximate_counters. */
+const char *he_counter_name(int id);
+/* Element i (< n) of counter id in c. */
+static inline uint64_t *he_counter_at(he_counters *c, int id, size_t i)
+{
+    return (uint64_t *)((char *)c + he_counter_infos[id].offset) + i;
+}
+static inline uint64_t he_counter_get(const he_counters *c, int id, size_t i)
+{
+    return ((const uint64_t *)((const char *)c + he_counter_infos[id].offset))[i];
+}
+/* 1 when c provides every counter of ids (n of them). */
+int he_has_all(const he_counters *c, const int *ids, size_t n);
 
 typedef struct he_engine he_engine;
 typedef struct he_ops {

@@ -1,16 +1,9 @@
-/* metrics.c: counter deltas and the amplification figures of metrics.h. */
+/* metrics.c: counter deltas (from engine.h's counter lists) and the amplification figures
+ * of metrics.h. */
 #include "metrics.h"
 
 #include <math.h>
 #include <string.h>
-
-/* Cumulative counters: a window's value is their difference. */
-#define CUMULATIVE(X)                                                                    \
-    X(user_bytes_written) X(flush_bytes_written) X(compaction_bytes_written)            \
-    X(compaction_bytes_read) X(wal_bytes) X(point_lookups) X(segments_probed)           \
-    X(blocks_read) X(compactions) X(switches) X(switches_to_leveled)                     \
-    X(switches_to_tiered) X(stall_count) X(stall_micros) X(flushes) X(blocks_read_disk) \
-    X(lookups_found) X(slowdown_count) X(slowdown_micros)
 
 double metrics_ratio(uint64_t num, uint64_t den)
 {
@@ -19,21 +12,23 @@ double metrics_ratio(uint64_t num, uint64_t den)
 
 int metrics_delta(const he_counters *a, const he_counters *b, he_counters *d)
 {
-    *d = *b;                          /* state fields and have as at b */
-#define SUB(f)                                                                           \
-    if (b->f < a->f) goto backwards;                                                     \
-    d->f = b->f - a->f;
-    CUMULATIVE(SUB)
-#undef SUB
-    for (int i = 0; i < HE_REASONS; i++) {
-        if (b->compactions_by_reason[i] < a->compactions_by_reason[i]) goto backwards;
-        d->compactions_by_reason[i] = b->compactions_by_reason[i] - a->compactions_by_reason[i];
+    *d = *b;                          /* gauges and availability as at b */
+    for (int id = 0; id < HE_NCOUNTERS; id++) {
+        if (he_counter_infos[id].kind != HE_SUM) continue;
+        for (size_t i = 0; i < he_counter_infos[id].n; i++) {
+            uint64_t x = he_counter_get(a, id, i), y = he_counter_get(b, id, i);
+            if (y < x) {
+                memset(d, 0, sizeof *d);
+                return -1;
+            }
+            *he_counter_at(d, id, i) = y - x;
+        }
     }
     return 0;
-backwards:
-    memset(d, 0, sizeof *d);
-    return -1;
 }
+
+#define HAS(c, ...) he_has_all((c), (const int[]){ __VA_ARGS__ },                          \
+                               sizeof((const int[]){ __VA_ARGS__ }) / sizeof(int))
 
 void metrics_compute(const he_counters *a, const he_counters *b, int logical_known,
                      metrics *out)
@@ -41,18 +36,17 @@ void metrics_compute(const he_counters *a, const he_counters *b, int logical_kno
     out->write_amp = out->wal_amp = out->read_amp = out->blocks_per_lookup = out->space_amp = NAN;
     he_counters d;
     if (metrics_delta(a, b, &d) != 0) return;
-    /* A figure needs its group (have) and each of its inputs (not in lack). */
-#define HAS(group, fields) ((b->have & (group)) && !(b->lack & (fields)))
-    if (HAS(HE_HAVE_WRITE_AMP, HE_F_USER_BYTES | HE_F_FLUSH_BYTES | HE_F_COMPACTION_WRITTEN))
+    /* A figure needs each of its inputs (as b provides them). */
+    if (HAS(b, HE_ID(user_bytes_written), HE_ID(flush_bytes_written),
+            HE_ID(compaction_bytes_written)))
         out->write_amp = metrics_ratio(d.flush_bytes_written + d.compaction_bytes_written,
                                        d.user_bytes_written);
-    if (HAS(HE_HAVE_WRITE_AMP, HE_F_USER_BYTES | HE_F_WAL_BYTES))
+    if (HAS(b, HE_ID(user_bytes_written), HE_ID(wal_bytes)))
         out->wal_amp = metrics_ratio(d.wal_bytes, d.user_bytes_written);
-    if (HAS(HE_HAVE_READ_AMP, HE_F_POINT_LOOKUPS | HE_F_SEGMENTS_PROBED))
+    if (HAS(b, HE_ID(point_lookups), HE_ID(segments_probed)))
         out->read_amp = metrics_ratio(d.segments_probed, d.point_lookups);
-    if (HAS(HE_HAVE_READ_AMP, HE_F_POINT_LOOKUPS | HE_F_BLOCKS_READ))
+    if (HAS(b, HE_ID(point_lookups), HE_ID(blocks_read)))
         out->blocks_per_lookup = metrics_ratio(d.blocks_read, d.point_lookups);
-    if (HAS(HE_HAVE_SPACE, HE_F_LIVE_BYTES) && logical_known)
-        out->space_amp = metrics_ratio(b->live_bytes, b->logical_bytes);
-#undef HAS
+    if (HAS(b, HE_ID(live_sst_bytes)) && logical_known)
+        out->space_amp = metrics_ratio(b->live_sst_bytes, b->logical_bytes);
 }

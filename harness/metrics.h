@@ -6,9 +6,8 @@
  *   read amplification  = segments probed / point lookups
  *   blocks per lookup   = data blocks read (cache or file) / point lookups
  *   space amplification = live SSTable bytes / logical bytes of the live pairs, at b
- * A figure is NaN when its denominator is zero or the engine cannot provide its inputs
- * (he_counters.have, and per figure he_counters.lack), and the report writes NaN as null:
- * never a made-up number. */
+ * A figure is NaN when its denominator is zero or the engine does not provide one of its
+ * inputs (he_counters.avail), and the report writes NaN as null: never a made-up number. */
 #ifndef AM_HARNESS_METRICS_H
 #define AM_HARNESS_METRICS_H
 
@@ -20,9 +19,9 @@ typedef struct metrics {
     double write_amp, wal_amp, read_amp, blocks_per_lookup, space_amp;
 } metrics;
 
-/* b - a for every cumulative counter; state fields (live_*, memtable_bytes, pending,
- * segments and bytes per tag, logical_bytes) and have are taken from b. Returns 0, or -1
- * when some counter went backwards (then d is zeroed with have = 0). */
+/* b - a for every HE_SUM counter (engine.h's lists); gauges, logical_bytes and avail are
+ * taken from b. Returns 0, or -1 when some counter went backwards (then d is zeroed: no
+ * counter is available). */
 int metrics_delta(const he_counters *a, const he_counters *b, he_counters *d);
 
 /* The figures over the window a..b. logical_known: the harness's live-pair account is

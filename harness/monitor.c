@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "runctx.h"
 
 struct monitor {
@@ -43,16 +44,12 @@ static void take_sample(monitor *m, uint64_t now)
     s.p99_ns = lh_percentile(m->delta, 99.0);
     s.phase = atomic_load(&r->cur_phase);
     s.state = atomic_load(&r->state);
-    if (r->ops->counters(r->e, &s.c) != 0) memset(&s.c, 0, sizeof s.c);   /* have = 0 */
+    if (r->ops->counters(r->e, &s.c) != 0) memset(&s.c, 0, sizeof s.c);   /* provides nothing */
     rc_logical(r, &s.logical_bytes, &s.live_keys);
     s.rss_bytes = run_rss_bytes();
-    if (res->nsamples == res->cap_samples) {
-        size_t cap = res->cap_samples ? 2 * res->cap_samples : 256;
-        run_sample *t = realloc(res->timeline, cap * sizeof *t);
-        if (!t) return;                 /* the timeline misses this sample; says nothing */
-        res->timeline = t;
-        res->cap_samples = cap;
-    }
+    run_sample *t = he_grow(res->timeline, &res->cap_samples, res->nsamples + 1, sizeof *t);
+    if (!t) return;                     /* the timeline misses this sample; says nothing */
+    res->timeline = t;
     res->timeline[res->nsamples++] = s;
 }
 

@@ -1,16 +1,13 @@
-/* report.c: the result document of a run (report.h; docs/results.md names every field)
- * and the summary table. Ratios that are undefined (a zero denominator) or unavailable
- * (the engine lacks the counter) are written as null, never as 0 or NaN. */
+/* report.c: the result document of a run (report.h; docs/results.md names every field),
+ * built in memory, and the summary table; report_file.c writes the document. The engine
+ * counters are written from engine.h's lists. Ratios that are undefined (a zero
+ * denominator) or unavailable (the engine does not provide a counter) are written as
+ * null, never as 0 or NaN. */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "metrics.h"
 #include "report.h"
@@ -21,14 +18,52 @@
 
 static json_t *jreal(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 static json_t *jint(uint64_t v) { return json_integer((json_int_t)v); }
-static json_t *jint_if(int have, uint64_t v) { return have ? jint(v) : json_null(); }
 
 static void set(json_t *o, const char *k, json_t *v) { json_object_set_new(o, k, v); }
 
-/* 1 when c provides the figure: its group in have, none of fields in lack. */
-static int has(const he_counters *c, uint32_t group, uint32_t fields)
+/* Sets v at a dotted path below o ("bytes.user_written"), making the objects on the way. */
+static void set_path(json_t *o, const char *path, json_t *v)
 {
-    return (c->have & group) && !(c->lack & fields);
+    const char *dot;
+    while ((dot = strchr(path, '.'))) {
+        char part[64];
+        snprintf(part, sizeof part, "%.*s", (int)(dot - path), path);
+        json_t *sub = json_object_get(o, part);
+        if (!json_is_object(sub)) {
+            sub = json_object();
+            set(o, part, sub);
+        }
+        o = sub;
+        path = dot + 1;
+    }
+    set(o, path, v);
+}
+
+/* Counter id of c as JSON: null when c does not provide it; an integer, seconds (HE_MICROS)
+   or, for an array, an object by its keys or a JSON array. */
+static json_t *counter_json(const he_counters *c, const he_counters *avail, int id)
+{
+    const he_counter_info *ci = &he_counter_infos[id];
+    if (avail->avail[id] == HE_NONE) return json_null();
+    if (ci->n == 1) {
+        uint64_t v = he_counter_get(c, id, 0);
+        return ci->unit == HE_MICROS ? json_real((double)v / 1e6) : jint(v);
+    }
+    json_t *o = ci->keys ? json_object() : json_array();
+    for (size_t i = 0; i < ci->n; i++) {
+        if (ci->keys) set(o, ci->keys[i], jint(he_counter_get(c, id, i)));
+        else json_array_append_new(o, jint(he_counter_get(c, id, i)));
+    }
+    return o;
+}
+
+/* Every counter of one kind (engine.h's lists) at its path below o: the values of c, the
+   availability of avail. */
+static void counters_json(json_t *o, he_kind kind, const he_counters *c, const he_counters *avail)
+{
+    for (int id = 0; id < HE_NCOUNTERS; id++)
+        if (he_counter_infos[id].kind == kind)
+            set_path(o, he_counter_infos[id].json, counter_json(c, avail, id));
 }
 
 /* ---- latency ---- */
@@ -73,49 +108,19 @@ static void window_json(json_t *o, const he_counters *a, const he_counters *b, i
     metrics_compute(a, b, logical_known, &m);
     int ok = metrics_delta(a, b, &d) == 0;
     he_counters k = *b;                   /* what b provides; nothing if counters went back */
-    if (!ok) k.have = 0;
-    enum { W = HE_HAVE_WRITE_AMP, R = HE_HAVE_READ_AMP, C = HE_HAVE_COMPACTIONS,
-           S = HE_HAVE_STALLS };
-#define FIG(group, f, v) (has(&k, (group), (f)) ? jint(v) : json_null())
+    if (!ok) memset(k.avail, HE_NONE, sizeof k.avail);
     set(o, "write_amplification", jreal(m.write_amp));
     set(o, "wal_amplification", jreal(m.wal_amp));
     set(o, "read_amplification", jreal(m.read_amp));
     set(o, "blocks_per_lookup", jreal(m.blocks_per_lookup));
     set(o, "space_amplification", jreal(m.space_amp));
-    json_t *bytes = json_object();
-    set(bytes, "user_written", FIG(W, HE_F_USER_BYTES, d.user_bytes_written));
-    set(bytes, "wal_written", FIG(W, HE_F_WAL_BYTES, d.wal_bytes));
-    set(bytes, "flush_written", FIG(W, HE_F_FLUSH_BYTES, d.flush_bytes_written));
-    set(bytes, "compaction_written", FIG(W, HE_F_COMPACTION_WRITTEN, d.compaction_bytes_written));
-    set(bytes, "compaction_read", FIG(W, HE_F_COMPACTION_READ, d.compaction_bytes_read));
-    set(bytes, "written", FIG(W, HE_F_WAL_BYTES | HE_F_FLUSH_BYTES | HE_F_COMPACTION_WRITTEN,
-                              d.wal_bytes + d.flush_bytes_written + d.compaction_bytes_written));
-    set(bytes, "read", FIG(W, HE_F_COMPACTION_READ, d.compaction_bytes_read));
-    set(o, "bytes", bytes);
-    json_t *why = json_null();
-    if (k.have & HE_HAVE_REASONS) {
-        why = json_object();
-        for (int i = 0; i < HE_REASONS; i++)
-            set(why, he_reason_names[i], jint(d.compactions_by_reason[i]));
-    }
-    set(o, "compactions_by_reason", why);
-    set(o, "point_lookups", FIG(R, HE_F_POINT_LOOKUPS, d.point_lookups));
-    set(o, "lookups_found", FIG(R, HE_F_LOOKUPS_FOUND, d.lookups_found));
-    set(o, "segments_probed", FIG(R, HE_F_SEGMENTS_PROBED, d.segments_probed));
-    set(o, "blocks_read", FIG(R, HE_F_BLOCKS_READ, d.blocks_read));
-    set(o, "blocks_read_disk", FIG(R, HE_F_BLOCKS_READ_DISK, d.blocks_read_disk));
-    set(o, "flushes", FIG(C, HE_F_FLUSHES, d.flushes));
-    set(o, "compactions", FIG(C, HE_F_COMPACTIONS, d.compactions));
-    set(o, "switches", FIG(C, HE_F_SWITCHES, d.switches));
-    set(o, "switches_to_leveled", FIG(C, HE_F_SWITCHES, d.switches_to_leveled));
-    set(o, "switches_to_tiered", FIG(C, HE_F_SWITCHES, d.switches_to_tiered));
-    set(o, "stall_count", FIG(S, HE_F_STALL_COUNT, d.stall_count));
-    set(o, "stall_seconds", has(&k, S, HE_F_STALL_MICROS) ? json_real((double)d.stall_micros / 1e6)
-                                                          : json_null());
-    set(o, "slowdown_count", FIG(S, HE_F_SLOWDOWN_COUNT, d.slowdown_count));
-    set(o, "slowdown_seconds", has(&k, S, HE_F_SLOWDOWN_MICROS)
-                                   ? json_real((double)d.slowdown_micros / 1e6) : json_null());
-#undef FIG
+    counters_json(o, HE_SUM, &d, &k);
+    /* Sums of counters, null unless every part is there. */
+    int w = k.avail[HE_ID(wal_bytes)] && k.avail[HE_ID(flush_bytes_written)] &&
+            k.avail[HE_ID(compaction_bytes_written)];
+    set_path(o, "bytes.written", w ? jint(d.wal_bytes + d.flush_bytes_written +
+                                          d.compaction_bytes_written) : json_null());
+    set_path(o, "bytes.read", counter_json(&d, &k, HE_ID(compaction_bytes_read)));
 }
 
 /* The engine's state at the end of a window (not a delta). */
@@ -123,23 +128,9 @@ static json_t *state_json(const he_counters *b, int logical_known, int64_t logic
                           int64_t keys)
 {
     json_t *o = json_object();
-    int tg = !!(b->have & HE_HAVE_TAGS);
-#define FIG(f, v) (has(b, HE_HAVE_SPACE, (f)) ? jint(v) : json_null())
-    set(o, "live_sst_bytes", FIG(HE_F_LIVE_BYTES, b->live_bytes));
-    set(o, "live_sst_files", FIG(HE_F_LIVE_FILES, b->live_files));
-    set(o, "live_entries", FIG(HE_F_LIVE_ENTRIES, b->live_entries));
-    set(o, "memtable_bytes", FIG(HE_F_MEMTABLE_BYTES, b->memtable_bytes));
-    set(o, "pending_compaction_bytes", FIG(HE_F_PENDING, b->pending_compaction_bytes));
-#undef FIG
+    counters_json(o, HE_GAUGE, b, b);
     set(o, "logical_bytes", logical_known ? json_integer(logical) : json_null());
     set(o, "live_keys", logical_known ? json_integer(keys) : json_null());
-    json_t *seg = json_object(), *byt = json_object();
-    set(seg, "leveled", jint_if(tg, b->segments_leveled));
-    set(seg, "tiered", jint_if(tg, b->segments_tiered));
-    set(byt, "leveled", jint_if(tg, b->bytes_leveled));
-    set(byt, "tiered", jint_if(tg, b->bytes_tiered));
-    set(o, "segments_by_tag", seg);
-    set(o, "bytes_by_tag", byt);
     return o;
 }
 
@@ -225,13 +216,9 @@ static json_t *sample_json(const wl_workload *w, const run_result *res, size_t i
     set(o, "write_amplification", jreal(cum.write_amp));
     set(o, "read_amplification", jreal(iv.read_amp));
     set(o, "space_amplification", jreal(cum.space_amp));
-    const he_counters *k = &s->c;
-    set(o, "compactions", has(k, HE_HAVE_COMPACTIONS, HE_F_COMPACTIONS) ? jint(k->compactions)
-                                                                        : json_null());
-    set(o, "switches", has(k, HE_HAVE_COMPACTIONS, HE_F_SWITCHES) ? jint(k->switches)
-                                                                  : json_null());
-    set(o, "stall_count", has(k, HE_HAVE_STALLS, HE_F_STALL_COUNT) ? jint(k->stall_count)
-                                                                   : json_null());
+    for (int id = 0; id < HE_NCOUNTERS; id++)      /* cumulative, not deltas */
+        if (he_counter_infos[id].timeline)
+            set_path(o, he_counter_infos[id].json, counter_json(&s->c, &s->c, id));
     set(o, "engine", state_json(&s->c, res->logical_known, s->logical_bytes, s->live_keys));
     set(o, "rss_bytes", s->rss_bytes ? jint(s->rss_bytes) : json_null());
     return o;
@@ -322,29 +309,18 @@ static json_t *engine_json(const run_config *cfg, const he_ops *ops, const char 
     set(o, "family", json_string(ops->name));
     set(o, "variant", variant ? json_string(variant) : json_null());
     set(o, "description", json_string(ops->description));
-    /* A peer whose counters are partly estimates says so (he_counters.approximate). */
+    /* Which counters are estimates, by their names (docs/engines.md says why): those an
+       adapter marked approximate and provided both at open and at the end. */
     const he_counters *end = res->nphases ? &res->phases[res->nphases - 1].end : &res->opened;
-    set(o, "counters_approximate", json_boolean(res->opened.approximate || end->approximate ||
-                                                res->opened.approx || end->approx));
-    /* Which figures are estimates, by their JSON names (docs/engines.md says why). */
-    static const struct { uint32_t bit; const char *name; } approx_names[] = {
-        { HE_F_USER_BYTES, "user_written" }, { HE_F_FLUSH_BYTES, "flush_written" },
-        { HE_F_COMPACTION_WRITTEN, "compaction_written" },
-        { HE_F_COMPACTION_READ, "compaction_read" }, { HE_F_WAL_BYTES, "wal_written" },
-        { HE_F_POINT_LOOKUPS, "point_lookups" }, { HE_F_LOOKUPS_FOUND, "lookups_found" },
-        { HE_F_SEGMENTS_PROBED, "segments_probed" }, { HE_F_BLOCKS_READ, "blocks_read" },
-        { HE_F_BLOCKS_READ_DISK, "blocks_read_disk" }, { HE_F_FLUSHES, "flushes" },
-        { HE_F_COMPACTIONS, "compactions" }, { HE_F_SWITCHES, "switches" },
-        { HE_F_STALL_COUNT, "stall_count" }, { HE_F_STALL_MICROS, "stall_seconds" },
-        { HE_F_SLOWDOWN_COUNT, "slowdown_count" }, { HE_F_SLOWDOWN_MICROS, "slowdown_seconds" },
-        { HE_F_LIVE_BYTES, "live_sst_bytes" }, { HE_F_LIVE_FILES, "live_sst_files" },
-        { HE_F_LIVE_ENTRIES, "live_entries" }, { HE_F_MEMTABLE_BYTES, "memtable_bytes" },
-        { HE_F_PENDING, "pending_compaction_bytes" },
-    };
     json_t *approx = json_array();
-    uint32_t bits = (res->opened.approx | end->approx) & ~(res->opened.lack | end->lack);
-    for (size_t i = 0; i < sizeof approx_names / sizeof approx_names[0]; i++)
-        if (bits & approx_names[i].bit) json_array_append_new(approx, json_string(approx_names[i].name));
+    int any = 0;
+    for (int id = 0; id < HE_NCOUNTERS; id++) {
+        int a = res->opened.avail[id], e = end->avail[id];
+        if (a != HE_APPROX && e != HE_APPROX) continue;
+        any = 1;
+        if (a != HE_NONE && e != HE_NONE) json_array_append_new(approx, json_string(he_counter_name(id)));
+    }
+    set(o, "counters_approximate", json_boolean(any));
     set(o, "approximate_counters", approx);
     for (size_t i = 0; i < res->nsettings; i++)
         set(st, res->settings[i].key, setting_value(res->settings[i].value));
@@ -399,117 +375,6 @@ json_t *report_build(const run_config *cfg, const wl_workload *w, const he_ops *
                                       ? json_string(res->interrupted_phase) : json_null());
     set(doc, "error", res->error[0] ? json_string(res->error) : json_null());
     return doc;
-}
-
-/* ---- files ---- */
-
-/* The directory part of path into buf ("." when it has none). */
-static void dir_of(const char *path, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s", path);
-    char *slash = strrchr(buf, '/');
-    if (!slash) snprintf(buf, cap, ".");
-    else if (slash == buf) buf[1] = '\0';
-    else *slash = '\0';
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-int report_write(const json_t *doc, const char *path, char *err, size_t errcap)
-{
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-    if (!text) {
-        snprintf(err, errcap, "out of memory formatting the result");
-        return -1;
-    }
-    char tmp[4200], dir[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    dir_of(path, dir, sizeof dir);
-    int rc = -1, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errcap, "%s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    size_t n = strlen(text);
-    text[n] = '\n';                       /* json_dumps leaves no final newline */
-    if (write_all(fd, text, n + 1) != 0 || fsync(fd) != 0) {
-        snprintf(err, errcap, "%s: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        goto out;
-    }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
-        snprintf(err, errcap, "%s: %s", path, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {                       /* the rename's durability: best effort */
-        fsync(dfd);
-        close(dfd);
-    }
-    rc = 0;
-out:
-    free(text);
-    return rc;
-}
-
-int report_check_writable(const char *path, char *err, size_t errcap)
-{
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(err, errcap, "-out %s: is a directory", path);
-        return -1;
-    }
-    char dir[4200], probe[4300];
-    dir_of(path, dir, sizeof dir);
-    snprintf(probe, sizeof probe, "%s/.amethystd-probe.%ld", dir, (long)getpid());
-    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errcap, "-out %s: cannot create a file in %s: %s", path, dir,
-                 strerror(errno));
-        return -1;
-    }
-    close(fd);
-    unlink(probe);
-    return 0;
-}
-
-int report_default_path(const char *engine, const char *workload, char *buf, size_t cap,
-                        char *err, size_t errcap)
-{
-    char wl[80];
-    size_t n = 0;
-    for (const char *s = workload; *s && n + 1 < sizeof wl; s++) {
-        char ch = *s;
-        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                 ch == '.' || ch == '-';
-        wl[n++] = ok ? ch : '-';
-    }
-    wl[n] = '\0';
-    char stamp[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    struct stat st;
-    for (int i = 0; i < 1000; i++) {
-        if (i == 0) snprintf(buf, cap, "results/%s_%s_%s.json", engine, wl, stamp);
-        else snprintf(buf, cap, "results/%s_%s_%s-%d.json", engine, wl, stamp, i);
-        if (stat(buf, &st) != 0) return 0;
-    }
-    snprintf(err, errcap, "results/: too many runs named %s_%s_%s", engine, wl, stamp);
-    return -1;
 }
 
 /* ---- the summary table ---- */

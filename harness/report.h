@@ -1,5 +1,6 @@
 /* report.h: the run's JSON document (schema "amethyst-result/1", every field described in
- * docs/results.md), written atomically, and the summary table on stderr. */
+ * docs/results.md): report_build (report.c) makes it, report_write (report_file.c) writes
+ * it atomically; and the summary table on stderr (report.c). */
 #ifndef AM_HARNESS_REPORT_H
 #define AM_HARNESS_REPORT_H
 

@@ -97,7 +97,7 @@ typedef struct run_result {
     size_t nsamples, cap_samples;
     run_sample *timeline;             /* owned */
     setting *settings;            /* owned: the engine's own settings */
-    size_t nsettings;
+    size_t nsettings, cap_settings;
     int logical_known;            /* 0: the database held data before, or the account
                                      overflowed: logical bytes are unknown */
     int interrupted;

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "runctx.h"
 
 const char *run_state_name(int state)
@@ -82,9 +83,11 @@ static int op_failed(client *c, wl_op_type t)
     return -1;
 }
 
-static inline void account_put(client *c, uint64_t key, size_t kn, uint32_t vn)
+/* Adds a write's change of the live pairs (ls_put / ls_del: bytes db, keys dk) to the
+   client's running account. Only this client writes its fields; relaxed stores let the
+   monitor read them at any time. */
+static inline void account(client *c, int64_t db, int64_t dk)
 {
-    int64_t dk, db = ls_put(c->r->ls, key, kn, vn, &dk);
     atomic_store_explicit(&c->logical,
                           atomic_load_explicit(&c->logical, memory_order_relaxed) + db,
                           memory_order_relaxed);
@@ -93,15 +96,16 @@ static inline void account_put(client *c, uint64_t key, size_t kn, uint32_t vn)
                           memory_order_relaxed);
 }
 
+static inline void account_put(client *c, uint64_t key, size_t kn, uint32_t vn)
+{
+    int64_t dk, db = ls_put(c->r->ls, key, kn, vn, &dk);
+    account(c, db, dk);
+}
+
 static inline void account_del(client *c, uint64_t key, size_t kn)
 {
     int64_t dk, db = ls_del(c->r->ls, key, kn, &dk);
-    atomic_store_explicit(&c->logical,
-                          atomic_load_explicit(&c->logical, memory_order_relaxed) + db,
-                          memory_order_relaxed);
-    atomic_store_explicit(&c->live_keys,
-                          atomic_load_explicit(&c->live_keys, memory_order_relaxed) + dk,
-                          memory_order_relaxed);
+    account(c, db, dk);
 }
 
 /* One operation, timed. Returns 0, or -1 after recording an engine error. */
@@ -393,7 +397,7 @@ static int run_phase(run_ctx *r, size_t p, he_counters *edge)
 static void add_setting(void *arg, const char *k, const char *v)
 {
     run_result *res = arg;
-    setting *s = realloc(res->settings, (res->nsettings + 1) * sizeof *s);
+    setting *s = he_grow(res->settings, &res->cap_settings, res->nsettings + 1, sizeof *s);
     if (!s) return;                     /* settings are informative; OOM drops one */
     res->settings = s;
     snprintf(s[res->nsettings].key, sizeof s->key, "%s", k);

@@ -1,20 +1,23 @@
 """common: what every figure script shares.
 
-Owns: loading and validating result JSON (schema "amethyst-result/1"; a missing file,
-malformed JSON, a wrong or mixed schema is refused with a one-line message and exit
-status 2), the fixed colour of each engine, the column-width figure style, and saving a
-figure as PNG (200 dpi) and PDF. Python 3 standard library + matplotlib only.
+Owns: refusing bad input (pylib/amresult.py loads and validates the result JSON; a
+missing file, malformed JSON, a wrong or mixed schema is refused with a one-line message
+and exit status 2), the fixed colour of each engine, the column-width figure style, and
+saving a figure as PNG (200 dpi) and PDF. Python 3 standard library + matplotlib only.
 """
 import argparse
 import hashlib
-import json
 import math
 import os
 import re
 import sys
 
+_PYLIB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pylib")
+if _PYLIB not in sys.path:
+    sys.path.insert(0, _PYLIB)
+import amresult  # noqa: E402
 
-SCHEMA = "amethyst-result/1"
+SCHEMA = amresult.SCHEMA
 
 # One fixed colour per engine name, the same in every figure (colour-blind-friendly
 # Okabe-Ito / Tableau hues).
@@ -36,8 +39,8 @@ COLUMN_SIZE = (3.4, 2.4)  # inches: one column of a two-column paper
 FONT_SIZE = 8
 
 
-class BadInput(Exception):
-    """Input the scripts refuse: exit 2 with the message."""
+# Input the scripts refuse: exit 2 with the message.
+BadInput = amresult.BadResult
 
 
 def fail(msg):
@@ -61,28 +64,8 @@ def engine_sort_key(name):
 
 
 def load_result(path):
-    """One result document, validated; raises BadInput naming the file."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such file")
-    except IsADirectoryError:
-        raise BadInput(f"{path}: is a directory")
-    except OSError as e:
-        raise BadInput(f"{path}: cannot read: {e.strerror}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BadInput(f"{path}: malformed JSON: {e}")
-    if not isinstance(doc, dict):
-        raise BadInput(f"{path}: not a result document (top level is not an object)")
-    schema = doc.get("schema")
-    if schema != SCHEMA:
-        raise BadInput(f"{path}: schema {schema!r}, expected {SCHEMA!r}")
-    for key, typ in (("engine", dict), ("workload", dict), ("phases", list), ("totals", dict)):
-        if not isinstance(doc.get(key), typ):
-            raise BadInput(f"{path}: field {key!r} missing or not a {typ.__name__}")
-    if not isinstance(doc["engine"].get("name"), str):
-        raise BadInput(f"{path}: field 'engine.name' missing")
+    """One result document, validated (amresult.load); raises BadInput naming the file."""
+    doc = amresult.load(path)
     doc["_path"] = path
     return doc
 

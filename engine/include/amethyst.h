@@ -223,34 +223,60 @@ enum {
 /* "L0", "size", "tier", "switch-leveled", "switch-tiered", "manual"; "?" out of range. */
 const char *am_reason_name(int reason);
 
+/* The engine's counters, each declared once here. AM_STATS_COUNTERS lists the cumulative
+ * ones, X(name), in am_stats order: it generates am_stats' fields, the engine's relaxed
+ * atomics and am_stats_get's copy. AM_STATS_COUNTER_ARRAYS lists the cumulative ones kept
+ * per index, X(name, n). AM_STATS_GAUGES lists the state am_stats_get computes from the
+ * current version and memtables when it is called (not counted). Adding a counter: a line
+ * here, the line that increments it, and its definition in docs/metrics.md. */
+#define AM_STATS_COUNTERS(X)                                                               \
+    X(user_bytes_written)        /* keys + values of puts, keys of deletes */              \
+    X(user_puts) X(user_deletes) X(user_batches)                                           \
+    X(wal_bytes)                 /* bytes appended to the WAL, record headers included */  \
+    X(wal_syncs) X(wal_appends)                                                            \
+    X(flushes) X(flush_bytes_written)                                                      \
+    X(compactions)               /* merges and moves */                                    \
+    X(compaction_bytes_read)     /* input bytes of merges (a move reads nothing) */        \
+    X(compaction_bytes_written)                                                            \
+    X(point_lookups) X(lookups_found)                                                      \
+    X(segments_probed)           /* segments whose data a lookup really searched */        \
+    X(blocks_read_cache)         /* data blocks served by the block cache */               \
+    X(blocks_read_disk)          /* data blocks read from a file or its mapping (a mapped  \
+                                    file's blocks bypass the block cache) */               \
+    X(bloom_checks) X(bloom_negatives)                                                     \
+    X(strategy_switches) X(switches_to_leveled) X(switches_to_tiered)                      \
+    X(stall_count) X(stall_micros) X(slowdown_count) X(slowdown_micros)
+
+#define AM_LEVELS 8                  /* levels of the tree (the per-level arrays below) */
+
+#define AM_STATS_COUNTER_ARRAYS(X)                                                         \
+    X(compactions_by_reason, AM_REASONS)   /* merges and moves, by why they were picked    \
+                                              (am_reason_name) */                         \
+    X(compaction_bytes_read_by_level, AM_LEVELS) /* compaction_bytes_read by the level     \
+                                                    each input came from */
+
+#define AM_STATS_GAUGES(X)                                                                 \
+    X(live_sst_bytes) X(live_sst_files)                                                    \
+    X(live_entries)              /* entries in live SSTables (incl. shadowed) */           \
+    X(memtable_bytes)            /* active + frozen */                                     \
+    X(frozen_memtables)                                                                    \
+    X(pending_compaction_bytes)  /* strategy's estimate of work not yet done */            \
+    X(last_sequence)
+
 typedef struct am_stats {
-    uint64_t user_bytes_written;     /* keys + values of puts, keys of deletes */
-    uint64_t user_puts, user_deletes, user_batches;
-    uint64_t wal_bytes, wal_syncs, wal_appends;
-    uint64_t flushes, flush_bytes_written;
-    uint64_t compactions, compaction_bytes_read, compaction_bytes_written;
-    uint64_t point_lookups, lookups_found;
-    uint64_t segments_probed;        /* segments whose data a lookup really searched */
-    uint64_t blocks_read_cache;      /* data blocks served by the block cache */
-    uint64_t blocks_read_disk;       /* data blocks read from a file or its mapping (a
-                                        mapped file's blocks bypass the block cache) */
-    uint64_t bloom_checks, bloom_negatives;
-    uint64_t cache_hits, cache_misses; /* for point lookups: the two lines above */
-    uint64_t strategy_switches, switches_to_leveled, switches_to_tiered;
-    uint64_t stall_count, stall_micros, slowdown_count, slowdown_micros;
-    uint64_t live_sst_bytes, live_sst_files;
-    uint64_t live_entries;           /* entries in live SSTables (incl. shadowed) */
-    uint64_t memtable_bytes;         /* active + frozen */
-    uint64_t frozen_memtables;
-    uint64_t pending_compaction_bytes; /* strategy's estimate of work not yet done */
-    uint64_t last_sequence;
-    uint64_t level_bytes[8];         /* live bytes per level */
-    uint64_t level_files[8];
-    uint64_t level_runs[8];          /* runs per level (1 for a leveled level) */
+#define AM_STATS_FIELD_(name) uint64_t name;
+#define AM_STATS_ARRAY_(name, n) uint64_t name[n];
+    AM_STATS_COUNTERS(AM_STATS_FIELD_)
+    AM_STATS_COUNTER_ARRAYS(AM_STATS_ARRAY_)
+    AM_STATS_GAUGES(AM_STATS_FIELD_)
+#undef AM_STATS_FIELD_
+#undef AM_STATS_ARRAY_
+    uint64_t cache_hits, cache_misses; /* for point lookups: blocks_read_cache and _disk */
+    uint64_t level_bytes[AM_LEVELS]; /* live bytes per level */
+    uint64_t level_files[AM_LEVELS];
+    uint64_t level_runs[AM_LEVELS];  /* runs per level (1 for a leveled level) */
     uint64_t tag_bytes[2];           /* live bytes per tag, [AM_TAG_LEVELED], [AM_TAG_TIERED] */
     uint64_t tag_files[2];
-    uint64_t compactions_by_reason[AM_REASONS];   /* merges and moves, by why they were
-                                                     picked (am_reason_name) */
 } am_stats;
 int am_stats_get(am_db *db, am_stats *out);
 /* Name from ../shared/DESIGN.md: same as am_stats_get. */

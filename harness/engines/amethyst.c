@@ -1,11 +1,13 @@
 /* amethyst.c: the harness adapter for libamethyst, one engine per compaction strategy the
  * library knows (the variant is the strategy name, am_strategy_names()). Reads go through
  * am_get_into into the caller's per-thread buffer, so a read allocates nothing; counters
- * come from am_stats, converted to he_counters; busy is am_busy. -engine-opt sets
+ * come from am_stats (a counter of the same name in both lists passes through by name);
+ * busy is am_busy. -engine-opt sets
  * am_options fields by name (apply_engine_opt). */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,45 +202,37 @@ static int ame_scan(he_engine *e, const void *k, size_t kn, uint32_t n, uint32_t
     return rc == AM_OK ? 0 : fail(e, "am_iter", rc);
 }
 
+/* am_stats' fields by name (amethyst.h's lists), so a counter with the same name in the
+   harness's lists (engine.h) passes through without a line here. */
+static const struct am_field { const char *name; size_t offset, n; } am_fields[] = {
+#define AM_FIELD_(f) { #f, offsetof(am_stats, f), 1 },
+#define AM_ARRAY_(f, len) { #f, offsetof(am_stats, f), len },
+    AM_STATS_COUNTERS(AM_FIELD_) AM_STATS_COUNTER_ARRAYS(AM_ARRAY_) AM_STATS_GAUGES(AM_FIELD_)
+#undef AM_FIELD_
+#undef AM_ARRAY_
+};
+
 static int ame_counters(he_engine *e, he_counters *out)
 {
     am_stats st;
     *out = (he_counters){ 0 };
     int rc = am_stats(e->db, &st);
     if (rc != AM_OK) return fail(e, "am_stats", rc);
-    out->segments_leveled = st.tag_files[AM_TAG_LEVELED];
-    out->segments_tiered = st.tag_files[AM_TAG_TIERED];
-    out->bytes_leveled = st.tag_bytes[AM_TAG_LEVELED];
-    out->bytes_tiered = st.tag_bytes[AM_TAG_TIERED];
-    out->user_bytes_written = st.user_bytes_written;
-    out->flush_bytes_written = st.flush_bytes_written;
-    out->compaction_bytes_written = st.compaction_bytes_written;
-    out->compaction_bytes_read = st.compaction_bytes_read;
-    out->wal_bytes = st.wal_bytes;
-    out->point_lookups = st.point_lookups;
-    out->lookups_found = st.lookups_found;
-    out->segments_probed = st.segments_probed;
-    out->blocks_read = st.blocks_read_cache + st.blocks_read_disk;
-    out->blocks_read_disk = st.blocks_read_disk;
-    out->compactions = st.compactions;
-    out->flushes = st.flushes;
-    out->switches = st.strategy_switches;
-    out->switches_to_leveled = st.switches_to_leveled;
-    out->switches_to_tiered = st.switches_to_tiered;
-    out->stall_count = st.stall_count;
-    out->stall_micros = st.stall_micros;
-    out->slowdown_count = st.slowdown_count;
-    out->slowdown_micros = st.slowdown_micros;
-    out->live_bytes = st.live_sst_bytes;
-    out->live_files = st.live_sst_files;
-    out->live_entries = st.live_entries;
-    out->memtable_bytes = st.memtable_bytes;
-    out->pending_compaction_bytes = st.pending_compaction_bytes;
-    out->have = HE_HAVE_WRITE_AMP | HE_HAVE_READ_AMP | HE_HAVE_SPACE | HE_HAVE_COMPACTIONS |
-                HE_HAVE_STALLS | HE_HAVE_TAGS |
-                HE_HAVE_REASONS;
+    for (size_t f = 0; f < sizeof am_fields / sizeof am_fields[0]; f++) {
+        int id = he_counter_find(am_fields[f].name);
+        if (id < 0 || he_counter_infos[id].n != am_fields[f].n) continue;
+        const uint64_t *v = (const uint64_t *)((const char *)&st + am_fields[f].offset);
+        for (size_t i = 0; i < am_fields[f].n; i++) *he_counter_at(out, id, i) = v[i];
+        out->avail[id] = HE_EXACT;
+    }
+    /* The counters the harness names or composes differently. */
+    HE_PROVIDE(out, blocks_read, st.blocks_read_cache + st.blocks_read_disk);
+    HE_PROVIDE(out, switches, st.strategy_switches);
+    HE_PROVIDE(out, segments_leveled, st.tag_files[AM_TAG_LEVELED]);
+    HE_PROVIDE(out, segments_tiered, st.tag_files[AM_TAG_TIERED]);
+    HE_PROVIDE(out, bytes_leveled, st.tag_bytes[AM_TAG_LEVELED]);
+    HE_PROVIDE(out, bytes_tiered, st.tag_bytes[AM_TAG_TIERED]);
     _Static_assert(AM_REASONS == HE_REASONS, "harness reasons follow AM_REASON_*");
-    for (int i = 0; i < AM_REASONS; i++) out->compactions_by_reason[i] = st.compactions_by_reason[i];
     return 0;
 }
 

@@ -9,22 +9,9 @@
  *
  * Counters. User bytes, point lookups and finds are counted here. LevelDB has no counters
  * API: its "leveldb.stats" property gives per-level bytes only in whole MiB (a small run
- * shows 0). So the byte figures come from LevelDB's own info log, the LOG file it writes in
- * the database directory, which it appends one line per event and flushes at once:
- *   "Level-0 table #N: started"                         a memtable flush begins
- *   "Level-0 table #N: B bytes OK"                      it wrote table N, B bytes
- *   "Compacting a@l + b@l+1 files"                      a compaction begins
- *   "Generated table #N@l: K keys, B bytes"             it wrote table N, B bytes
- *   "Compacted a@l + b@l+1 files => B bytes"            it finished, B bytes in all
- *   "compacted to: ..." / "Compaction error: ..."       it ended
- *   "Delete type=2 #N"                                  table N became obsolete and went
- *   "Current memtable full; waiting..." / "Too many L0 files; waiting..."   a write stalled
- * This adapter reads the LOG incrementally (only whole lines; it never writes it):
- * flush bytes and compaction bytes written are exact; compaction bytes read are the sizes
- * of the tables deleted as obsolete (every table LevelDB deletes was a compaction input),
- * exact in sum but charged when the file is deleted, which can lag the compaction:
- * approximate. Live bytes and files come from "leveldb.sstables" (every live table with its
- * size: exact). The WAL bytes are computed from LevelDB's log format (approximate: block
+ * shows 0). So flushes, compactions, their bytes and stalls come from LevelDB's own info
+ * log, the LOG file in the database directory (leveldb_log.h reads it). Live bytes and
+ * files come from "leveldb.sstables" (every live table with its size: exact). The WAL bytes are computed from LevelDB's log format (approximate: block
  * padding and fragment headers left out). LevelDB cannot say how many tables a lookup
  * searched, how many blocks it read, its memtable size apart from the block cache
  * ("leveldb.approximate-memory-usage" adds both), its entries or its pending work: those
@@ -37,7 +24,6 @@
  * forever); or while either changed within the last 100 ms. Seek compactions (LevelDB
  * compacts a file that reads keep missing in) show up only as they start, which the
  * 100 ms window covers. */
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -45,34 +31,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <leveldb/c.h>
 
 #include "../engine.h"
+#include "leveldb_log.h"
 #include "peer_common.h"
 
 #define LDB_BLOCK_BYTES 4096       /* when he_config.block_bytes is 0: Amethyst's default too */
 #define LDB_MAX_OPEN_FILES 50000
 #define LDB_LEVELS 7               /* LevelDB's config::kNumLevels */
 #define LDB_L0_TRIGGER 4           /* config::kL0_CompactionTrigger */
-
-/* What the LOG has said so far. */
-typedef struct logscan {
-    int fd;                       /* -1: no LOG: its figures are unavailable */
-    uint64_t off;                 /* bytes read */
-    char line[1024];              /* the current line so far */
-    size_t len;
-    int overlong;                 /* the current line outgrew line: skipped */
-    uint64_t flush_bytes, flushes, flushes_started, flushes_ended;
-    uint64_t comp_written, compactions, comp_read, stalls;
-    int compacting;               /* a compaction has begun and not ended */
-    uint32_t *size;               /* table number -> bytes (0: unknown or deleted) */
-    size_t nsize;
-    uint64_t changed_ns;          /* last time the LOG grew or the stats text changed */
-    char *stats;                  /* the last "leveldb.stats" text busy() saw */
-} logscan;
 
 struct he_engine {
     leveldb_t *db;
@@ -81,19 +50,12 @@ struct he_engine {
     leveldb_filterpolicy_t *filter;
     leveldb_writeoptions_t *wo;
     leveldb_readoptions_t *ro;
-    /* Counted here (relaxed atomics): exact, but wal_bytes is computed. */
-    _Atomic uint64_t user_bytes, wal_bytes, lookups, found;
-    peer_common pc;               /* first error, settings */
-    pthread_mutex_t mu;           /* guards log */
-    logscan log;
+    _Atomic uint64_t wal_bytes;   /* computed here (relaxed): approximate */
+    peer_common pc;               /* first error, settings, user bytes and lookups */
+    pthread_mutex_t mu;           /* guards log and stats */
+    ldb_log log;
+    char *stats;                  /* the last "leveldb.stats" text busy() saw */
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Keeps the first error (what + LevelDB's message, which is then freed); returns -1. */
 static int fail(he_engine *e, const char *what, char *msg)
@@ -102,100 +64,6 @@ static int fail(he_engine *e, const char *what, char *msg)
 }
 
 #define add_setting(e, ...) peer_setting(&(e)->pc, __VA_ARGS__)
-
-/* ---- the LOG ---- */
-
-/* Records table n's size; grows the map (an allocation failure only loses the size, so
-   compaction bytes read come out lower: they are marked approximate anyway). */
-static void size_set(logscan *l, uint64_t n, uint64_t bytes)
-{
-    if (n >= l->nsize) {
-        size_t cap = l->nsize ? l->nsize : 1024;
-        while (cap <= n) cap *= 2;
-        uint32_t *s = realloc(l->size, cap * sizeof *s);
-        if (!s) return;
-        memset(s + l->nsize, 0, (cap - l->nsize) * sizeof *s);
-        l->size = s;
-        l->nsize = cap;
-    }
-    l->size[n] = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
-}
-
-static int starts(const char *s, const char *prefix) { return !strncmp(s, prefix, strlen(prefix)); }
-
-/* One whole LOG line: "yyyy/mm/dd-hh:mm:ss.uuuuuu <thread> <message>". */
-static void log_line(logscan *l, const char *line)
-{
-    const char *m = strchr(line, ' ');
-    if (m) m = strchr(m + 1, ' ');
-    if (!m) return;
-    m++;
-    unsigned long long n, b, keys;
-    int level;
-    char status[8];
-    if (starts(m, "Level-0 table #")) {
-        if (strstr(m, ": started")) {
-            l->flushes_started++;
-        } else if (sscanf(m, "Level-0 table #%llu: %llu bytes %7s", &n, &b, status) == 3) {
-            l->flushes_ended++;
-            if (!strcmp(status, "OK") && b > 0) {
-                l->flushes++;
-                l->flush_bytes += b;
-                size_set(l, n, b);
-            }
-        }
-    } else if (starts(m, "Compacting ")) {
-        l->compacting = 1;
-    } else if (sscanf(m, "Generated table #%llu@%d: %llu keys, %llu bytes", &n, &level, &keys,
-                      &b) == 4) {
-        size_set(l, n, b);
-    } else if (starts(m, "Compacted ")) {
-        const char *arrow = strstr(m, "=> ");
-        if (arrow && sscanf(arrow, "=> %llu bytes", &b) == 1) {
-            l->comp_written += b;
-            l->compactions++;
-        }
-    } else if (starts(m, "compacted to: ") || starts(m, "Compaction error: ")) {
-        l->compacting = 0;
-    } else if (sscanf(m, "Delete type=2 #%llu", &n) == 1) {
-        if (n < l->nsize) {
-            l->comp_read += l->size[n];
-            l->size[n] = 0;
-        }
-    } else if (starts(m, "Current memtable full; waiting") ||
-               starts(m, "Too many L0 files; waiting")) {
-        l->stalls++;
-    }
-}
-
-/* Reads what LevelDB appended to the LOG since the last call. Caller holds e->mu. */
-static void log_poll(logscan *l)
-{
-    if (l->fd < 0) return;
-    char buf[65536];
-    for (;;) {
-        ssize_t got = pread(l->fd, buf, sizeof buf, (off_t)l->off);
-        if (got <= 0) return;
-        l->off += (uint64_t)got;
-        l->changed_ns = now_ns();
-        for (ssize_t i = 0; i < got; i++) {
-            char ch = buf[i];
-            if (ch == '\n') {
-                if (!l->overlong) {
-                    l->line[l->len] = '\0';
-                    log_line(l, l->line);
-                }
-                l->len = 0;
-                l->overlong = 0;
-            } else if (l->len + 1 < sizeof l->line) {
-                l->line[l->len++] = ch;
-            } else {
-                l->overlong = 1;   /* our messages are short; a long one is something else */
-            }
-        }
-        if ((size_t)got < sizeof buf) return;
-    }
-}
 
 /* ---- the live tables ---- */
 
@@ -245,7 +113,7 @@ static void seed_sizes(he_engine *e)
     for (char *p = s; *p;) {
         char *eol = strchr(p, '\n');
         unsigned long long n, b;
-        if (p[0] == ' ' && sscanf(p, " %llu:%llu[", &n, &b) == 2) size_set(&e->log, n, b);
+        if (p[0] == ' ' && sscanf(p, " %llu:%llu[", &n, &b) == 2) ldb_log_table(&e->log, n, b);
         if (!eol) break;
         p = eol + 1;
     }
@@ -262,9 +130,8 @@ static void destroy(he_engine *e)
     if (e->opts) leveldb_options_destroy(e->opts);
     if (e->filter) leveldb_filterpolicy_destroy(e->filter);
     if (e->cache) leveldb_cache_destroy(e->cache);
-    if (e->log.fd >= 0) close(e->log.fd);
-    free(e->log.size);
-    free(e->log.stats);
+    ldb_log_free(&e->log);
+    free(e->stats);
     pthread_mutex_destroy(&e->mu);
     peer_destroy(&e->pc);
     free(e);
@@ -339,7 +206,7 @@ static int ldb_open(const he_config *c, const char *variant, he_engine **out, ch
     }
     pthread_mutex_init(&e->mu, NULL);
     peer_init(&e->pc);
-    e->log.fd = -1;
+    ldb_log_init(&e->log);
     e->opts = leveldb_options_create();
     e->wo = leveldb_writeoptions_create();
     e->ro = leveldb_readoptions_create();
@@ -358,14 +225,10 @@ static int ldb_open(const he_config *c, const char *variant, he_engine **out, ch
         destroy(e);
         return -1;
     }
-    /* The LOG this open started (an earlier one is now LOG.old). */
-    char path[4200];
-    snprintf(path, sizeof path, "%s/LOG", c->dir);
-    e->log.fd = open(path, O_RDONLY | O_CLOEXEC);
-    e->log.changed_ns = now_ns();
+    ldb_log_open(&e->log, c->dir);
     seed_sizes(e);
     pthread_mutex_lock(&e->mu);
-    log_poll(&e->log);
+    ldb_log_poll(&e->log);
     pthread_mutex_unlock(&e->mu);
     *out = e;
     return 0;
@@ -397,7 +260,7 @@ static int ldb_put(he_engine *e, const void *k, size_t kn, const void *v, size_t
     char *msg = NULL;
     leveldb_put(e->db, e->wo, k, kn, v, vn, &msg);
     if (msg) return fail(e, "leveldb_put", msg);
-    atomic_fetch_add_explicit(&e->user_bytes, kn + vn, memory_order_relaxed);
+    peer_count_write(&e->pc, kn + vn);
     atomic_fetch_add_explicit(&e->wal_bytes, wal_estimate(kn, vn, 1), memory_order_relaxed);
     return 0;
 }
@@ -411,12 +274,11 @@ static int ldb_get(he_engine *e, const void *k, size_t kn, void *buf, size_t cap
         leveldb_free(v);
         return fail(e, "leveldb_get", msg);
     }
-    atomic_fetch_add_explicit(&e->lookups, 1, memory_order_relaxed);
+    peer_count_get(&e->pc, v != NULL);
     if (!v) return 1;
     memcpy(buf, v, n < cap ? n : cap);
     *vn = n;
     leveldb_free(v);
-    atomic_fetch_add_explicit(&e->found, 1, memory_order_relaxed);
     return 0;
 }
 
@@ -425,7 +287,7 @@ static int ldb_del(he_engine *e, const void *k, size_t kn)
     char *msg = NULL;
     leveldb_delete(e->db, e->wo, k, kn, &msg);
     if (msg) return fail(e, "leveldb_delete", msg);
-    atomic_fetch_add_explicit(&e->user_bytes, kn, memory_order_relaxed);
+    peer_count_write(&e->pc, kn);
     atomic_fetch_add_explicit(&e->wal_bytes, wal_estimate(kn, 0, 0), memory_order_relaxed);
     return 0;
 }
@@ -449,46 +311,35 @@ static int ldb_scan(he_engine *e, const void *k, size_t kn, uint32_t n, uint32_t
     return msg ? fail(e, "leveldb iterator", msg) : 0;
 }
 
+/* The counters LevelDB provides; every other one is unavailable (null): segments probed,
+   blocks read, strategy switches, stall time, slowdowns, live entries, the memtable
+   apart from the block cache, pending work, tags and reasons. */
 static int ldb_counters(he_engine *e, he_counters *out)
 {
     *out = (he_counters){ 0 };
-    out->have = HE_HAVE_WRITE_AMP | HE_HAVE_READ_AMP | HE_HAVE_SPACE | HE_HAVE_COMPACTIONS |
-                HE_HAVE_STALLS;
-    uint32_t lack = HE_F_SEGMENTS_PROBED | HE_F_BLOCKS_READ | HE_F_BLOCKS_READ_DISK |
-                    HE_F_SWITCHES | HE_F_STALL_MICROS | HE_F_SLOWDOWN_COUNT |
-                    HE_F_SLOWDOWN_MICROS | HE_F_LIVE_ENTRIES | HE_F_MEMTABLE_BYTES |
-                    HE_F_PENDING;
-    uint32_t approx = HE_F_WAL_BYTES | HE_F_COMPACTION_READ | HE_F_STALL_COUNT;
-    out->user_bytes_written = atomic_load_explicit(&e->user_bytes, memory_order_relaxed);
-    out->wal_bytes = atomic_load_explicit(&e->wal_bytes, memory_order_relaxed);
-    out->point_lookups = atomic_load_explicit(&e->lookups, memory_order_relaxed);
-    out->lookups_found = atomic_load_explicit(&e->found, memory_order_relaxed);
+    peer_counts(&e->pc, out);
+    HE_PROVIDE_APPROX(out, wal_bytes, atomic_load_explicit(&e->wal_bytes, memory_order_relaxed));
     pthread_mutex_lock(&e->mu);
-    log_poll(&e->log);
+    ldb_log_poll(&e->log);
     if (e->log.fd >= 0) {
-        out->flush_bytes_written = e->log.flush_bytes;
-        out->flushes = e->log.flushes;
-        out->compaction_bytes_written = e->log.comp_written;
-        out->compactions = e->log.compactions;
-        out->compaction_bytes_read = e->log.comp_read;
-        out->stall_count = e->log.stalls;
-    } else {
-        lack |= HE_F_FLUSH_BYTES | HE_F_FLUSHES | HE_F_COMPACTION_WRITTEN | HE_F_COMPACTIONS |
-                HE_F_COMPACTION_READ | HE_F_STALL_COUNT;
+        HE_PROVIDE(out, flush_bytes_written, e->log.flush_bytes);
+        HE_PROVIDE(out, flushes, e->log.flushes);
+        HE_PROVIDE(out, compaction_bytes_written, e->log.comp_written);
+        HE_PROVIDE(out, compactions, e->log.compactions);
+        HE_PROVIDE_APPROX(out, compaction_bytes_read, e->log.comp_read);
+        HE_PROVIDE_APPROX(out, stall_count, e->log.stalls);
     }
     pthread_mutex_unlock(&e->mu);
     levels lv;
     if (live_tables(e, &lv) == 0) {
+        uint64_t files = 0, bytes = 0;
         for (int l = 0; l < LDB_LEVELS; l++) {
-            out->live_files += lv.files[l];
-            out->live_bytes += lv.bytes[l];
+            files += lv.files[l];
+            bytes += lv.bytes[l];
         }
-    } else {
-        lack |= HE_F_LIVE_BYTES | HE_F_LIVE_FILES;
+        HE_PROVIDE(out, live_sst_files, files);
+        HE_PROVIDE(out, live_sst_bytes, bytes);
     }
-    out->lack = lack;
-    out->approx = approx & ~lack;
-    out->approximate = out->approx != 0;
     return 0;
 }
 
@@ -498,14 +349,14 @@ static int ldb_busy(he_engine *e)
     int need = live_tables(e, &lv) == 0 && needs_compaction(&lv);
     char *stats = leveldb_property_value(e->db, "leveldb.stats");
     pthread_mutex_lock(&e->mu);
-    logscan *l = &e->log;
-    log_poll(l);
-    if (stats && (!l->stats || strcmp(stats, l->stats))) {
-        free(l->stats);
-        l->stats = strdup(stats);
-        l->changed_ns = now_ns();
+    ldb_log *l = &e->log;
+    ldb_log_poll(l);
+    if (stats && (!e->stats || strcmp(stats, e->stats))) {
+        free(e->stats);
+        e->stats = strdup(stats);
+        l->changed_ns = ldb_now_ns();
     }
-    uint64_t quiet = now_ns() - l->changed_ns;
+    uint64_t quiet = ldb_now_ns() - l->changed_ns;
     int busy = l->flushes_started > l->flushes_ended || l->compacting ||
                (need && quiet < 2000000000ull) || quiet < 100000000ull;
     pthread_mutex_unlock(&e->mu);

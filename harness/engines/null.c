@@ -55,7 +55,7 @@ static int null_scan(he_engine *e, const void *k, size_t kn, uint32_t n, uint32_
 static int null_counters(he_engine *e, he_counters *out)
 {
     (void)e;
-    *out = (he_counters){ 0 };      /* have = 0: no figure is available */
+    *out = (he_counters){ 0 };      /* provides nothing: every counter is null */
     return 0;
 }
 

@@ -11,9 +11,9 @@
  *
  * Counters: user bytes, point lookups and finds are counted here, exactly as the workbench
  * defines them; the rest come from RocksDB's statistics (rocksdb_options_enable_statistics,
- * parsed from rocksdb_options_statistics_get_string) and properties. A figure RocksDB does
- * not give in our terms is marked unavailable (he_counters.lack), one that is close but not
- * the same is marked approximate (he_counters.approx); docs/engines.md lists which and why.
+ * parsed from rocksdb_options_statistics_get_string) and properties. counters() provides
+ * only what RocksDB gives in our terms (the rest is null), marking as approximate what is
+ * close but not the same; docs/engines.md lists which and why.
  *
  * busy(): a flush or compaction is running, or a memtable waits to be flushed
  * (rocksdb.num-running-compactions, rocksdb.num-running-flushes,
@@ -51,9 +51,7 @@ struct he_engine {
     rocksdb_readoptions_t *ro;
     int universal;
     int bloom_bits;
-    /* Counted here (relaxed atomics; exact): */
-    _Atomic uint64_t user_bytes, lookups, found;
-    peer_common pc;               /* first error, settings */
+    peer_common pc;               /* first error, settings, user bytes and lookups */
 };
 
 /* Keeps the first error (what + RocksDB's message, which is then freed); returns -1. */
@@ -243,7 +241,7 @@ static int rdb_put(he_engine *e, const void *k, size_t kn, const void *v, size_t
     char *msg = NULL;
     rocksdb_put(e->db, e->wo, k, kn, v, vn, &msg);
     if (msg) return fail(e, "rocksdb_put", msg);
-    atomic_fetch_add_explicit(&e->user_bytes, kn + vn, memory_order_relaxed);
+    peer_count_write(&e->pc, kn + vn);
     return 0;
 }
 
@@ -255,14 +253,13 @@ static int rdb_get(he_engine *e, const void *k, size_t kn, void *buf, size_t cap
         rocksdb_pinnableslice_destroy(p);
         return fail(e, "rocksdb_get_pinned", msg);
     }
-    atomic_fetch_add_explicit(&e->lookups, 1, memory_order_relaxed);
+    peer_count_get(&e->pc, p != NULL);
     if (!p) return 1;
     size_t n;
     const char *v = rocksdb_pinnableslice_value(p, &n);
     memcpy(buf, v, n < cap ? n : cap);
     *vn = n;
     rocksdb_pinnableslice_destroy(p);
-    atomic_fetch_add_explicit(&e->found, 1, memory_order_relaxed);
     return 0;
 }
 
@@ -271,7 +268,7 @@ static int rdb_del(he_engine *e, const void *k, size_t kn)
     char *msg = NULL;
     rocksdb_delete(e->db, e->wo, k, kn, &msg);
     if (msg) return fail(e, "rocksdb_delete", msg);
-    atomic_fetch_add_explicit(&e->user_bytes, kn, memory_order_relaxed);
+    peer_count_write(&e->pc, kn);
     return 0;
 }
 
@@ -329,74 +326,69 @@ static int prop_int(he_engine *e, const char *name, uint64_t *v)
     return rocksdb_property_int(e->db, name, v) == 0 ? 0 : -1;
 }
 
+/* Provides counter id of out as v, approximate when it is one of RocksDB's estimates. */
+static void provide(he_counters *out, int id, uint64_t v)
+{
+    /* Not in the workbench's terms, but close (docs/engines.md): the WAL bytes, stalls
+       (stops and slowdowns as one figure), the memtable size and the pending work. */
+    static const int approx[] = { HE_ID(wal_bytes), HE_ID(stall_count), HE_ID(stall_micros),
+                                  HE_ID(memtable_bytes), HE_ID(pending_compaction_bytes) };
+    *he_counter_at(out, id, 0) = v;
+    out->avail[id] = HE_EXACT;
+    for (size_t i = 0; i < sizeof approx / sizeof approx[0]; i++)
+        if (approx[i] == id) out->avail[id] = HE_APPROX;
+}
+
+/* The counters RocksDB provides; every other one is unavailable (null): blocks read
+   (RocksDB's block-cache tickers count compaction reads too), slowdowns apart from stalls,
+   strategy switches, tags and reasons, and segments probed without a bloom filter. */
 static int rdb_counters(he_engine *e, he_counters *out)
 {
     *out = (he_counters){ 0 };
-    out->have = HE_HAVE_WRITE_AMP | HE_HAVE_READ_AMP | HE_HAVE_SPACE | HE_HAVE_COMPACTIONS |
-                HE_HAVE_STALLS;
-    out->user_bytes_written = atomic_load_explicit(&e->user_bytes, memory_order_relaxed);
-    out->point_lookups = atomic_load_explicit(&e->lookups, memory_order_relaxed);
-    out->lookups_found = atomic_load_explicit(&e->found, memory_order_relaxed);
-    /* Not in the workbench's terms (docs/engines.md): RocksDB's block-cache tickers count
-       compaction reads too, stalls and slowdowns are one figure, no strategy switches. */
-    uint32_t lack = HE_F_BLOCKS_READ | HE_F_BLOCKS_READ_DISK | HE_F_SWITCHES |
-                    HE_F_SLOWDOWN_COUNT | HE_F_SLOWDOWN_MICROS;
-    uint32_t approx = HE_F_WAL_BYTES | HE_F_STALL_COUNT | HE_F_STALL_MICROS |
-                      HE_F_MEMTABLE_BYTES | HE_F_PENDING;
-    if (e->bloom_bits <= 0) lack |= HE_F_SEGMENTS_PROBED;   /* no filter to count probes */
+    peer_counts(&e->pc, out);
 
     char *st = rocksdb_options_statistics_get_string(e->opts);
-    static const struct { const char *name; size_t off; uint32_t bit; } stats[] = {
-        { "rocksdb.flush.write.bytes", offsetof(he_counters, flush_bytes_written), HE_F_FLUSH_BYTES },
-        { "rocksdb.compact.write.bytes", offsetof(he_counters, compaction_bytes_written),
-          HE_F_COMPACTION_WRITTEN },
-        { "rocksdb.compact.read.bytes", offsetof(he_counters, compaction_bytes_read),
-          HE_F_COMPACTION_READ },
-        { "rocksdb.wal.bytes", offsetof(he_counters, wal_bytes), HE_F_WAL_BYTES },
+    static const struct { const char *name; int id; } stats[] = {
+        { "rocksdb.flush.write.bytes", HE_ID(flush_bytes_written) },
+        { "rocksdb.compact.write.bytes", HE_ID(compaction_bytes_written) },
+        { "rocksdb.compact.read.bytes", HE_ID(compaction_bytes_read) },
+        { "rocksdb.wal.bytes", HE_ID(wal_bytes) },
         /* files whose filter let a lookup through: the files whose data it searched */
-        { "rocksdb.bloom.filter.full.positive", offsetof(he_counters, segments_probed),
-          HE_F_SEGMENTS_PROBED },
-        { "rocksdb.db.flush.micros", offsetof(he_counters, flushes), HE_F_FLUSHES },
-        { "rocksdb.compaction.times.micros", offsetof(he_counters, compactions), HE_F_COMPACTIONS },
-        { "rocksdb.db.write.stall", offsetof(he_counters, stall_count), HE_F_STALL_COUNT },
-        { "rocksdb.stall.micros", offsetof(he_counters, stall_micros), HE_F_STALL_MICROS },
+        { "rocksdb.bloom.filter.full.positive", HE_ID(segments_probed) },
+        { "rocksdb.db.flush.micros", HE_ID(flushes) },
+        { "rocksdb.compaction.times.micros", HE_ID(compactions) },
+        { "rocksdb.db.write.stall", HE_ID(stall_count) },
+        { "rocksdb.stall.micros", HE_ID(stall_micros) },
     };
     for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++) {
         uint64_t v;
-        if (st && stat_count(st, stats[i].name, &v) == 0)
-            *(uint64_t *)((char *)out + stats[i].off) = v;
-        else
-            lack |= stats[i].bit;
+        if (stats[i].id == HE_ID(segments_probed) && e->bloom_bits <= 0) continue;
+        if (st && stat_count(st, stats[i].name, &v) == 0) provide(out, stats[i].id, v);
     }
     free(st);
 
     uint64_t v;
-    if (prop_int(e, "rocksdb.live-sst-files-size", &v) == 0) out->live_bytes = v;
-    else lack |= HE_F_LIVE_BYTES;
-    for (int l = 0; l < RDB_LEVELS; l++) {
+    if (prop_int(e, "rocksdb.live-sst-files-size", &v) == 0)
+        provide(out, HE_ID(live_sst_bytes), v);
+    uint64_t files = 0;
+    int l = 0;
+    for (; l < RDB_LEVELS; l++) {
         char name[48];
         snprintf(name, sizeof name, "rocksdb.num-files-at-level%d", l);
         char *s = rocksdb_property_value(e->db, name);
-        if (!s) {
-            lack |= HE_F_LIVE_FILES;
-            break;
-        }
-        out->live_files += strtoull(s, NULL, 10);
+        if (!s) break;
+        files += strtoull(s, NULL, 10);
         free(s);
     }
+    if (l == RDB_LEVELS) provide(out, HE_ID(live_sst_files), files);
     char *agg = rocksdb_property_value(e->db, "rocksdb.aggregated-table-properties");
     const char *ent = agg ? strstr(agg, "# entries=") : NULL;
-    if (ent) out->live_entries = strtoull(ent + 10, NULL, 10);
-    else lack |= HE_F_LIVE_ENTRIES;
+    if (ent) provide(out, HE_ID(live_entries), strtoull(ent + 10, NULL, 10));
     free(agg);
-    if (prop_int(e, "rocksdb.cur-size-all-mem-tables", &v) == 0) out->memtable_bytes = v;
-    else lack |= HE_F_MEMTABLE_BYTES;
+    if (prop_int(e, "rocksdb.cur-size-all-mem-tables", &v) == 0)
+        provide(out, HE_ID(memtable_bytes), v);
     if (prop_int(e, "rocksdb.estimate-pending-compaction-bytes", &v) == 0)
-        out->pending_compaction_bytes = v;
-    else lack |= HE_F_PENDING;
-    out->lack = lack;
-    out->approx = approx & ~lack;
-    out->approximate = out->approx != 0;
+        provide(out, HE_ID(pending_compaction_bytes), v);
     return 0;
 }
 

@@ -4,13 +4,15 @@
  * shape, types and internal sums (check_doc, check_case). Header-only, like cli_util.h;
  * the including test calls setup / teardown around its tests (they make and remove g_dir).
  * A figure an engine cannot provide is null in the JSON: the checks accept null wherever
- * the schema allows it and check the number otherwise. Include <cmocka.h> (and what it
+ * the schema allows it and check the number otherwise. The engine counters' places and
+ * types come from the harness's own lists (engine.h's HE_COUNTERS, HE_COUNTER_ARRAYS). Include <cmocka.h> (and what it
  * needs) first. */
 #ifndef AM_HARNESS_TESTS_RESULTS_CHECK_H
 #define AM_HARNESS_TESTS_RESULTS_CHECK_H
 
 #include <math.h>
 
+#include "../engine.h"
 #include "cli_util.h"
 
 #define N 2000                        /* -keys for every run */
@@ -147,16 +149,88 @@ static inline long long check_phase(const json_t *p, const json_t *def, size_t i
     return ops;
 }
 
-/* Sums over the phases of a counter inside obj (NULL: the phase itself) equal the totals. */
-static inline void check_sum(const json_t *doc, const char *obj, const char *k)
+/* o's member at a dotted path ("bytes.user_written"); fails the test when it is missing. */
+static inline json_t *get_path(const json_t *o, const char *path)
+{
+    char part[64];
+    const char *dot;
+    while ((dot = strchr(path, '.'))) {
+        snprintf(part, sizeof part, "%.*s", (int)(dot - path), path);
+        o = get(o, part);
+        path = dot + 1;
+    }
+    return get(o, path);
+}
+
+/* Counter id in o (a window or an end state) is null or of the counter's type. */
+static inline void check_counter(const json_t *o, int id)
+{
+    const he_counter_info *ci = &he_counter_infos[id];
+    json_t *v = get_path(o, ci->json);
+    if (json_is_null(v)) return;
+    if (ci->n > 1) {
+        assert_true(ci->keys ? json_is_object(v) : json_is_array(v));
+        assert_int_equal(ci->keys ? json_object_size(v) : json_array_size(v), ci->n);
+        for (size_t i = 0; i < ci->n; i++) {
+            json_t *x = ci->keys ? get(v, ci->keys[i]) : json_array_get(v, i);
+            assert_true(json_is_integer(x) && json_integer_value(x) >= 0);
+        }
+    } else if (ci->unit == HE_MICROS) {
+        assert_true(json_is_real(v) && json_real_value(v) >= 0);
+    } else {
+        assert_true(json_is_integer(v) && json_integer_value(v) >= 0);
+    }
+}
+
+/* Element i of counter id in o, as an integer. */
+static inline long long counter_at(const json_t *o, int id, size_t i)
+{
+    const he_counter_info *ci = &he_counter_infos[id];
+    json_t *v = get_path(o, ci->json);
+    if (ci->n > 1) v = ci->keys ? get(v, ci->keys[i]) : json_array_get(v, i);
+    assert_true(json_is_integer(v));
+    return json_integer_value(v);
+}
+
+/* Every HE_SUM counter counted in integers (each element of an array): the phases' values
+   add up to the totals', unless the totals have it null. */
+static inline void check_sums(const json_t *doc)
 {
     json_t *phases = get(doc, "phases"), *tot = get(doc, "totals"), *p;
-    if (obj) tot = get(tot, obj);
-    if (json_is_null(get(tot, k))) return;
-    long long sum = 0;
+    for (int id = 0; id < HE_NCOUNTERS; id++) {
+        const he_counter_info *ci = &he_counter_infos[id];
+        if (ci->kind != HE_SUM || ci->unit != HE_COUNT || json_is_null(get_path(tot, ci->json)))
+            continue;
+        for (size_t e = 0; e < ci->n; e++) {
+            long long sum = 0;
+            size_t i;
+            json_array_foreach(phases, i, p) sum += counter_at(p, id, e);
+            assert_int_equal(sum, counter_at(tot, id, e));
+        }
+    }
+}
+
+/* Every counter of the lists where the schema puts it, null or of its type: the HE_SUM
+   ones in each phase and the totals, the HE_GAUGE ones in each end state and timeline
+   sample, the timeline ones in each sample. */
+static inline void check_counters(const json_t *doc)
+{
+    json_t *phases = get(doc, "phases"), *tot = get(doc, "totals"), *p;
     size_t i;
-    json_array_foreach(phases, i, p) sum += iget(obj ? get(p, obj) : p, k);
-    assert_int_equal(sum, iget(tot, k));
+    for (int id = 0; id < HE_NCOUNTERS; id++) {
+        if (he_counter_infos[id].kind == HE_SUM) {
+            json_array_foreach(phases, i, p) check_counter(p, id);
+            check_counter(tot, id);
+        } else {
+            json_array_foreach(phases, i, p) check_counter(get(p, "end_state"), id);
+            check_counter(get(tot, "end_state"), id);
+        }
+        json_array_foreach(get(doc, "timeline"), i, p) {
+            if (he_counter_infos[id].kind == HE_GAUGE) check_counter(get(p, "engine"), id);
+            if (he_counter_infos[id].timeline) check_counter(p, id);
+        }
+    }
+    check_sums(doc);
 }
 
 static inline void check_timeline(const json_t *doc, long long total_ops)
@@ -212,12 +286,17 @@ static inline long long check_doc(const json_t *doc, const char *engine)
     json_t *tot = get(doc, "totals");
     assert_int_equal(iget(tot, "ops"), ops);
     assert_int_equal(iget(tot, "phases"), (long long)json_array_size(defs));
-    static const char *const bytes[] = { "user_written", "wal_written", "flush_written",
-                                         "compaction_written", "compaction_read", "written" };
-    for (size_t k = 0; k < sizeof bytes / sizeof bytes[0]; k++) check_sum(doc, "bytes", bytes[k]);
-    static const char *const counts[] = { "compactions", "flushes", "switches", "point_lookups",
-                                          "segments_probed", "blocks_read", "stall_count" };
-    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) check_sum(doc, NULL, counts[k]);
+    check_counters(doc);
+    /* The sums of counters the window objects carry too. */
+    json_t *tb = get(tot, "bytes");
+    if (!json_is_null(get(tb, "written"))) {
+        long long sum = 0;
+        json_array_foreach(phases, i, p) sum += iget(get(p, "bytes"), "written");
+        assert_int_equal(sum, iget(tb, "written"));
+        assert_int_equal(iget(tb, "written"), iget(tb, "wal_written") + iget(tb, "flush_written") +
+                                                  iget(tb, "compaction_written"));
+    }
+    assert_true(json_equal(get(tb, "read"), get(tb, "compaction_read")));
     ratio(tot, "write_amplification");
     ratio(tot, "read_amplification");
     ratio(tot, "space_amplification");

@@ -107,7 +107,8 @@ typedef struct mcase {
     double wa, wal, ra, bpl, sa;      /* NAN: expect undefined */
 } mcase;
 
-#define ALL (HE_HAVE_WRITE_AMP | HE_HAVE_READ_AMP | HE_HAVE_SPACE)
+/* Every counter provided (exactly). */
+#define ALL { [0 ... HE_NCOUNTERS - 1] = HE_EXACT }
 
 static const mcase mcases[] = {
     { "plain window",
@@ -115,22 +116,22 @@ static const mcase mcases[] = {
         .wal_bytes = 1100, .point_lookups = 10, .segments_probed = 20, .blocks_read = 5 },
       { .user_bytes_written = 3000, .flush_bytes_written = 2500, .compaction_bytes_written = 4700,
         .wal_bytes = 3300, .point_lookups = 110, .segments_probed = 170, .blocks_read = 105,
-        .live_bytes = 6000, .logical_bytes = 4000, .have = ALL },
+        .live_sst_bytes = 6000, .logical_bytes = 4000, .avail = ALL },
       1, 3.0, 1.1, 1.5, 1.0, 1.5 },
     { "no user writes, no lookups: undefined, not 0",
       { .user_bytes_written = 10, .compaction_bytes_written = 1 },
-      { .user_bytes_written = 10, .compaction_bytes_written = 900, .live_bytes = 10,
-        .logical_bytes = 0, .have = ALL },
+      { .user_bytes_written = 10, .compaction_bytes_written = 900, .live_sst_bytes = 10,
+        .logical_bytes = 0, .avail = ALL },
       1, NAN, NAN, NAN, NAN, NAN },
     { "live account unknown (reused database)",
-      { 0 }, { .user_bytes_written = 10, .flush_bytes_written = 20, .live_bytes = 50,
-               .logical_bytes = 10, .have = ALL },
+      { 0 }, { .user_bytes_written = 10, .flush_bytes_written = 20, .live_sst_bytes = 50,
+               .logical_bytes = 10, .avail = ALL },
       0, 2.0, 0.0, NAN, NAN, NAN },
     { "engine without counters (null)",
       { 0 }, { .user_bytes_written = 10, .flush_bytes_written = 20, .point_lookups = 3 },
       1, NAN, NAN, NAN, NAN, NAN },
     { "counters went backwards",
-      { .user_bytes_written = 100 }, { .user_bytes_written = 50, .have = ALL },
+      { .user_bytes_written = 100 }, { .user_bytes_written = 50, .avail = ALL },
       1, NAN, NAN, NAN, NAN, NAN },
 };
 
@@ -160,17 +161,18 @@ static void metrics_definitions(void **state)
 static void deltas_take_state_from_the_end(void **state)
 {
     (void)state;
-    he_counters a = { .compactions = 3, .live_bytes = 100, .stall_micros = 5 };
-    he_counters b = { .compactions = 10, .live_bytes = 40, .stall_micros = 9, .have = ALL };
+    he_counters a = { .compactions = 3, .live_sst_bytes = 100, .stall_micros = 5 };
+    he_counters b = { .compactions = 10, .live_sst_bytes = 40, .stall_micros = 9, .avail = ALL };
     he_counters d;
     assert_int_equal(metrics_delta(&a, &b, &d), 0);
     assert_int_equal(d.compactions, 7);
     assert_int_equal(d.stall_micros, 4);
-    assert_int_equal(d.live_bytes, 40);           /* a state, not a delta */
-    assert_int_equal(d.have, ALL);
+    assert_int_equal(d.live_sst_bytes, 40);           /* a state, not a delta */
+    assert_int_equal(d.avail[HE_ID(compactions)], HE_EXACT);   /* availability as at b */
+    assert_int_equal(d.avail[HE_ID(live_sst_bytes)], HE_EXACT);
     b.compactions = 2;
     assert_int_equal(metrics_delta(&a, &b, &d), -1);
-    assert_int_equal(d.have, 0);
+    for (int id = 0; id < HE_NCOUNTERS; id++) assert_int_equal(d.avail[id], HE_NONE);
     assert_true(isnan(metrics_ratio(5, 0)));
     assert_true(metrics_ratio(0, 5) == 0.0);
 }

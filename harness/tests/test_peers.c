@@ -86,31 +86,34 @@ static void one_adapter(const char *name)
     assert_int_equal(k.user_bytes_written, 4000 * 307 + 7);   /* exact: counted by the adapter */
     assert_int_equal(k.point_lookups, 4);
     assert_int_equal(k.lookups_found, 2);
-    uint32_t groups = HE_HAVE_WRITE_AMP | HE_HAVE_READ_AMP | HE_HAVE_SPACE |
-                      HE_HAVE_COMPACTIONS | HE_HAVE_STALLS;
-    assert_int_equal(k.have & groups, groups);
-    assert_int_equal(k.have & HE_HAVE_TAGS, 0);          /* no strategy tags */
+    assert_int_equal(k.avail[HE_ID(user_bytes_written)], HE_EXACT);
+    assert_int_equal(k.avail[HE_ID(point_lookups)], HE_EXACT);
+    assert_int_equal(k.avail[HE_ID(segments_leveled)], HE_NONE);   /* no strategy tags */
+    assert_int_equal(k.avail[HE_ID(compactions_by_reason)], HE_NONE);
     /* Flushes and compactions happened (1.2 MB through 64 KiB memtables) and were counted. */
-    assert_false(k.lack & (HE_F_FLUSH_BYTES | HE_F_COMPACTION_WRITTEN | HE_F_FLUSHES |
-                           HE_F_COMPACTIONS | HE_F_LIVE_BYTES | HE_F_LIVE_FILES));
+    static const int counted[] = { HE_ID(flush_bytes_written), HE_ID(compaction_bytes_written),
+                                   HE_ID(flushes), HE_ID(compactions), HE_ID(live_sst_bytes),
+                                   HE_ID(live_sst_files) };
+    for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++)
+        assert_int_equal(k.avail[counted[i]], HE_EXACT);
     assert_true(k.flushes > 0 && k.flush_bytes_written > 0);
     assert_true(k.compactions > 0 && k.compaction_bytes_written > 0);
-    assert_true(k.live_bytes > 4000 * 300 / 2 && k.live_files > 0);
+    assert_true(k.live_sst_bytes > 4000 * 300 / 2 && k.live_sst_files > 0);
     assert_true(k.flush_bytes_written > k.user_bytes_written / 2);
-    /* What neither peer gives in the workbench's terms is marked, not zeroed. */
-    assert_true(k.lack & HE_F_BLOCKS_READ);
-    assert_true(k.lack & HE_F_SLOWDOWN_COUNT);
-    assert_true(k.lack & HE_F_SWITCHES);
-    assert_true(k.approx & HE_F_WAL_BYTES);
-    assert_int_equal(k.approx & k.lack, 0);
-    assert_int_equal(k.approximate, 1);
+    /* What neither peer gives in the workbench's terms is not provided, never zeroed. */
+    assert_int_equal(k.avail[HE_ID(blocks_read)], HE_NONE);
+    assert_int_equal(k.avail[HE_ID(slowdown_count)], HE_NONE);
+    assert_int_equal(k.avail[HE_ID(switches)], HE_NONE);
+    assert_int_equal(k.avail[HE_ID(wal_bytes)], HE_APPROX);
     if (is_leveldb(name)) {
-        assert_true(k.lack & HE_F_SEGMENTS_PROBED);
-        assert_true(k.lack & HE_F_LIVE_ENTRIES);
-        assert_true(k.lack & HE_F_MEMTABLE_BYTES);
-        assert_true(k.approx & HE_F_COMPACTION_READ);
+        assert_int_equal(k.avail[HE_ID(segments_probed)], HE_NONE);
+        assert_int_equal(k.avail[HE_ID(live_entries)], HE_NONE);
+        assert_int_equal(k.avail[HE_ID(memtable_bytes)], HE_NONE);
+        assert_int_equal(k.avail[HE_ID(compaction_bytes_read)], HE_APPROX);
     } else {
-        assert_false(k.lack & (HE_F_SEGMENTS_PROBED | HE_F_LIVE_ENTRIES | HE_F_COMPACTION_READ));
+        assert_int_equal(k.avail[HE_ID(segments_probed)], HE_EXACT);
+        assert_int_equal(k.avail[HE_ID(live_entries)], HE_EXACT);
+        assert_int_equal(k.avail[HE_ID(compaction_bytes_read)], HE_EXACT);
         /* Lookups that reached a table: at least the two found there (the memtable was
            flushed long before), few false positives. */
         assert_true(k.segments_probed >= 2 && k.segments_probed <= 5);

@@ -1,11 +1,18 @@
 """common: what both parts of perf-check share: the Usage error (exit 2), JSON files with
-a checked `schema`, and one amethystd run."""
+a checked `schema` (read by pylib/amresult.py), and one amethystd run."""
 import json
 import os
 import subprocess
+import sys
 import tempfile
 
-RESULT_SCHEMA = "amethyst-result/1"
+_PYLIB = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                      "pylib")
+if _PYLIB not in sys.path:
+    sys.path.insert(0, _PYLIB)
+import amresult  # noqa: E402
+
+RESULT_SCHEMA = amresult.SCHEMA
 
 
 class Usage(Exception):
@@ -15,19 +22,9 @@ class Usage(Exception):
 def load_json(path, schema=None):
     """The document in `path`; Usage if missing, malformed, or of another `schema`."""
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except FileNotFoundError:
-        raise Usage(f"{path}: no such file")
-    except (OSError, UnicodeDecodeError) as e:
-        raise Usage(f"{path}: cannot read: {e}")
-    except json.JSONDecodeError as e:
-        raise Usage(f"{path}: malformed JSON: {e}")
-    if schema is not None:
-        got = doc.get("schema") if isinstance(doc, dict) else None
-        if got != schema:
-            raise Usage(f"{path}: schema is {got!r}, expected {schema!r}")
-    return doc
+        return amresult.read_json(path, schema)
+    except amresult.BadResult as e:
+        raise Usage(str(e))
 
 
 def write_json(path, doc):
@@ -53,9 +50,13 @@ def run_amethystd(amethystd, args, out):
     if p.returncode != 0:
         tail = (p.stderr or "").strip().splitlines()[-3:]
         raise Usage(f"{' '.join(cmd)} exited {p.returncode}: " + " / ".join(tail))
-    doc = load_json(out, RESULT_SCHEMA)
-    if doc.get("error") or doc.get("interrupted"):
-        raise Usage(f"{out}: the run did not finish: {doc.get('error') or 'interrupted'}")
+    try:
+        doc = amresult.load(out)
+    except amresult.BadResult as e:
+        raise Usage(str(e))
+    why = amresult.unfinished(doc)
+    if why:
+        raise Usage(f"{out}: the run did not finish: {why}")
     return doc
 
 

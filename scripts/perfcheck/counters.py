@@ -1,14 +1,17 @@
 """counters: the deterministic half of perf-check.
 
 A fixed set of small `amethystd -deterministic` runs (RUNS), each giving per phase and for
-the whole run the counters in COUNTERS (never a timing: those are not deterministic), kept
-as baselines in results/baselines/<name>.json and compared with them: integers exactly,
-reals within a relative tolerance.
+the whole run its counters (every figure the result document has but the timings, by its
+own names: amresult.counters), kept as baselines in results/baselines/<name>.json and
+compared with them: integers exactly, reals within a relative tolerance. Only the
+counters a baseline names are compared, so a counter added to the document does not fail
+the check; a baseline made later (-update-baselines) records it.
 """
 import math
 import os
 
 from . import common
+from .common import amresult
 
 BASELINE_SCHEMA = "amethyst-perf-baseline/1"
 
@@ -23,69 +26,43 @@ WORKLOADS = (("shift", "shift"), ("fill-overwrite", "fillrandom,overwrite"))
 RUNS = {f"{wname}-{eng}": ["-workload", wl, "-engine", eng] + list(COMMON_ARGS)
         for wname, wl in WORKLOADS for eng in STRATEGIES}
 
-# The compared counters, as paths into a phase (or `totals`) object, with the direction
-# that is worse: "up" (more is worse), or None (neither: a change means the workload or
-# the accounting changed).
-COUNTERS = {
-    "ops": None,
+# The direction that is worse, for the counters where one is: "up" (more is worse). Any
+# other counter (its name is read from the document, not from here) is judged "changed"
+# when it moves: the workload or the accounting changed.
+WORSE = {
     "write_amplification": "up",
     "wal_amplification": "up",
     "read_amplification": "up",
     "blocks_per_lookup": "up",
     "space_amplification": "up",
-    "bytes.user_written": None,
     "bytes.wal_written": "up",
     "bytes.flush_written": "up",
     "bytes.compaction_written": "up",
     "bytes.compaction_read": "up",
-    "point_lookups": None,
-    "lookups_found": None,
     "segments_probed": "up",
     "blocks_read": "up",
     "blocks_read_disk": "up",
     "flushes": "up",
     "compactions": "up",
-    "switches": None,
-    "switches_to_leveled": None,
-    "switches_to_tiered": None,
     "stall_count": "up",
     "slowdown_count": "up",
     "end_state.live_sst_bytes": "up",
     "end_state.live_sst_files": "up",
     "end_state.live_entries": "up",
     "end_state.pending_compaction_bytes": "up",
-    "end_state.live_keys": None,
-    "end_state.logical_bytes": None,
 }
 
 DEFAULT_TOLERANCE = 1e-9
 
 
-MISSING = object()
-
-
-def dig(obj, path):
-    """obj["a"]["b"] for path "a.b"; MISSING when any step is missing."""
-    for part in path.split("."):
-        if not isinstance(obj, dict) or part not in obj:
-            return MISSING
-        obj = obj[part]
-    return obj
-
-
 def extract(result):
-    """The compared counters of one amethystd result: {"<index>:<phase>": {counter: value},
-    "totals": {...}}. Counters the result lacks are left out."""
+    """The counters of one amethystd result: {"<index>:<phase>": {counter: value},
+    "totals": {...}}, each group amresult.counters of its window."""
     out = {}
     groups = [(f"{p.get('index')}:{p.get('name')}", p) for p in result.get("phases") or []]
     groups.append(("totals", result.get("totals") or {}))
     for key, obj in groups:
-        vals = {}
-        for c in COUNTERS:
-            v = dig(obj, c)
-            if v is not MISSING:
-                vals[c] = v
-        out[key] = vals
+        out[key] = amresult.counters(obj)
     return out
 
 
@@ -126,7 +103,7 @@ def values_differ(base, cur, tolerance):
 
 def verdict(counter, base, cur):
     """"worse", "better" or "changed" for a difference in `counter`."""
-    direction = COUNTERS.get(counter)
+    direction = WORSE.get(counter)
     if direction is None or base is None or cur is None:
         return "changed"
     return "worse" if cur > base else "better"
@@ -134,8 +111,10 @@ def verdict(counter, base, cur):
 
 def compare(name, baseline, current, tolerance=DEFAULT_TOLERANCE):
     """Differences between a baseline's counters and the current ones (both as `extract`
-    gives them): a list of dicts {run, group, counter, base, current, verdict}. A group
-    or counter on one side only is a difference too (value None on the other)."""
+    gives them): a list of dicts {run, group, counter, base, current, verdict}. The
+    counters compared are those the baseline names, in its order; one the current run
+    lacks is a difference (current "absent"), one only the current run has is not (a counter
+    added since the baseline was made). A group on one side only is a difference."""
     diffs = []
     for group in sorted(set(baseline) | set(current), key=group_order):
         b, c = baseline.get(group), current.get(group)
@@ -145,10 +124,12 @@ def compare(name, baseline, current, tolerance=DEFAULT_TOLERANCE):
                           "current": "present" if c is not None else "absent",
                           "verdict": "changed"})
             continue
-        for counter in [k for k in COUNTERS if k in b or k in c] + \
-                sorted(k for k in set(b) | set(c) if k not in COUNTERS):
-            bv, cv = b.get(counter), c.get(counter)
-            if values_differ(bv, cv, tolerance):
+        for counter in b:
+            bv, cv = b[counter], c.get(counter)
+            if counter not in c:
+                diffs.append({"run": name, "group": group, "counter": counter, "base": bv,
+                              "current": "absent", "verdict": "changed"})
+            elif values_differ(bv, cv, tolerance):
                 diffs.append({"run": name, "group": group, "counter": counter,
                               "base": bv, "current": cv, "verdict": verdict(counter, bv, cv)})
     return diffs

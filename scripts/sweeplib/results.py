@@ -1,15 +1,22 @@
-"""Whether a result file is a valid, finished run of a grid point."""
-import json
+"""Whether a result file is a valid, finished run of a grid point (the document read and
+judged by pylib/amresult.py)."""
+import os
+import sys
 
-SCHEMA = "amethyst-result/1"
+_PYLIB = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                      "pylib")
+if _PYLIB not in sys.path:
+    sys.path.insert(0, _PYLIB)
+import amresult  # noqa: E402
+
+SCHEMA = amresult.SCHEMA
 
 
 def load(path):
     """The document at path, or None when it is missing, unreadable or not JSON."""
     try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
+        return amresult.read_json(path)
+    except amresult.BadResult:
         return None
 
 
@@ -19,20 +26,16 @@ def problem(doc, point):
         return "missing or not JSON"
     if doc.get("schema") != SCHEMA:
         return "schema %r, not %s" % (doc.get("schema"), SCHEMA)
-    if doc.get("error"):
-        return "the run failed: %s" % doc["error"]
-    if doc.get("interrupted"):
-        return "the run was interrupted"
+    why = amresult.unfinished(doc)
+    if why and not why.startswith("unfinished"):
+        return why
     cfg = doc.get("config") or {}
     want = {"engine": point.engine, "keys": point.keys, "value_size": point.value_size,
             "seed": point.seed}
     for k, v in want.items():
         if cfg.get(k) != v:
             return "config.%s is %r, not %r" % (k, cfg.get(k), v)
-    defined = (doc.get("workload") or {}).get("phases") or []
-    if not isinstance(doc.get("phases"), list) or len(doc["phases"]) != len(defined):
-        return "unfinished: %d of %d phases" % (len(doc.get("phases") or []), len(defined))
-    return None
+    return why
 
 
 def valid(path, point):

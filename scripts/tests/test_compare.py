@@ -31,8 +31,9 @@ def load_compare():
 compare = load_compare()
 
 
-def fake_result(path, phases, totals=None):
-    doc = {"phases": [], "totals": totals or {}, "interrupted": False, "error": None}
+def fake_result(path, phases, totals=None, schema="amethyst-result/1"):
+    doc = {"schema": schema, "engine": {"name": "x"}, "workload": {"name": "w"},
+           "phases": [], "totals": totals or {}, "interrupted": False, "error": None}
     for i, (name, ops, wa, user, flush, comp) in enumerate(phases):
         doc["phases"].append({"name": name, "index": i, "ops_per_sec": ops,
                               "write_amplification": wa, "seconds": 1000.0 / ops,
@@ -80,7 +81,13 @@ class Units(unittest.TestCase):
         runs.append({"group": "dbbench", "engine": "x", "path": "/nonexistent",   # failed:
                      "exit_status": 1, "run": "fillrandom-chain", "repeat": 3,    # left out
                      "error": "boom"})
+        wrong = os.path.join(self.dir, "wrong.json")                  # exit 0, but not a
+        fake_result(wrong, [("fillrandom", 1e9, 0.1, 1, 1, 1)], schema="amethyst-result/2")
+        runs.append({"group": "dbbench", "engine": "x", "path": wrong, "exit_status": 0,
+                     "run": "fillrandom-chain", "repeat": 4, "error": None})   # result: left out
         rows = {r["row"]: r for r in compare.summarize(runs, ["x", "ref"], "ref")}
+        self.assertEqual(runs[-1]["exit_status"], 1)
+        self.assertIn("schema 'amethyst-result/2'", runs[-1]["error"])
         fr = rows["fillrandom"]["engines"]
         self.assertEqual(fr["x"]["median_ops_per_sec"], 200.0)
         self.assertEqual(fr["x"]["ratio"], 2.0)

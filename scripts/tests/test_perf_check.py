@@ -80,6 +80,20 @@ class Counters(unittest.TestCase):
         self.assertTrue(counters.values_differ(None, 0, 1e-9))
         self.assertFalse(counters.values_differ(None, None, 0))
 
+    def test_extract_covers_every_counter_the_baseline_names(self):
+        got = counters.extract(fixture("result_base.json"))
+        for group, vals in self.baseline["counters"].items():
+            self.assertEqual(sorted(set(vals) - set(got[group])), [], group)
+
+    def test_only_the_counters_the_baseline_names_are_compared(self):
+        cur = counters.extract(fixture("result_base.json"))
+        cur["0:write"]["bytes.compaction_read_by_level.0"] = 12345    # added since
+        self.assertEqual(counters.compare("shift-leveled", self.baseline["counters"], cur), [])
+        del cur["0:write"]["compactions"]                               # gone since
+        diffs = counters.compare("shift-leveled", self.baseline["counters"], cur)
+        self.assertEqual([(d["group"], d["counter"], d["current"]) for d in diffs],
+                         [("0:write", "compactions", "absent")])
+
     def test_missing_phase_is_a_difference(self):
         cur = copy.deepcopy(self.baseline["counters"])
         del cur["1:read"]
