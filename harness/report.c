@@ -156,7 +156,7 @@ static json_t *phase_json(const phase_result *p, int logical_known)
     set(o, "scan_entries", jint(p->scan_entries));
     window_json(o, &p->start, &p->end, logical_known);
     set(o, "end_state", state_json(&p->end, logical_known, p->logical_bytes, p->live_keys));
-    /* The Go prototype's names. */
+    /* The earlier Go prototype's names (docs/results.md). */
     set(o, "duration_sec", json_real(p->seconds));
     set(o, "wa", json_incref(json_object_get(o, "write_amplification")));
     set(o, "ra", json_incref(json_object_get(o, "read_amplification")));

@@ -65,7 +65,7 @@ static wl_phase *add_phase(build_ctx *c, const char *name, uint64_t ops, wl_op_t
     return ph;
 }
 
-/* shift, as DESIGN.md: 1 write (N sequential inserts, then N/2 uniform overwrites, one
+/* shift (docs/workloads.md): 1 write (N sequential inserts, then N/2 uniform overwrites, one
  * phase), 2 read (N, uniform over the first 90%), 3 write (N/2 uniform puts), 4
  * read-after-overwrites (3N uniform reads). -ops does not apply. */
 static int build_shift(build_ctx *c)

@@ -279,7 +279,8 @@ typedef struct am_stats {
     uint64_t tag_files[2];
 } am_stats;
 int am_stats_get(am_db *db, am_stats *out);
-/* Name from ../shared/DESIGN.md: same as am_stats_get. */
+/* The same as am_stats_get, under the name the counters' struct has (C cannot give a
+ * function and a type one name, hence the macro). */
 #define am_stats(db, out) am_stats_get((db), (out))
 
 enum { AM_TAG_LEVELED = 0, AM_TAG_TIERED = 1 };

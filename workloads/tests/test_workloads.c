@@ -1,5 +1,5 @@
 /* test_workloads.c: the built-in workloads against their definitions (shift exactly as
- * DESIGN.md, YCSB mixes, the db_bench set), the thread split, determinism, key formats,
+ * docs/workloads.md, YCSB mixes, the db_bench set), the thread split, determinism, key formats,
  * missing keys, values, and wl_build's errors. Fixed seeds throughout. */
 #include <stdarg.h>
 #include <stddef.h>
